@@ -1,0 +1,323 @@
+//! Schema version 1 of the report.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The schema version this crate writes. Readers accept versions up to this one.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One machine's report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: u32,
+    /// Random id chosen when the report is made; says nothing about the machine.
+    pub report_id: String,
+    /// Day the report was made, `YYYY-MM-DD` (a day, not a time: less to fingerprint).
+    pub generated_on: String,
+    /// Who made it: `hcl-probe 0.1.0`, or `qubes-hcl import` for imported HCL files.
+    pub generator: String,
+    /// Where the report came from.
+    #[serde(default)]
+    pub origin: Origin,
+    pub system: System,
+    #[serde(default)]
+    pub devices: Vec<Device>,
+    /// Per candidate kernel, a one-line summary (same keys as [`Device::coverage`]).
+    #[serde(default)]
+    pub kernels: BTreeMap<String, KernelSummary>,
+    /// What the person said about Qubes on this machine (HCL reports carry it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qubes: Option<QubesInfo>,
+}
+
+/// Where a report came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `hcl-probe scan` on a live machine or a captured tree.
+    #[default]
+    Probe,
+    /// Imported from a Qubes HCL YAML file: identifiers are partial (vendor:device only).
+    QubesHcl,
+}
+
+/// Yes, no, or not known. Serialised as `yes`, `no`, `unknown`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tri {
+    Yes,
+    No,
+    #[default]
+    Unknown,
+}
+
+/// The facts the Qubes HCL records, found without Xen.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct System {
+    /// laptop, desktop, server, ... from the DMI chassis type.
+    #[serde(default)]
+    pub machine_type: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    /// BIOS vendor, version and date as one string.
+    #[serde(default)]
+    pub bios: Option<String>,
+    #[serde(default)]
+    pub cpu: Option<String>,
+    /// `vt-x`, `amd-v` or None.
+    #[serde(default)]
+    pub virtualization: Option<String>,
+    #[serde(default)]
+    pub hvm: Tri,
+    /// EPT (Intel) or NPT (AMD).
+    #[serde(default)]
+    pub slat: Tri,
+    #[serde(default)]
+    pub iommu: Tri,
+    #[serde(default)]
+    pub interrupt_remapping: Tri,
+    /// TPM spec version (`2.0`, `1.2`), None when no TPM was found.
+    #[serde(default)]
+    pub tpm: Option<String>,
+    #[serde(default)]
+    pub memory_mib: Option<u64>,
+    /// `uefi` or `legacy`.
+    #[serde(default)]
+    pub boot_mode: Option<String>,
+    #[serde(default)]
+    pub secure_boot: Tri,
+    #[serde(default)]
+    pub running_kernel: Option<String>,
+    #[serde(default)]
+    pub distro: Option<String>,
+    /// HCL's chipset, GPU and network lines when imported from a Qubes HCL file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hcl_text: Option<HclText>,
+}
+
+/// Free-text lines of a Qubes HCL report, kept for display.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HclText {
+    #[serde(default)]
+    pub chipset: Option<String>,
+    #[serde(default)]
+    pub gpu: Option<String>,
+    #[serde(default)]
+    pub network: Option<String>,
+    #[serde(default)]
+    pub cpu_short: Option<String>,
+    #[serde(default)]
+    pub chipset_short: Option<String>,
+    #[serde(default)]
+    pub gpu_short: Option<String>,
+}
+
+/// Who needs a device: dom0 itself, or a VM it can be given to.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// GPU, storage, input, the USB controller with the keyboard: dom0 cannot work without it.
+    Dom0,
+    /// Network, other USB controllers, audio: given to a VM.
+    Assignable,
+    /// Bridges and other devices no driver choice depends on.
+    #[default]
+    Other,
+}
+
+/// One device with a modalias.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    /// Bus from the modalias prefix: `pci`, `usb`, `hid`, `acpi`, `platform`, `virtio`, ...
+    pub bus: String,
+    /// The modalias as the kernel shows it. With partial identifiers every unknown character is
+    /// `?` (fixed-width hex fields), e.g. `pci:v00008086d000024F3sv????????sd????????bc??sc??i??`.
+    pub modalias: String,
+    /// Path under /sys/devices (topology only, no identifiers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysfs_path: Option<String>,
+    /// True when only part of the identifiers is known (Qubes HCL lines: vendor:device).
+    #[serde(default)]
+    pub partial: bool,
+    /// `gpu`, `storage`, `network`, `wifi`, `usb-controller`, `input`, `audio`, `bridge`, ...
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub role: Role,
+    /// Vendor id, hex without prefix (`8086`).
+    #[serde(default)]
+    pub vendor: Option<String>,
+    #[serde(default)]
+    pub device: Option<String>,
+    #[serde(default)]
+    pub subvendor: Option<String>,
+    #[serde(default)]
+    pub subdevice: Option<String>,
+    /// Class code, hex (`030000` for PCI; `ff` style for USB).
+    #[serde(default)]
+    pub class: Option<String>,
+    #[serde(default)]
+    pub revision: Option<String>,
+    #[serde(default)]
+    pub vendor_name: Option<String>,
+    #[serde(default)]
+    pub device_name: Option<String>,
+    /// Driver bound now, or None.
+    #[serde(default)]
+    pub driver: Option<String>,
+    /// True when the bound driver is in no candidate kernel (nvidia, vendor modules).
+    #[serde(default)]
+    pub out_of_tree_driver: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iommu_group: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usb: Option<UsbInfo>,
+    /// Keyed by kernel profile id.
+    #[serde(default)]
+    pub coverage: BTreeMap<String, Coverage>,
+}
+
+/// USB details of a USB device or interface.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UsbInfo {
+    /// `device` or `interface`.
+    pub kind: String,
+    #[serde(default)]
+    pub bcd_device: Option<String>,
+    #[serde(default)]
+    pub speed: Option<String>,
+    #[serde(default)]
+    pub interface_number: Option<String>,
+    #[serde(default)]
+    pub interface_class: Option<String>,
+}
+
+/// What one kernel does for one device.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Loadable modules whose alias matches (kmod's answer).
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// Built-in drivers whose recorded alias matches.
+    #[serde(default)]
+    pub builtin: Vec<String>,
+    /// Built-in drivers that match by the aliases the same module has elsewhere: beyond kmod,
+    /// which cannot see them on kernels before about 6.18.
+    #[serde(default)]
+    pub inferred_builtin: Vec<String>,
+    #[serde(default)]
+    pub firmware: Vec<FirmwareNeed>,
+    /// RHEL hardware status when the distro has one for this device or driver.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rhel_status: Option<RhelStatus>,
+    /// Modules that only ship in an optional package (RHEL kernel-modules-extra).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_package: Vec<String>,
+    pub verdict: Verdict,
+    /// One sentence a person can read.
+    #[serde(default)]
+    pub reason: String,
+    /// The identifiers were partial: a pattern matched when some value of the unknown fields
+    /// would.
+    #[serde(default)]
+    pub partial: bool,
+}
+
+/// A firmware file a matching module asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirmwareNeed {
+    pub module: String,
+    pub file: String,
+    /// Whether the distro's firmware packages ship it; None when the profile has no list.
+    pub shipped: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+}
+
+/// RHEL's hardware status for a device or driver (`rh_messages.h`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RhelStatus {
+    /// `disabled`, `unmaintained` or `deprecated`.
+    pub status: String,
+    /// `device` (PCI id table) or `driver` (driver name table).
+    pub by: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The verdict of one kernel on one device, worst first where several apply.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A driver matches and nothing known stands in the way.
+    Supported,
+    /// A driver matches, but it is unmaintained or deprecated in this distro.
+    Deprecated,
+    /// A driver matches, but only in an optional package (kernel-modules-extra).
+    ExtraPackage,
+    /// A driver matches, but firmware it asks for is not in the distro's firmware packages.
+    FirmwareMissing,
+    /// The alias matches but the distro refuses the device (RHEL disabled list).
+    Disabled,
+    /// No driver in this kernel.
+    NoDriver,
+    /// The profile has no data for this bus (derived RHEL data: pci and usb only).
+    #[default]
+    Unknown,
+}
+
+impl Verdict {
+    /// True when the kernel drives the device (perhaps with caveats).
+    pub fn is_driven(self) -> bool {
+        matches!(
+            self,
+            Verdict::Supported
+                | Verdict::Deprecated
+                | Verdict::ExtraPackage
+                | Verdict::FirmwareMissing
+        )
+    }
+}
+
+/// Per kernel, how many devices it drives.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct KernelSummary {
+    pub dom0_total: u32,
+    pub dom0_covered: u32,
+    pub assignable_total: u32,
+    pub assignable_covered: u32,
+    /// True when every dom0-critical device is driven.
+    pub dom0_ok: bool,
+}
+
+/// What a Qubes HCL report says about Qubes itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QubesInfo {
+    #[serde(default)]
+    pub versions: Vec<QubesVersion>,
+    /// Original file name in the Qubes HCL repository.
+    #[serde(default)]
+    pub source_file: Option<String>,
+}
+
+/// One `versions:` entry of a Qubes HCL report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QubesVersion {
+    #[serde(default)]
+    pub qubes: Option<String>,
+    #[serde(default)]
+    pub works: Option<String>,
+    #[serde(default)]
+    pub xen: Option<String>,
+    #[serde(default)]
+    pub kernel: Option<String>,
+    #[serde(default)]
+    pub remark: Option<String>,
+}
