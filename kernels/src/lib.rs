@@ -6,6 +6,8 @@
 //! kmod is blind (built-in drivers on kernels before about 6.18) the engine goes beyond it and
 //! labels the answer `inferred_builtin`.
 
+pub mod binary;
+
 use std::path::Path;
 
 /// Errors of the kernel engine.
