@@ -36,3 +36,30 @@ pub struct ModuleSet {
     /// Files read, for provenance and error messages.
     pub sources: Vec<PathBuf>,
 }
+
+/// Errors of the binary importers; each names the file and the problem.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {message}")]
+    BadInput { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no source given")]
+    NoSources,
+}
+
+/// Reads every source (a `/lib/modules/<ver>` tree, a root holding one, .deb or .rpm packages)
+/// into one [`ModuleSet`]. `progress(done, total)` is called as files are read.
+pub fn read_sources(paths: &[PathBuf], _progress: &dyn Fn(u64, u64)) -> Result<ModuleSet, Error> {
+    let Some(first) = paths.first() else {
+        return Err(Error::NoSources);
+    };
+    Err(Error::BadInput {
+        path: first.clone(),
+        message: "binary importers not implemented yet".into(),
+    })
+}
