@@ -1,0 +1,3 @@
+//! Integration tests of hcl-kernels: one test binary, one module per area.
+
+mod common;
