@@ -1,17 +1,76 @@
 //! `hcl-aggregator`: serve the HCL, import Qubes HCL reports, build the static site.
 
-use clap::Parser;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser};
 
 #[derive(Parser)]
 #[command(version, about = "The HCL Probe aggregator")]
 enum Cli {
     /// Serve the HCL and the upload API.
-    Serve,
+    Serve(ServeArgs),
+    /// Load the Qubes HCL YAML files of DIR into the database (idempotent).
+    ImportQubesHcl {
+        dir: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+#[derive(Args)]
+struct DbArg {
+    /// Database: sqlite://FILE (created on first start) or postgres://USER@HOST/DB.
+    #[arg(long, env = "HCL_DB", default_value = "sqlite://hcl.db")]
+    db: String,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    db: DbArg,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "HCL_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Bearer token for moderation; without it moderation is disabled.
+    #[arg(long, env = "HCL_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Largest upload in bytes, counted after decompression.
+    #[arg(long, env = "HCL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Uploads per second per client address (0: no limit).
+    #[arg(long, env = "HCL_RATE_PER_SEC", default_value_t = 1.0)]
+    rate_per_sec: f64,
+    /// Uploads a client address may send in a burst.
+    #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
+    rate_burst: u32,
 }
 
 fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
     match Cli::parse() {
-        Cli::Serve => {}
+        Cli::Serve(a) => {
+            let config = hcl_aggregator::Config {
+                max_body_bytes: a.max_body_bytes,
+                admin_token: a.admin_token,
+                rate_per_sec: a.rate_per_sec,
+                rate_burst: a.rate_burst,
+            };
+            rt.block_on(hcl_aggregator::server::run(&a.db.db, &a.listen, config))?;
+        }
+        Cli::ImportQubesHcl { dir, db } => {
+            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &dir))?;
+            if sum.created + sum.already_stored == 0 && sum.files > 0 {
+                anyhow::bail!("no file of {} could be imported", dir.display());
+            }
+        }
     }
     Ok(())
 }

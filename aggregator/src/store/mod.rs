@@ -1,6 +1,18 @@
 //! Storage of reports behind one trait, one implementation per backend.
+//!
+//! [`open`] picks the backend from the URL: `sqlite://FILE` (created on first start) or
+//! `postgres://...`. Both run their own migrations (`aggregator/migrations/<backend>/`).
+
+mod migrations;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
 
 use hcl_data::Report;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
 
 /// Errors of a storage backend.
 #[derive(Debug, thiserror::Error)]
@@ -41,4 +53,91 @@ pub trait Store: Send + Sync {
     async fn list_reports(&self, include_hidden: bool) -> Result<Vec<StoredReport>, StoreError>;
     async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError>;
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError>;
+    /// Number of stored reports, hidden ones included.
+    async fn count_reports(&self) -> Result<u64, StoreError>;
+}
+
+/// Open the store a URL names, and migrate it.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        Arc::new(SqliteStore::open(url).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(PgStore::open(url).await?)
+    } else {
+        return Err(StoreError::Database(format!(
+            "unsupported database URL {url:?}: use sqlite://FILE or postgres://..."
+        )));
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Database(format!("migration failed: {e}"))
+    }
+}
+
+/// Serialise a report for storage.
+fn encode(report: &Report) -> Result<String, StoreError> {
+    serde_json::to_string(report).map_err(|e| StoreError::Database(format!("encode report: {e}")))
+}
+
+/// Read a stored row back; a bad body is reported, not panicked on.
+fn decode(id: String, received_at: String, hidden: bool, body: &str) -> Result<StoredReport, StoreError> {
+    let report = serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+        id: id.clone(),
+        message: e.to_string(),
+    })?;
+    Ok(StoredReport {
+        id,
+        received_at,
+        hidden,
+        report,
+    })
+}
+
+/// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T07:00:00.123Z`.
+pub fn now_rfc3339() -> String {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    rfc3339(d.as_secs(), d.subsec_millis())
+}
+
+fn rfc3339(secs: u64, millis: u32) -> String {
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(super::rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
+        assert_eq!(super::rfc3339(1_795_676_400, 999), "2026-11-26T07:00:00.999Z");
+    }
 }

@@ -1,0 +1,201 @@
+//! The JSON API: report upload (no account needed), read back, and moderation (admin token).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | POST | `/api/v1/reports` | upload a report (JSON or YAML, optionally gzip): 201 new, 200 known |
+//! | GET | `/api/v1/reports/{id}` | the stored report |
+//! | POST | `/api/v1/reports/{id}/hide`, `/unhide` | moderation, `Authorization: Bearer` |
+//! | DELETE | `/api/v1/reports/{id}` | moderation, `Authorization: Bearer` |
+//! | GET | `/api/v1/health` | 200 when the store answers |
+
+pub mod ratelimit;
+pub mod validate;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+
+use crate::app::AppState;
+use crate::error::AppError;
+use crate::store::PutOutcome;
+
+/// The API routes, merged into [`crate::app::router`].
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/reports", post(upload))
+        .route("/api/v1/reports/{id}", get(get_report).delete(delete_report))
+        .route("/api/v1/reports/{id}/hide", post(hide))
+        .route("/api/v1/reports/{id}/unhide", post(unhide))
+        .route("/api/v1/health", get(health))
+}
+
+/// `POST /api/v1/reports`.
+async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Response, AppError> {
+    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        st.limiter
+            .check(addr.ip())
+            .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
+    }
+    let limit = st.config.max_body_bytes;
+    let headers = req.headers();
+    let format = validate::format_of(header_str(headers, header::CONTENT_TYPE))?;
+    let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
+    if let Some(len) = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+        && len > u64::try_from(limit).unwrap_or(u64::MAX)
+    {
+        // Refuse before reading a byte of it.
+        return Err(validate::too_large(limit, "(Content-Length)"));
+    }
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|e| body_error(e, limit))?;
+    let report = tokio::task::spawn_blocking(move || {
+        let bytes = validate::decode(body.to_vec(), encoding.as_deref(), limit)?;
+        validate::parse(&bytes, format)
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("upload worker failed: {e}")))??;
+    let id = validate::content_id(&report);
+    let outcome = st.store.put_report(&id, &report).await?;
+    let url = format!("/reports/{id}");
+    let status = match outcome {
+        PutOutcome::Created => StatusCode::CREATED,
+        PutOutcome::AlreadyStored => StatusCode::OK,
+    };
+    let body = serde_json::json!({
+        "id": id,
+        "url": url,
+        "created": outcome == PutOutcome::Created,
+    });
+    Ok((status, [(header::LOCATION, url)], Json(body)).into_response())
+}
+
+/// A body read error: too large, or the connection broke.
+fn body_error(e: axum::Error, limit: usize) -> AppError {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if s.is::<http_body_util_limited::LengthLimitError>() {
+            return validate::too_large(limit, "");
+        }
+        src = s.source();
+    }
+    // axum wraps the limit error in a way that is not always reachable by `source()`.
+    if e.to_string().contains("length limit") {
+        return validate::too_large(limit, "");
+    }
+    AppError::BadRequest(format!("could not read the request body: {e}"))
+}
+
+mod http_body_util_limited {
+    pub use axum::extract::rejection::LengthLimitError;
+}
+
+/// `GET /api/v1/reports/{id}`: hidden reports only for the admin.
+async fn get_report(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    let stored = st.store.get_report(&id).await?.ok_or(AppError::NotFound)?;
+    if stored.hidden && authorize(&st, &headers).is_err() {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(stored.report).into_response())
+}
+
+async fn hide(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    set_hidden(st, id, headers, true).await
+}
+
+async fn unhide(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    set_hidden(st, id, headers, false).await
+}
+
+async fn set_hidden(
+    st: AppState,
+    id: String,
+    headers: HeaderMap,
+    hidden: bool,
+) -> Result<Response, AppError> {
+    authorize(&st, &headers)?;
+    if !st.store.set_hidden(&id, hidden).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(serde_json::json!({ "id": id, "hidden": hidden })).into_response())
+}
+
+async fn delete_report(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    authorize(&st, &headers)?;
+    if !st.store.delete_report(&id).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(Json(serde_json::json!({ "id": id, "deleted": true })).into_response())
+}
+
+async fn health(State(st): State<AppState>) -> Result<Response, AppError> {
+    let n = st.store.count_reports().await?;
+    Ok(Json(serde_json::json!({ "status": "ok", "reports": n })).into_response())
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// 401 without a bearer token, 403 with a wrong one or when moderation is off.
+pub fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(expected) = st.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Err(AppError::Forbidden(
+            "moderation is disabled: the server has no admin token".into(),
+        ));
+    };
+    let given = header_str(headers, header::AUTHORIZATION)
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(AppError::Unauthorized)?;
+    if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("wrong admin token".into()))
+    }
+}
+
+/// Compare without an early exit, so timing does not reveal how much of the token matched.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = u8::from(a.len() != b.len());
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0xff);
+        diff |= x ^ y;
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::constant_time_eq;
+
+    #[test]
+    fn token_compare() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret2"));
+        assert!(!constant_time_eq(b"", b"x"));
+        assert!(!constant_time_eq(b"x\xff", b"x"));
+    }
+}

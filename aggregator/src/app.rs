@@ -1,0 +1,63 @@
+//! Application state, settings and the route table.
+
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::api::ratelimit::RateLimiter;
+use crate::store::Store;
+
+/// Server settings (from flags or environment, see `main.rs`).
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest accepted upload, counted after decompression.
+    pub max_body_bytes: usize,
+    /// Bearer token for moderation; None disables moderation (403).
+    pub admin_token: Option<String>,
+    /// Uploads per second per client address (token refill rate); 0 disables the limit.
+    pub rate_per_sec: f64,
+    /// Bucket size: uploads a client may send at once.
+    pub rate_burst: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 8 * 1024 * 1024,
+            admin_token: None,
+            rate_per_sec: 1.0,
+            rate_burst: 30,
+        }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub catalog: Arc<hcl_kernels::Catalog>,
+    pub config: Arc<Config>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, catalog: Arc<hcl_kernels::Catalog>, config: Config) -> Self {
+        let limiter = Arc::new(RateLimiter::new(config.rate_per_sec, config.rate_burst));
+        Self {
+            store,
+            catalog,
+            config: Arc::new(config),
+            limiter,
+        }
+    }
+}
+
+/// The whole route table: the upload/moderation API and the HCL pages.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::api::routes())
+        .merge(crate::web::routes())
+        .fallback(|| async { crate::error::AppError::NotFound })
+        .layer(axum::middleware::from_fn(crate::error::negotiate))
+        .with_state(state)
+}

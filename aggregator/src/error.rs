@@ -1,0 +1,161 @@
+//! The one error type of the server's handlers.
+//!
+//! A handler returns [`AppError`]; [`IntoResponse`] renders it as JSON
+//! (`{"error": {"status": .., "message": ..}}`) and leaves a copy in the response extensions.
+//! The [`negotiate`] middleware then turns that into the HTML error page when the request came
+//! from a browser (not `/api/...`, not `Accept: application/json`). Doing it in a middleware is
+//! why handlers need no access to the request headers to return an error.
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::store::StoreError;
+
+/// Everything a handler can fail with; each variant maps to one HTTP status.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("authentication required: send Authorization: Bearer <admin token>")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("too many requests: retry in {retry_after_s} s")]
+    TooManyRequests { retry_after_s: u64 },
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message shown to the client. Internal details stay in the log, not the response.
+    pub fn public_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => "internal error".to_owned(),
+            AppError::Unavailable(_) => "storage unavailable, try again later".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// The JSON body: `{"error": {"status": 404, "message": "not found"}}`.
+    pub fn json_body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "error": { "status": self.status().as_u16(), "message": self.public_message() }
+        })
+    }
+
+    /// The HTML error page, every dynamic string escaped.
+    pub fn html_page(&self) -> String {
+        let status = self.status();
+        let title = format!(
+            "{} {}",
+            status.as_u16(),
+            status.canonical_reason().unwrap_or("Error")
+        );
+        format!(
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <title>{t} · HCL</title></head><body><main><h1>{t}</h1><p class=\"error\">{m}</p>\
+             <p><a href=\"/\">Back to the HCL</a></p></main></body></html>\n",
+            t = escape_html(&title),
+            m = escape_html(&self.public_message())
+        )
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Database(m) => AppError::Unavailable(m),
+            StoreError::Corrupt { .. } => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let mut resp = (status, axum::Json(self.json_body())).into_response();
+        if let AppError::TooManyRequests { retry_after_s } = self {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        resp.extensions_mut().insert(self);
+        resp
+    }
+}
+
+/// True when the client wants JSON: API paths, or an Accept header that prefers JSON.
+pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
+    if path == "/api" || path.starts_with("/api/") || path.ends_with(".json") {
+        return true;
+    }
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    accept.contains("application/json") && !accept.contains("text/html")
+}
+
+/// Middleware: re-render [`AppError`] responses as the HTML page for browsers.
+pub async fn negotiate(req: Request<Body>, next: Next) -> Response {
+    let json = wants_json(req.uri().path(), req.headers());
+    let resp = next.run(req).await;
+    if json {
+        return resp;
+    }
+    let Some(err) = resp.extensions().get::<AppError>().cloned() else {
+        return resp;
+    };
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(err.html_page()))
+}
+
+/// Escape text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,110 @@
+//! PostgreSQL backend: a connection pool; each write is its own committed statement, acknowledged
+//! after PostgreSQL reports the commit (synchronous_commit stays at its default, on).
+
+use std::time::Duration;
+
+use hcl_data::Report;
+use sqlx::Row;
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+
+use super::{PutOutcome, Store, StoreError, StoredReport, decode, encode, now_rfc3339};
+
+/// Reports in a PostgreSQL database.
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connect to a `postgres://` URL. A `?options=-csearch_path%3DNAME` parameter selects a schema
+    /// (the tests use one fresh schema per run).
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for tests and tools that need raw SQL.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn row_to_report(r: &PgRow) -> Result<StoredReport, StoreError> {
+    decode(
+        r.try_get("id")?,
+        r.try_get("received_at")?,
+        r.try_get("hidden")?,
+        r.try_get::<&str, _>("body")?,
+    )
+}
+
+#[async_trait::async_trait]
+impl Store for PgStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        super::migrations::postgres().run(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn put_report(&self, id: &str, report: &Report) -> Result<PutOutcome, StoreError> {
+        let body = encode(report)?;
+        let done = sqlx::query(
+            "INSERT INTO reports (id, received_at, hidden, body) VALUES ($1, $2, FALSE, $3) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(now_rfc3339())
+        .bind(body)
+        .execute(&self.pool)
+        .await?;
+        Ok(if done.rows_affected() == 1 {
+            PutOutcome::Created
+        } else {
+            PutOutcome::AlreadyStored
+        })
+    }
+
+    async fn get_report(&self, id: &str) -> Result<Option<StoredReport>, StoreError> {
+        let row = sqlx::query("SELECT id, received_at, hidden, body FROM reports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(row_to_report).transpose()
+    }
+
+    async fn list_reports(&self, include_hidden: bool) -> Result<Vec<StoredReport>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, received_at, hidden, body FROM reports WHERE NOT hidden OR $1 ORDER BY seq",
+        )
+        .bind(include_hidden)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_to_report).collect()
+    }
+
+    async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE reports SET hidden = $1 WHERE id = $2")
+            .bind(hidden)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_report(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM reports WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_reports(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
