@@ -5,7 +5,56 @@
 //! with a modalias ([`Device`]) and, per candidate kernel, whether that kernel drives it
 //! ([`Coverage`]). Reports carry no personal identifiers by construction: there is no field for
 //! a serial number, MAC address, UUID, hostname or user name.
+//!
+//! Untrusted input goes through [`Report::from_json`] or [`Report::from_yaml`], which check
+//! every rule ([`Report::validate`]) and name the field at fault ([`Error`]).
+//! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
+//! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
+//! imports and writes the Qubes HCL YAML files.
 
+mod error;
+pub mod qubes_hcl;
 mod report;
+mod validate;
 
+pub use error::Error;
 pub use report::*;
+pub use validate::{
+    MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT, MAX_TEXT,
+    MAX_VERSIONS, privacy_violations_in_json, privacy_violations_in_value,
+};
+
+/// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.
+pub(crate) fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 32,
+            max_aliases: 64,
+            max_anchors: 64,
+            max_events: 200_000,
+            max_nodes: 100_000,
+            max_total_scalar_bytes: MAX_INPUT_BYTES,
+            max_documents: 4,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 8,
+            max_alias_expansions_per_anchor: 16,
+        },
+        with_snippet: false,
+    }
+}
+
+/// A serde-saphyr error as an [`Error::Syntax`] with its position.
+pub(crate) fn yaml_error(e: &serde_saphyr::Error) -> Error {
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line() as usize, l.column() as usize))
+        .unwrap_or((0, 0));
+    Error::Syntax {
+        format: "YAML",
+        line,
+        column,
+        message: e.to_string(),
+    }
+}

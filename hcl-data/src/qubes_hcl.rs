@@ -1,0 +1,1 @@
+//! Qubes HCL YAML import and export.
