@@ -1,0 +1,364 @@
+//! The report as a human table (colour on a terminal unless NO_COLOR), JSON or YAML.
+
+use std::fmt::Write as _;
+
+use hcl_data::{Device, Report, Role, Tri, Verdict};
+
+use crate::coverage::lost_devices;
+use crate::error::Error;
+
+/// Output formats of `scan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// Table options.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TableOptions {
+    pub color: bool,
+    /// Show devices on every bus, not only the ones a driver choice hinges on.
+    pub all: bool,
+}
+
+/// True when colour should be used on stdout: a terminal, and NO_COLOR unset or empty.
+pub fn color_wanted() -> bool {
+    use std::io::IsTerminal;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stdout().is_terminal()
+}
+
+pub fn render(report: &Report, format: Format, table: TableOptions) -> Result<String, Error> {
+    match format {
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(report)?;
+            s.push('\n');
+            Ok(s)
+        }
+        Format::Yaml => serde_saphyr::to_string(report).map_err(|e| Error::Yaml(e.to_string())),
+        Format::Table => Ok(render_table(report, table)),
+    }
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+/// Short column header for a kernel id.
+pub fn short_kernel(id: &str) -> String {
+    let s = match id {
+        "debian-12" => "deb12",
+        "debian-13" => "deb13",
+        "debian-13-backports" => "d13bp",
+        "debian-sid" => "sid",
+        "rhel-8.10" => "el8",
+        "rhel-9.6" => "el9",
+        "rhel-10.0" => "el10",
+        "qubes-6.12" => "qubes",
+        other => return other.chars().take(6).collect(),
+    };
+    s.to_owned()
+}
+
+/// Cell text and colour for one verdict; `lost` when another candidate drives the device.
+fn cell(v: Verdict, lost: bool) -> (&'static str, &'static str) {
+    match v {
+        Verdict::Supported => ("ok", "32"),
+        Verdict::Deprecated => ("depr", "33"),
+        Verdict::ExtraPackage => ("extra", "33"),
+        Verdict::FirmwareMissing => ("fw", "33"),
+        Verdict::Disabled => ("OFF", "31;1"),
+        Verdict::NoDriver if lost => ("LOST", "31;1"),
+        Verdict::NoDriver => ("-", "2"),
+        Verdict::Unknown => ("?", "2"),
+    }
+}
+
+fn tri(t: Tri) -> &'static str {
+    match t {
+        Tri::Yes => "yes",
+        Tri::No => "no",
+        Tri::Unknown => "unknown",
+    }
+}
+
+fn shown(d: &Device, all: bool) -> bool {
+    all || d.role != Role::Other
+        || matches!(d.bus.as_str(), "pci" | "usb" | "virtio")
+        || d.out_of_tree_driver
+}
+
+/// Label of a device: address or path tail, then names or ids.
+fn label(d: &Device) -> String {
+    let tail = d
+        .sysfs_path
+        .as_deref()
+        .and_then(|p| p.rsplit('/').next())
+        .unwrap_or("");
+    let place = match d.bus.as_str() {
+        "pci" => tail.strip_prefix("0000:").unwrap_or(tail).to_owned(),
+        _ => tail.to_owned(),
+    };
+    let name = match (&d.vendor_name, &d.device_name) {
+        (Some(v), Some(p)) => format!("{} {p}", short_vendor(v)),
+        (Some(v), None) => short_vendor(v).to_owned(),
+        _ => String::new(),
+    };
+    let ids = match (&d.vendor, &d.device) {
+        (Some(v), Some(p)) => format!("[{v}:{p}]"),
+        _ => String::new(),
+    };
+    let mut s = place;
+    if d.usb.as_ref().is_some_and(|u| u.kind == "interface") {
+        s = format!("  {s}");
+    }
+    for part in [name, ids] {
+        if !part.is_empty() {
+            s.push(' ');
+            s.push_str(&part);
+        }
+    }
+    if d.bus != "pci" && d.bus != "usb" && d.vendor.is_none() {
+        s.push(' ');
+        s.push_str(&d.modalias);
+    }
+    s
+}
+
+fn short_vendor(v: &str) -> &str {
+    for (long, short) in [
+        ("Intel Corporation", "Intel"),
+        ("Advanced Micro Devices, Inc. [AMD/ATI]", "AMD/ATI"),
+        ("Advanced Micro Devices, Inc. [AMD]", "AMD"),
+        ("NVIDIA Corporation", "NVIDIA"),
+        ("Realtek Semiconductor Co., Ltd.", "Realtek"),
+        ("Red Hat, Inc.", "Red Hat"),
+    ] {
+        if v == long {
+            return short;
+        }
+    }
+    v
+}
+
+fn fit(s: &str, width: usize) -> String {
+    let n = s.chars().count();
+    if n <= width {
+        format!("{s:<width$}")
+    } else {
+        let mut t: String = s.chars().take(width.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+fn render_table(r: &Report, opts: TableOptions) -> String {
+    let p = Paint { on: opts.color };
+    let mut o = String::new();
+    let s = &r.system;
+    let or_unknown = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".to_owned());
+    let _ = writeln!(
+        o,
+        "{}",
+        p.paint(
+            "1",
+            &format!(
+                "{} · report {} · {}",
+                r.generator, r.report_id, r.generated_on
+            )
+        )
+    );
+    let _ = writeln!(
+        o,
+        "Machine  {} {}{} · BIOS {}",
+        or_unknown(&s.brand),
+        or_unknown(&s.model),
+        s.machine_type
+            .as_ref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default(),
+        or_unknown(&s.bios)
+    );
+    let _ = writeln!(
+        o,
+        "CPU      {} · HVM {} ({}) · SLAT {} · IOMMU {} · interrupt remapping {}",
+        or_unknown(&s.cpu),
+        tri(s.hvm),
+        s.virtualization.as_deref().unwrap_or("none"),
+        tri(s.slat),
+        tri(s.iommu),
+        tri(s.interrupt_remapping)
+    );
+    let _ = writeln!(
+        o,
+        "Platform TPM {} · memory {} · boot {} · Secure Boot {}",
+        s.tpm.as_deref().unwrap_or("none found"),
+        s.memory_mib
+            .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
+        or_unknown(&s.boot_mode),
+        tri(s.secure_boot)
+    );
+    let _ = writeln!(
+        o,
+        "Running  {} on {}",
+        or_unknown(&s.running_kernel),
+        or_unknown(&s.distro)
+    );
+    let _ = writeln!(o);
+
+    let kernels: Vec<&String> = r.kernels.keys().collect();
+    let devices: Vec<&Device> = r.devices.iter().filter(|d| shown(d, opts.all)).collect();
+    let hidden = r.devices.len() - devices.len();
+    const DEV_W: usize = 56;
+    const ROLE_W: usize = 11;
+    const DRV_W: usize = 14;
+    const K_W: usize = 6;
+    let mut header = format!(
+        "{} {} {}",
+        fit("DEVICE", DEV_W),
+        fit("ROLE", ROLE_W),
+        fit("DRIVER NOW", DRV_W)
+    );
+    for k in &kernels {
+        header.push(' ');
+        header.push_str(&fit(&short_kernel(k), K_W));
+    }
+    let _ = writeln!(o, "{}", p.paint("1", header.trim_end()));
+    for d in &devices {
+        let role = format!(
+            "{} {}",
+            match d.role {
+                Role::Dom0 => "dom0",
+                Role::Assignable => "vm",
+                Role::Other => "-",
+            },
+            d.category
+        );
+        let driver = match (&d.driver, d.out_of_tree_driver) {
+            (Some(drv), true) => format!("{drv}*"),
+            (Some(drv), false) => drv.clone(),
+            (None, _) => "-".to_owned(),
+        };
+        let any_driven = d.coverage.values().any(|c| c.verdict.is_driven());
+        let mut line = format!(
+            "{} {} {}",
+            fit(&label(d), DEV_W),
+            fit(&role, ROLE_W),
+            fit(&driver, DRV_W)
+        );
+        for k in &kernels {
+            let (text, code) = d
+                .coverage
+                .get(*k)
+                .map_or(("?", "2"), |c| cell(c.verdict, any_driven));
+            line.push(' ');
+            line.push_str(&p.paint(code, &fit(text, K_W)));
+        }
+        let _ = writeln!(o, "{}", line.trim_end());
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            o,
+            "({hidden} more devices on platform buses (acpi, platform, input, cpu ...): --all shows them)"
+        );
+    }
+    let _ = writeln!(o);
+    let _ = writeln!(o, "{}", p.paint("1", "Per kernel"));
+    for (k, sum) in &r.kernels {
+        let status = if sum.dom0_ok {
+            p.paint("32", "dom0 OK ")
+        } else {
+            p.paint("31;1", "dom0 LOSS")
+        };
+        let lost = lost_devices(&r.devices, k);
+        let lost_text = if lost.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = lost
+                .iter()
+                .take(4)
+                .map(|d| label(d).trim().to_owned())
+                .collect();
+            let more = lost.len().saturating_sub(4);
+            format!(
+                " · loses {}{}",
+                names.join("; "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )
+        };
+        let _ = writeln!(
+            o,
+            "{:<20} {status} dom0-critical {}/{} · assignable {}/{}{lost_text}",
+            k, sum.dom0_covered, sum.dom0_total, sum.assignable_covered, sum.assignable_total
+        );
+    }
+    if r.kernels.is_empty() {
+        let _ = writeln!(o, "(no kernel profiles: nothing to compare)");
+    }
+    let oot: Vec<&Device> = r.devices.iter().filter(|d| d.out_of_tree_driver).collect();
+    if !oot.is_empty() {
+        let _ = writeln!(o);
+        for d in oot {
+            let _ = writeln!(
+                o,
+                "* {} is bound now to {}, a driver no candidate kernel ships (out of tree)",
+                label(d).trim(),
+                d.driver.as_deref().unwrap_or("?")
+            );
+        }
+    }
+    let _ = writeln!(o);
+    let legend: Vec<String> = kernels
+        .iter()
+        .map(|k| format!("{}={k}", short_kernel(k)))
+        .collect();
+    let _ = writeln!(o, "Kernels: {}", legend.join(" "));
+    let _ = writeln!(
+        o,
+        "Cells: ok driver · fw firmware missing · depr deprecated/unmaintained · extra optional \
+         package · OFF disabled by the distro · LOST no driver, another candidate has one · - no \
+         candidate has a driver · ? unknown"
+    );
+    o
+}
+
+/// The Qubes HCL YAML report (the fields qubes-hcl-report writes), by the schema crate.
+pub fn qubes_hcl(report: &Report) -> Result<String, Error> {
+    let _ = report;
+    Err(Error::Yaml(
+        "Qubes HCL export is not available yet".to_owned(),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_labels_are_cut() {
+        assert_eq!(fit("abcdef", 4), "abc…");
+        assert_eq!(fit("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn kernel_headers_are_short() {
+        assert_eq!(short_kernel("debian-13-backports"), "d13bp");
+        assert_eq!(short_kernel("something-else"), "someth");
+    }
+}

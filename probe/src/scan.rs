@@ -1,0 +1,125 @@
+//! One scan: enumerate, name, classify, match against every candidate kernel, summarise.
+
+use hcl_data::{Origin, Report, SCHEMA_VERSION};
+use hcl_kernels::Catalog;
+
+use crate::error::{Error, Warning};
+use crate::ids::{IdDb, Kind};
+use crate::root::Root;
+use crate::{classify, coverage, facts, sysfs};
+
+/// A report and what could not be read while making it.
+#[derive(Debug)]
+pub struct Scan {
+    pub report: Report,
+    pub warnings: Vec<Warning>,
+}
+
+/// Scan the machine under `root` against every profile of `catalog`.
+pub fn scan(root: &Root, catalog: &Catalog) -> Result<Scan, Error> {
+    if !root.base().is_dir() {
+        return Err(Error::NotARoot(root.base().to_path_buf()));
+    }
+    let system = facts::read_system(root);
+    let mut found = sysfs::enumerate(root);
+    name_devices(root, &mut found);
+    classify::classify(&mut found);
+    coverage::apply(catalog, &mut found);
+    let devices: Vec<_> = found.into_iter().map(|f| f.device).collect();
+    let ids: Vec<String> = catalog
+        .profiles()
+        .iter()
+        .map(|p| p.meta.id.clone())
+        .collect();
+    if ids.is_empty() {
+        root.warn(
+            "kernel profiles",
+            "none embedded: no coverage can be computed",
+        );
+    }
+    let kernels = coverage::summaries(&devices, &ids);
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        report_id: random_id(),
+        generated_on: today(),
+        generator: format!("hcl-probe {}", env!("CARGO_PKG_VERSION")),
+        origin: Origin::Probe,
+        system,
+        devices,
+        kernels,
+        qubes: None,
+    };
+    Ok(Scan {
+        report,
+        warnings: root.take_warnings(),
+    })
+}
+
+/// Vendor and device names, loading each id database only when a device needs it.
+fn name_devices(root: &Root, found: &mut [sysfs::Found]) {
+    let mut pci: Option<IdDb> = None;
+    let mut usb: Option<IdDb> = None;
+    for f in found.iter_mut() {
+        let d = &mut f.device;
+        let db = match d.bus.as_str() {
+            "pci" => pci.get_or_insert_with(|| IdDb::load(root, Kind::Pci)),
+            "usb" => usb.get_or_insert_with(|| IdDb::load(root, Kind::Usb)),
+            "hid" if sysfs::hid_bus(&d.modalias) == Some("0003") => {
+                usb.get_or_insert_with(|| IdDb::load(root, Kind::Usb))
+            }
+            _ => continue,
+        };
+        if let Some(v) = d.vendor.as_deref() {
+            d.vendor_name = db.vendor(v);
+            if let Some(p) = d.device.as_deref() {
+                d.device_name = db.device(v, p);
+            }
+        }
+    }
+}
+
+/// 128 random bits, hex: says nothing about the machine.
+fn random_id() -> String {
+    let bytes: [u8; 16] = rand::random();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Today (UTC) as `YYYY-MM-DD`, from the civil-from-days algorithm (no date crate needed).
+fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    civil_date(secs / 86_400)
+}
+
+fn civil_date(days: u64) -> String {
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_513), "2026-03-01");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+    }
+
+    #[test]
+    fn ids_are_random() {
+        let a = random_id();
+        assert_eq!(a.len(), 32);
+        assert_ne!(a, random_id());
+    }
+}
