@@ -113,6 +113,26 @@ pub struct HclText {
     pub chipset_short: Option<String>,
     #[serde(default)]
     pub gpu_short: Option<String>,
+    /// The HCL's `scsi:` lines (disk models and firmware revisions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scsi: Option<String>,
+    /// The HCL's `usb:` value (number of USB controllers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usb: Option<String>,
+    /// The HCL's yes/no/partial fields as written (`hvm`, `iommu`, `slat`, `tpm`, `remap`),
+    /// keeping what [`Tri`] cannot say: `partial` and the display override message.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub statuses: BTreeMap<String, HclStatus>,
+}
+
+/// One yes/no/partial field of a Qubes HCL report, as written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HclStatus {
+    /// `yes`, `no`, `partial`, `unknown`, or what the person wrote (`2.0` for a TPM).
+    pub status: String,
+    /// The text the HCL page shows instead of the status, when the file overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// Who needs a device: dom0 itself, or a VM it can be given to.

@@ -132,6 +132,15 @@ impl Report {
             ] {
                 opt_text(&format!("system.hcl_text.{name}"), v)?;
             }
+            opt_text("system.hcl_text.scsi", &t.scsi)?;
+            opt_line("system.hcl_text.usb", &t.usb, MAX_SHORT)?;
+            count("system.hcl_text.statuses", t.statuses.len(), 16)?;
+            for (k, st) in &t.statuses {
+                let p = format!("system.hcl_text.statuses.{k}");
+                line(&p, k, 64)?;
+                line(&format!("{p}.status"), &st.status, MAX_SHORT)?;
+                opt_text(&format!("{p}.message"), &st.message)?;
+            }
         }
         count("devices", self.devices.len(), MAX_DEVICES)?;
         for (i, d) in self.devices.iter().enumerate() {
@@ -207,7 +216,12 @@ fn walk_privacy(path: &str, value: &Value, out: &mut Vec<String>) {
             }
             // Kernel interface GUIDs (WMI, MEI) are part of modaliases and sysfs paths.
             let guid_ok = path.ends_with(".modalias") || path.ends_with(".sysfs_path");
-            if !guid_ok && let Some(uuid) = find_uuid(s) {
+            // A UUID inside a web link is a message or page id, not a machine's.
+            let uuid = s
+                .split_whitespace()
+                .filter(|token| !token.contains("://"))
+                .find_map(find_uuid);
+            if !guid_ok && let Some(uuid) = uuid {
                 out.push(format!("{path}: looks like a UUID ({uuid})"));
             }
             if mentions_serial(s) {

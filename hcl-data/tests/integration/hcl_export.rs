@@ -1,0 +1,170 @@
+//! Writing Qubes HCL files: the layout of the real ones, and round trips.
+
+use hcl_data::{Report, Tri, qubes_hcl};
+
+use crate::common::{hcl_dir, sample_report};
+
+/// A real file as `to_yaml` writes it: the person's credit and link are not imported (they
+/// name a person), so they come back as the placeholders.
+fn without_credit(text: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for line in text.lines() {
+        let key = line.trim_start();
+        if key.starts_with("credit:") || key.starts_with("link:") {
+            out.push_str(line);
+            out.push('\n');
+            out.push_str(if key.starts_with("credit:") {
+                "      FIXAUTHOR\n"
+            } else {
+                "      FIXLINK\n"
+            });
+            skip = true;
+            continue;
+        }
+        if skip && line.starts_with("      ") {
+            continue;
+        }
+        skip = false;
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+fn facts(
+    r: &Report,
+) -> (
+    hcl_data::System,
+    Vec<hcl_data::Device>,
+    Vec<hcl_data::QubesVersion>,
+) {
+    (
+        r.system.clone(),
+        r.devices.clone(),
+        r.qubes
+            .as_ref()
+            .map(|q| q.versions.clone())
+            .unwrap_or_default(),
+    )
+}
+
+#[test]
+fn export_of_an_imported_file_matches_the_real_file() {
+    for name in [
+        "Intel-NUC13ANHi5-20230728.yml",
+        "ASRock-B450M_Pro4-20210809-120230.yml",
+    ] {
+        let real = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+        let r = qubes_hcl::from_yaml(&real, name).unwrap();
+        let written = qubes_hcl::to_yaml(&r).unwrap();
+        assert_eq!(written, without_credit(&real), "{name}");
+    }
+}
+
+#[test]
+fn round_trip_keeps_the_facts_of_real_files() {
+    let mut names: Vec<_> = std::fs::read_dir(hcl_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml"))
+        .collect();
+    names.sort();
+    let mut checked = 0;
+    for name in names.iter().step_by(10) {
+        let Ok(text) = std::fs::read_to_string(hcl_dir().join(name)) else {
+            continue;
+        };
+        let Ok(r) = qubes_hcl::from_yaml(&text, name) else {
+            continue;
+        };
+        let yaml = qubes_hcl::to_yaml(&r).unwrap();
+        let back = qubes_hcl::from_yaml(&yaml, name).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        assert_eq!(facts(&back), facts(&r), "{name}\n{yaml}");
+        checked += 1;
+    }
+    assert!(checked >= 115, "{checked}");
+}
+
+#[test]
+fn probe_report_exports_in_the_hcl_layout() {
+    let r = sample_report();
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    // The top-level keys of the real files, in their order.
+    let real = std::fs::read_to_string(hcl_dir().join("Intel-NUC13ANHi5-20230728.yml")).unwrap();
+    let keys = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .map(|l| l.split(':').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(keys(&yaml), keys(&real));
+    assert!(
+        yaml.starts_with("---\nlayout:\n  'hcl'\ntype:\n  'laptop'\nhvm:\n  'yes'\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("tpm:\n  '2.0'\n"), "{yaml}");
+    assert!(yaml.contains(
+        "gpu: |\n  Intel Corporation Raptor Lake-P [Iris Xe Graphics] [8086:a7a1] (rev 04) (prog-if 00 [VGA controller])\n"
+    ), "{yaml}");
+    assert!(yaml.contains("usb: |\n  1\n"), "{yaml}");
+    assert!(
+        yaml.contains("  - works:\n      'FIXME:yes|no|partial'\n"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("    kernel: |\n      6.12.48-1.fc41.qubes.x86_64\n"),
+        "{yaml}"
+    );
+    assert!(yaml.contains("    credit: |\n      FIXAUTHOR\n"), "{yaml}");
+    assert!(yaml.ends_with("\n---\n"));
+
+    // Statuses stay strings when read by a YAML 1.1 reader's rules: they are quoted.
+    let v: serde_json::Value = serde_saphyr::from_str(yaml.trim_end_matches("---\n")).unwrap();
+    assert_eq!(v["hvm"], serde_json::json!("yes"));
+
+    let back = qubes_hcl::from_yaml(&yaml, "probe.yml").unwrap();
+    let s = &back.system;
+    assert_eq!(s.brand, r.system.brand);
+    assert_eq!(s.model, r.system.model);
+    assert_eq!(s.bios, r.system.bios);
+    assert_eq!(s.cpu, r.system.cpu);
+    assert_eq!(s.memory_mib, r.system.memory_mib);
+    assert_eq!(s.tpm.as_deref(), Some("2.0"));
+    assert_eq!(
+        (s.hvm, s.iommu, s.slat, s.interrupt_remapping),
+        (Tri::Yes, Tri::Yes, Tri::Yes, Tri::Yes)
+    );
+    let gpu = back.devices.iter().find(|d| d.category == "gpu").unwrap();
+    assert_eq!(
+        gpu.modalias,
+        "pci:v00008086d0000A7A1sv????????sd????????bc03sc00i00"
+    );
+    assert!(
+        back.devices
+            .iter()
+            .any(|d| d.device.as_deref() == Some("51f1"))
+    );
+}
+
+#[test]
+fn quotes_and_odd_text_survive_the_round_trip() {
+    let mut r = sample_report();
+    r.system.model = Some("O'Brien's 'yes' box: #1 - [x]".into());
+    r.system.brand = Some("no".into());
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    let back = qubes_hcl::from_yaml(&yaml, "odd.yml").unwrap();
+    assert_eq!(back.system.model, r.system.model);
+    assert_eq!(back.system.brand.as_deref(), Some("no"));
+}
+
+#[test]
+fn invalid_report_is_not_written() {
+    let mut r = sample_report();
+    r.system.cpu = Some("bad\u{1b}[31m".into());
+    assert!(matches!(
+        qubes_hcl::to_yaml(&r),
+        Err(hcl_data::Error::ControlCharacter { .. })
+    ));
+}

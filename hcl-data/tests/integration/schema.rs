@@ -1,0 +1,267 @@
+//! The report schema: reading, the precise errors, the content id, the privacy check.
+
+use hcl_data::{Error, Report, SCHEMA_VERSION, privacy_violations_in_json};
+use serde_json::json;
+
+use crate::common::{sample_report, sample_value};
+
+fn read(v: &serde_json::Value) -> Result<Report, Error> {
+    Report::from_json(&serde_json::to_vec(v).unwrap())
+}
+
+#[test]
+fn json_round_trip_keeps_everything() {
+    let r = sample_report();
+    let bytes = serde_json::to_vec_pretty(&r).unwrap();
+    assert_eq!(Report::from_json(&bytes).unwrap(), r);
+}
+
+#[test]
+fn yaml_form_reads_like_json() {
+    let r = sample_report();
+    let yaml = serde_saphyr::to_string(&r).unwrap();
+    assert_eq!(Report::from_yaml(&yaml).unwrap(), r);
+}
+
+#[test]
+fn newer_schema_version_is_refused_with_both_versions() {
+    let mut v = sample_value();
+    v["schema_version"] = json!(SCHEMA_VERSION + 1);
+    let e = read(&v).unwrap_err();
+    assert_eq!(
+        e,
+        Error::SchemaVersion {
+            found: (SCHEMA_VERSION + 1).to_string(),
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert!(e.to_string().contains("schema_version 2"), "{e}");
+    v["schema_version"] = json!("1");
+    assert!(matches!(read(&v), Err(Error::SchemaVersion { .. })));
+    v["schema_version"] = json!(0);
+    assert!(matches!(read(&v), Err(Error::SchemaVersion { .. })));
+    v.as_object_mut().unwrap().remove("schema_version");
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::Missing {
+            path: "schema_version".into()
+        }
+    );
+}
+
+#[test]
+fn missing_system_is_named() {
+    let mut v = sample_value();
+    v.as_object_mut().unwrap().remove("system");
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::Missing {
+            path: "system".into()
+        }
+    );
+}
+
+#[test]
+fn device_without_modalias_names_the_device() {
+    let mut v = sample_value();
+    v["devices"][1].as_object_mut().unwrap().remove("modalias");
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::NoModalias {
+            path: "devices[1]".into()
+        }
+    );
+    let mut v = sample_value();
+    v["devices"][2]["modalias"] = json!("");
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::NoModalias {
+            path: "devices[2]".into()
+        }
+    );
+}
+
+#[test]
+fn modalias_with_control_characters_is_refused() {
+    let mut v = sample_value();
+    v["devices"][0]["modalias"] = json!("pci:v00008086d0000A7A1\nsv0000");
+    let e = read(&v).unwrap_err();
+    assert_eq!(
+        e,
+        Error::ControlCharacter {
+            path: "devices[0].modalias".into(),
+            code: 0x0a
+        }
+    );
+    assert!(e.to_string().contains("U+000A"), "{e}");
+    let mut v = sample_value();
+    v["devices"][0]["modalias"] = json!("no bus here");
+    assert!(matches!(read(&v), Err(Error::Invalid { path, .. }) if path == "devices[0].modalias"));
+}
+
+#[test]
+fn long_strings_and_too_many_devices_are_refused() {
+    let mut v = sample_value();
+    v["system"]["cpu"] = json!("x".repeat(hcl_data::MAX_SHORT + 1));
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::TooLong {
+            path: "system.cpu".into(),
+            len: hcl_data::MAX_SHORT + 1,
+            max: hcl_data::MAX_SHORT
+        }
+    );
+    let mut v = sample_value();
+    let one = v["devices"][0].clone();
+    v["devices"] = json!(vec![one; hcl_data::MAX_DEVICES + 1]);
+    assert_eq!(
+        read(&v).unwrap_err(),
+        Error::TooMany {
+            path: "devices".into(),
+            count: hcl_data::MAX_DEVICES + 1,
+            max: hcl_data::MAX_DEVICES
+        }
+    );
+}
+
+#[test]
+fn wrong_types_name_the_part() {
+    let mut v = sample_value();
+    v["devices"][2]["role"] = json!("boss");
+    let e = read(&v).unwrap_err();
+    assert!(
+        matches!(&e, Error::Type { path, message } if path == "devices[2]" && message.contains("boss")),
+        "{e:?}"
+    );
+    let mut v = sample_value();
+    v["system"]["memory_mib"] = json!("lots");
+    assert!(matches!(read(&v), Err(Error::Type { path, .. }) if path == "system"));
+    assert!(matches!(
+        Report::from_json(b"[1, 2]"),
+        Err(Error::Type { path, .. }) if path == "$"
+    ));
+}
+
+#[test]
+fn report_id_must_be_file_name_safe() {
+    let mut v = sample_value();
+    v["report_id"] = json!("../../etc/passwd");
+    assert!(matches!(read(&v), Err(Error::Invalid { path, .. }) if path == "report_id"));
+}
+
+#[test]
+fn syntax_errors_give_line_and_column() {
+    let e = Report::from_json(b"{\n  \"schema_version\": 1,\n  oops\n}").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Syntax {
+                format: "JSON",
+                line: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = Report::from_yaml("schema_version: 1\nsystem: [unclosed\n").unwrap_err();
+    assert!(matches!(e, Error::Syntax { format: "YAML", .. }), "{e:?}");
+}
+
+#[test]
+fn oversized_input_is_refused_before_parsing() {
+    let big = vec![b' '; hcl_data::MAX_INPUT_BYTES + 1];
+    assert!(matches!(
+        Report::from_json(&big),
+        Err(Error::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn yaml_alias_bombs_are_stopped() {
+    let bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n\
+                b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n\
+                c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n\
+                d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n\
+                e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n\
+                f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    assert!(Report::from_yaml(bomb).is_err());
+    assert!(hcl_data::qubes_hcl::from_yaml(bomb, "bomb.yml").is_err());
+}
+
+#[test]
+fn content_id_is_the_same_for_the_same_report() {
+    let r = sample_report();
+    let id = r.content_id();
+    assert_eq!(id.len(), 64);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    // Keys in another order, other whitespace: the same report, the same id.
+    let v = sample_value();
+    let mut reordered = serde_json::Map::new();
+    let obj = v.as_object().unwrap();
+    let mut keys: Vec<_> = obj.keys().collect();
+    keys.reverse();
+    for k in keys {
+        reordered.insert(k.clone(), obj[k].clone());
+    }
+    let again = Report::from_json(
+        serde_json::to_string_pretty(&serde_json::Value::Object(reordered))
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(again.content_id(), id);
+    let mut changed = r.clone();
+    changed.system.memory_mib = Some(31_743);
+    assert_ne!(changed.content_id(), id);
+}
+
+#[test]
+fn clean_report_has_no_privacy_violations() {
+    assert_eq!(sample_report().privacy_violations(), Vec::<String>::new());
+}
+
+#[test]
+fn mac_uuid_and_serial_are_flagged() {
+    let mut r = sample_report();
+    r.system.model = Some("X1 Carbon 3c:22:fb:01:9a:7e".into());
+    r.system.bios = Some("N3XET53W uuid 4c4c4544-0042-3510-8052-b4c04f4e3332".into());
+    r.system.distro = Some("Serial Number: PF3ABCDE".into());
+    let v = r.privacy_violations();
+    assert_eq!(v.len(), 3, "{v:?}");
+    assert!(
+        v[0].contains("$.system.bios") && v[0].contains("UUID"),
+        "{v:?}"
+    );
+    assert!(
+        v.iter()
+            .any(|x| x.contains("system.model") && x.contains("MAC"))
+    );
+    assert!(
+        v.iter()
+            .any(|x| x.contains("system.distro") && x.contains("serial"))
+    );
+}
+
+#[test]
+fn kernel_interface_guids_in_modaliases_are_not_personal() {
+    let mut r = sample_report();
+    r.devices[0].modalias = "wmi:05901221-D566-11D1-B2F0-00A0C9062910".into();
+    r.devices[0].sysfs_path = Some(
+        "/sys/devices/platform/PNP0C14:00/wmi_bus/wmi_bus-PNP0C14:00/05901221-D566-11D1-B2F0-00A0C9062910"
+            .into(),
+    );
+    assert!(r.privacy_violations().is_empty());
+}
+
+#[test]
+fn raw_upload_with_a_serial_field_is_flagged() {
+    // from_json would drop the unknown field; the raw check still sees it.
+    let mut v = sample_value();
+    v["system"]["serial_number"] = json!("PF3ABCDE");
+    v["system"]["product_uuid"] = json!("x");
+    let bytes = serde_json::to_vec(&v).unwrap();
+    let found = privacy_violations_in_json(&bytes);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().any(|f| f.contains("serial_number")));
+    assert!(Report::from_json(&bytes).is_ok());
+}
