@@ -1,8 +1,30 @@
 //! Reading kernel modules from binary sources: a `/lib/modules/<ver>` tree, a .deb, one or several
 //! .rpm. Each .ko (plain, .xz or .zst) has its `.modinfo` section read directly: Debian packages
 //! ship no modules.alias, depmod runs at install.
+//!
+//! Packages are streamed: the outer archive is read once, front to back, and only module files
+//! and the few text files needed (`modules.builtin*`, `config`) are held in memory. Modules are
+//! decompressed and parsed on worker threads while the main thread keeps reading the archive.
 
-use std::path::PathBuf;
+mod ar;
+mod cpio;
+mod decompress;
+mod elf;
+#[cfg(test)]
+mod fuzz;
+mod modinfo;
+mod rpm;
+mod source;
+mod tree;
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
+
+use decompress::MAX_MODULE_SIZE;
 
 /// One module as its `.modinfo` describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,6 +37,21 @@ pub struct ModuleInfo {
     pub aliases: Vec<String>,
     /// `firmware=` values in file order.
     pub firmware: Vec<String>,
+    /// Name of the package the module came from (`linux-image-6.1.0-50-amd64`,
+    /// `kernel-modules-extra`); `None` for a directory tree.
+    pub package: Option<String>,
+}
+
+impl ModuleInfo {
+    /// True when the module ships in an optional package that a default install lacks (RHEL's
+    /// `kernel-modules-extra`, also `-internal` and `-partner`).
+    pub fn in_optional_package(&self) -> bool {
+        self.package.as_deref().is_some_and(|p| {
+            ["-modules-extra", "-modules-internal", "-modules-partner"]
+                .iter()
+                .any(|s| p.ends_with(s))
+        })
+    }
 }
 
 /// Everything read from the binary sources of one kernel.
@@ -24,10 +61,12 @@ pub struct ModuleSet {
     pub kernel_version: String,
     /// Package names and versions the data came from (`linux-image-6.1.0-50-amd64 6.1.176-1`).
     pub packages: Vec<String>,
-    /// Loadable modules.
+    /// Loadable modules, sorted by path.
     pub modules: Vec<ModuleInfo>,
     /// Built-in modules (`modules.builtin`), with the aliases and firmware that
     /// `modules.builtin.modinfo` records for them (empty before about 6.18 for device tables).
+    /// Modules that only `modules.builtin.modinfo` names (with an alias or firmware) come after
+    /// those of `modules.builtin`, with an empty `path`.
     pub builtin: Vec<ModuleInfo>,
     /// `config-<ver>` text when the source carries it.
     pub config: Option<String>,
@@ -46,20 +85,483 @@ pub enum Error {
     Io {
         path: PathBuf,
         #[source]
-        source: std::io::Error,
+        source: io::Error,
     },
     #[error("no source given")]
     NoSources,
+    #[error("no kernel modules found in {0}")]
+    NoModules(String),
+    #[error("the sources hold several kernels ({0}); import one kernel at a time")]
+    MixedKernels(String),
+}
+
+impl Error {
+    fn bad(path: &Path, message: impl std::fmt::Display) -> Self {
+        Self::BadInput {
+            path: path.to_owned(),
+            message: message.to_string(),
+        }
+    }
+
+    fn io(path: &Path) -> impl FnOnce(io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
 }
 
 /// Reads every source (a `/lib/modules/<ver>` tree, a root holding one, .deb or .rpm packages)
-/// into one [`ModuleSet`]. `progress(done, total)` is called as files are read.
-pub fn read_sources(paths: &[PathBuf], _progress: &dyn Fn(u64, u64)) -> Result<ModuleSet, Error> {
-    let Some(first) = paths.first() else {
+/// into one [`ModuleSet`]. `progress(done, total)` is called as bytes are read.
+pub fn read_sources(paths: &[PathBuf], progress: &dyn Fn(u64, u64)) -> Result<ModuleSet, Error> {
+    if paths.is_empty() {
         return Err(Error::NoSources);
-    };
-    Err(Error::BadInput {
-        path: first.clone(),
-        message: "binary importers not implemented yet".into(),
-    })
+    }
+    let sources = paths
+        .iter()
+        .map(|p| source::Source::locate(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let total = sources.iter().map(|s| s.size).sum();
+    let progress = Progress::new(progress, total);
+    let mut collector = Collector::default();
+    let modules = with_pool(|pool| {
+        for s in &sources {
+            s.import(&mut collector, pool, &progress)?;
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    collector.finish(modules, paths)
+}
+
+/// Progress in bytes over all sources, reported about every MiB.
+struct Progress<'a> {
+    report: &'a dyn Fn(u64, u64),
+    total: u64,
+    done: Cell<u64>,
+    reported: Cell<u64>,
+}
+
+impl<'a> Progress<'a> {
+    fn new(report: &'a dyn Fn(u64, u64), total: u64) -> Self {
+        report(0, total);
+        Self {
+            report,
+            total,
+            done: Cell::new(0),
+            reported: Cell::new(0),
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        let done = self.done.get().saturating_add(n);
+        self.done.set(done);
+        if done - self.reported.get() >= 1 << 20 {
+            self.reported.set(done);
+            (self.report)(done.min(self.total), self.total);
+        }
+    }
+
+    fn finish(&self) {
+        (self.report)(self.total, self.total);
+    }
+}
+
+/// A reader that advances the progress by the bytes it reads.
+struct Counting<'a, R> {
+    inner: R,
+    progress: &'a Progress<'a>,
+}
+
+impl<R: Read> Read for Counting<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.advance(n as u64);
+        Ok(n)
+    }
+}
+
+/// A module file waiting to be decompressed and parsed.
+struct Job {
+    /// The file named in errors: the package or the .ko itself.
+    source: PathBuf,
+    /// Where the .ko lies inside `source` (empty for a .ko read from a tree).
+    inner: String,
+    /// Path below `lib/modules/<ver>/`.
+    rel: String,
+    package: Option<String>,
+    bytes: Vec<u8>,
+}
+
+impl Job {
+    fn run(self) -> Result<ModuleInfo, Error> {
+        let fail = |message: &dyn std::fmt::Display| {
+            if self.inner.is_empty() {
+                Error::bad(&self.source, message)
+            } else {
+                Error::bad(&self.source, format!("{}: {message}", self.inner))
+            }
+        };
+        let raw = decompress::decompress_all(&self.bytes, MAX_MODULE_SIZE)
+            .map_err(|e| fail(&format_args!("decompressing: {e}")))?;
+        let section = elf::modinfo_section(&raw).map_err(|e| fail(&e))?;
+        let info = modinfo::parse(section);
+        let name = match info.name {
+            Some(n) if !n.is_empty() => modinfo::normalize_name(&n),
+            _ => modinfo::name_from_path(&self.rel),
+        };
+        Ok(ModuleInfo {
+            name,
+            path: self.rel,
+            aliases: info.aliases,
+            firmware: info.firmware,
+            package: self.package,
+        })
+    }
+}
+
+/// Hands module files to worker threads.
+struct Pool<'s> {
+    tx: mpsc::SyncSender<Job>,
+    failed: &'s AtomicBool,
+}
+
+impl Pool<'_> {
+    /// Queues a module; an `Err` means a worker already failed and the import should stop (the
+    /// worker's error is the one reported).
+    fn submit(&self, job: Job) -> Result<(), Error> {
+        let source = job.source.clone();
+        if self.failed.load(Ordering::Relaxed) || self.tx.send(job).is_err() {
+            return Err(Error::bad(&source, "import stopped after an error"));
+        }
+        Ok(())
+    }
+}
+
+/// Runs `f` with a pool of module parsers; returns the parsed modules.
+fn with_pool(f: impl FnOnce(&Pool<'_>) -> Result<(), Error>) -> Result<Vec<ModuleInfo>, Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let (tx, rx) = mpsc::sync_channel::<Job>(workers * 4);
+    let rx = Mutex::new(rx);
+    let modules = Mutex::new(Vec::new());
+    let first_error = Mutex::new(None);
+    let failed = AtomicBool::new(false);
+    let outcome = std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let job = rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    let Ok(job) = job else { break };
+                    match job.run() {
+                        Ok(m) => modules.lock().unwrap_or_else(|e| e.into_inner()).push(m),
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            first_error
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+        let pool = Pool {
+            tx,
+            failed: &failed,
+        };
+        f(&pool)
+        // `pool` drops here, closing the channel; the scope then joins the workers.
+    });
+    if let Some(e) = first_error.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(e);
+    }
+    outcome?;
+    let mut modules = modules.into_inner().unwrap_or_else(|e| e.into_inner());
+    modules.sort_by(|a, b| a.path.cmp(&b.path).then_with(|| a.package.cmp(&b.package)));
+    Ok(modules)
+}
+
+/// Where a file of a package or tree belongs, from its path.
+#[derive(Debug, PartialEq, Eq)]
+enum Place<'a> {
+    /// A .ko below `lib/modules/<version>/`.
+    Module {
+        version: &'a str,
+        rel: &'a str,
+    },
+    /// `modules.builtin`, `modules.builtin.modinfo` or `config` in `lib/modules/<version>/`.
+    ModulesFile {
+        version: &'a str,
+        name: &'a str,
+    },
+    /// `boot/config-<version>`.
+    BootConfig {
+        version: &'a str,
+    },
+    /// A file below `lib/firmware/`.
+    Firmware(&'a str),
+    Other,
+}
+
+fn is_module_file(name: &str) -> bool {
+    [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+        .iter()
+        .any(|ext| name.ends_with(ext))
+}
+
+impl<'a> Place<'a> {
+    fn of(path: &'a str) -> Self {
+        let path = path.trim_start_matches("./").trim_start_matches('/');
+        if let Some(version) = path.strip_prefix("boot/config-")
+            && !version.is_empty()
+            && !version.contains('/')
+        {
+            return Self::BootConfig { version };
+        }
+        let path = path.strip_prefix("usr/").unwrap_or(path);
+        if let Some(rest) = path.strip_prefix("lib/firmware/") {
+            return if rest.is_empty() {
+                Self::Other
+            } else {
+                Self::Firmware(rest)
+            };
+        }
+        let Some((version, rel)) = path
+            .strip_prefix("lib/modules/")
+            .and_then(|rest| rest.split_once('/'))
+        else {
+            return Self::Other;
+        };
+        if version.is_empty() || rel.is_empty() {
+            Self::Other
+        } else if is_module_file(rel) {
+            Self::Module { version, rel }
+        } else if matches!(
+            rel,
+            "modules.builtin" | "modules.builtin.modinfo" | "config"
+        ) {
+            Self::ModulesFile { version, name: rel }
+        } else {
+            Self::Other
+        }
+    }
+}
+
+/// What kind of archive entry a path is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryKind {
+    File,
+    /// A symbolic link, or a hard link to a file already seen.
+    Link,
+    Other,
+}
+
+/// Where an archive entry comes from, for errors and attribution.
+struct Origin<'a> {
+    source: &'a Path,
+    /// The archive member (`data.tar.xz`, `payload`).
+    member: &'a str,
+    package: Option<&'a str>,
+}
+
+/// Largest text file (`modules.builtin*`, `config`) accepted.
+const MAX_TEXT_FILE: u64 = 64 << 20;
+
+#[derive(Default)]
+struct Collector {
+    /// Kernel versions seen, with the first file that showed each.
+    versions: BTreeMap<String, PathBuf>,
+    packages: Vec<String>,
+    /// (`modules.builtin` text, its package) per version.
+    builtin_list: BTreeMap<String, (String, Option<String>)>,
+    builtin_modinfo: BTreeMap<String, Vec<u8>>,
+    configs: BTreeMap<String, String>,
+    firmware: BTreeSet<String>,
+}
+
+impl Collector {
+    fn saw_version(&mut self, version: &str, source: &Path) {
+        if !self.versions.contains_key(version) {
+            self.versions.insert(version.to_owned(), source.to_owned());
+        }
+    }
+
+    /// Takes one entry of a package's file archive.
+    fn archive_entry(
+        &mut self,
+        origin: &Origin<'_>,
+        path: &str,
+        kind: EntryKind,
+        data: &mut dyn Read,
+        pool: &Pool<'_>,
+    ) -> Result<(), Error> {
+        let place = Place::of(path);
+        if let Place::Firmware(name) = place {
+            if kind != EntryKind::Other {
+                self.firmware.insert(name.to_owned());
+            }
+            return Ok(());
+        }
+        // Links to modules and config files name data that is read through its target.
+        if kind != EntryKind::File {
+            return Ok(());
+        }
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::bad(origin.source, format!("{}: {path}: {e}", origin.member))
+        };
+        match place {
+            Place::Module { version, rel } => {
+                let bytes =
+                    decompress::read_limited(data, MAX_MODULE_SIZE).map_err(|e| fail(&e))?;
+                self.saw_version(version, origin.source);
+                pool.submit(Job {
+                    source: origin.source.to_owned(),
+                    inner: format!("{}: {path}", origin.member),
+                    rel: rel.to_owned(),
+                    package: origin.package.map(str::to_owned),
+                    bytes,
+                })
+            }
+            Place::ModulesFile { version, name } => {
+                let bytes = decompress::read_limited(data, MAX_TEXT_FILE).map_err(|e| fail(&e))?;
+                self.saw_version(version, origin.source);
+                self.modules_file(version, name, bytes, origin.package);
+                Ok(())
+            }
+            Place::BootConfig { version } => {
+                let bytes = decompress::read_limited(data, MAX_TEXT_FILE).map_err(|e| fail(&e))?;
+                self.modules_file(version, "config", bytes, origin.package);
+                Ok(())
+            }
+            Place::Firmware(_) | Place::Other => Ok(()),
+        }
+    }
+
+    fn modules_file(&mut self, version: &str, name: &str, bytes: Vec<u8>, package: Option<&str>) {
+        let text = || String::from_utf8_lossy(&bytes).into_owned();
+        match name {
+            "modules.builtin" => {
+                let entry = (text(), package.map(str::to_owned));
+                self.builtin_list.insert(version.to_owned(), entry);
+            }
+            "modules.builtin.modinfo" => {
+                self.builtin_modinfo.insert(version.to_owned(), bytes);
+            }
+            _ => {
+                self.configs.insert(version.to_owned(), text());
+            }
+        }
+    }
+
+    fn finish(mut self, modules: Vec<ModuleInfo>, paths: &[PathBuf]) -> Result<ModuleSet, Error> {
+        let mut versions = std::mem::take(&mut self.versions).into_iter();
+        let Some((version, _)) = versions.next() else {
+            let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::NoModules(names.join(", ")));
+        };
+        if versions.len() > 0 {
+            let all: Vec<String> = std::iter::once((version.clone(), PathBuf::new()))
+                .chain(versions)
+                .map(|(v, _)| v)
+                .collect();
+            return Err(Error::MixedKernels(all.join(", ")));
+        }
+        let mut info = self
+            .builtin_modinfo
+            .remove(&version)
+            .map(|b| modinfo::parse_builtin(&b))
+            .unwrap_or_default();
+        let mut builtin = Vec::new();
+        if let Some((list, package)) = self.builtin_list.remove(&version) {
+            for line in list.lines().map(str::trim).filter(|l| !l.is_empty()) {
+                let name = modinfo::name_from_path(line);
+                let found = info.remove(&name).unwrap_or_default();
+                builtin.push(ModuleInfo {
+                    name,
+                    path: line.to_owned(),
+                    aliases: found.aliases,
+                    firmware: found.firmware,
+                    package: package.clone(),
+                });
+            }
+        }
+        // Names with aliases or firmware but no modules.builtin line (core code such as
+        // `kernel` or `printk` only has parameters and is skipped).
+        for (name, found) in info {
+            if !found.aliases.is_empty() || !found.firmware.is_empty() {
+                builtin.push(ModuleInfo {
+                    name,
+                    path: String::new(),
+                    aliases: found.aliases,
+                    firmware: found.firmware,
+                    package: None,
+                });
+            }
+        }
+        Ok(ModuleSet {
+            config: self.configs.remove(&version),
+            kernel_version: version,
+            packages: self.packages,
+            modules,
+            builtin,
+            firmware_files: self.firmware.into_iter().collect(),
+            sources: paths.to_vec(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places() {
+        assert_eq!(
+            Place::of("./lib/modules/6.1.0-50-amd64/kernel/fs/ext4/ext4.ko"),
+            Place::Module {
+                version: "6.1.0-50-amd64",
+                rel: "kernel/fs/ext4/ext4.ko"
+            }
+        );
+        assert_eq!(
+            Place::of("./usr/lib/modules/7.3.4+deb13-amd64/modules.builtin.modinfo"),
+            Place::ModulesFile {
+                version: "7.3.4+deb13-amd64",
+                name: "modules.builtin.modinfo"
+            }
+        );
+        assert_eq!(
+            Place::of("/boot/config-6.1.0-50-amd64"),
+            Place::BootConfig {
+                version: "6.1.0-50-amd64"
+            }
+        );
+        assert_eq!(
+            Place::of("usr/lib/firmware/iwlwifi-cc-a0-77.ucode"),
+            Place::Firmware("iwlwifi-cc-a0-77.ucode")
+        );
+        for other in [
+            "lib/modules/",
+            "lib/modules/6.1/",
+            "lib/modules/6.1/modules.order",
+            "lib/modules/6.1/build",
+            "boot/vmlinuz-6.1",
+            "boot/config-",
+            "lib/firmware/",
+            "",
+        ] {
+            assert_eq!(Place::of(other), Place::Other, "{other}");
+        }
+    }
+
+    #[test]
+    fn optional_packages() {
+        let m = |p: &str| ModuleInfo {
+            package: Some(p.into()),
+            ..Default::default()
+        };
+        assert!(m("kernel-modules-extra").in_optional_package());
+        assert!(!m("kernel-modules").in_optional_package());
+        assert!(!ModuleInfo::default().in_optional_package());
+    }
 }

@@ -1,0 +1,1 @@
+//! Property tests: random and mutated bytes through every parser never panic.

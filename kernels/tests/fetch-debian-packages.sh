@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Downloads the real Debian kernel packages that the importer tests read (kernels/tests/integration/
+# import_binary.rs): debian-12's single linux-image .deb (plain .ko) and debian-13-backports' split
+# linux-modules + linux-base pair (.ko.xz). About 180 MB; skipped when already in the cache.
+# Uses a private apt state under the cache dir, so the system's apt config is untouched.
+# Cache dir: $HCL_DEB_CACHE, default $HOME/.cache/hcl-probe/debs.
+set -euo pipefail
+
+cache="${HCL_DEB_CACHE:-$HOME/.cache/hcl-probe/debs}"
+mirror="${HCL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+security="${HCL_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# package=version, file name as apt-get download writes it (':' in versions becomes %3a).
+packages=(
+  "linux-image-6.1.0-50-amd64=6.1.176-1 linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb"
+  "linux-modules-7.3.4+deb13-amd64=7.3.4-1~bpo13+1 linux-modules-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb"
+  "linux-base-7.3.4+deb13-amd64=7.3.4-1~bpo13+1 linux-base-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb"
+)
+
+mkdir -p "$cache"
+missing=()
+for entry in "${packages[@]}"; do
+  read -r spec file <<<"$entry"
+  [ -s "$cache/$file" ] || missing+=("$spec")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "fetch-debian-packages: all packages present in $cache"
+  exit 0
+fi
+
+state="$cache/.apt"
+mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
+cat >"$state/sources.list" <<SOURCES
+deb [signed-by=$keyring] $mirror bookworm main
+deb [signed-by=$keyring] $security bookworm-security main
+deb [signed-by=$keyring] $mirror trixie-backports main
+SOURCES
+apt_opts=(
+  -o "Dir::Etc::SourceList=$state/sources.list"
+  -o "Dir::Etc::SourceParts=/dev/null"
+  -o "Dir::State::Lists=$state/lists"
+  -o "Dir::Cache=$state/cache"
+  -o "APT::Sandbox::User=root"
+)
+apt-get "${apt_opts[@]}" -qq update
+cd "$cache"
+apt-get "${apt_opts[@]}" -q download "${missing[@]}"
+echo "fetch-debian-packages: downloaded ${#missing[@]} package(s) into $cache"
