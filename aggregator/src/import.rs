@@ -6,8 +6,6 @@
 
 use std::path::{Path, PathBuf};
 
-#[allow(unused_imports)]
-use crate::compat::ReportExt as _;
 use crate::store::{PutOutcome, Store, StoreError};
 
 /// Errors that stop an import as a whole (one bad file does not).
@@ -53,11 +51,7 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| {
-            p.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yml" | "yaml")
-                )
+            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
         })
         .collect();
     files.sort();
@@ -78,8 +72,7 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
                 continue;
             }
         };
-        if report.devices.iter().any(|d| d.partial) || report.origin == hcl_data::Origin::QubesHcl
-        {
+        if report.devices.iter().any(|d| d.partial) || report.origin == hcl_data::Origin::QubesHcl {
             sum.partial += 1;
         }
         sum.devices += report.devices.len();
@@ -97,7 +90,9 @@ fn load_one(path: &Path, name: &str) -> Result<hcl_data::Report, String> {
     // HCL files are mostly UTF-8; a stray Latin-1 byte should not lose the whole report.
     let text = String::from_utf8_lossy(&bytes);
     let report = crate::compat::from_yaml(&text, name)?;
-    report.validate().map_err(|e| format!("invalid report: {e}"))?;
+    report
+        .validate()
+        .map_err(|e| format!("invalid report: {e}"))?;
     Ok(report)
 }
 

@@ -28,7 +28,10 @@ use crate::store::PutOutcome;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", post(upload))
-        .route("/api/v1/reports/{id}", get(get_report).delete(delete_report))
+        .route(
+            "/api/v1/reports/{id}",
+            get(get_report).delete(delete_report),
+        )
         .route("/api/v1/reports/{id}/hide", post(hide))
         .route("/api/v1/reports/{id}/unhide", post(unhide))
         .route("/api/v1/health", get(health))
@@ -45,7 +48,8 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
     let headers = req.headers();
     let format = validate::format_of(header_str(headers, header::CONTENT_TYPE))?;
     let encoding = header_str(headers, header::CONTENT_ENCODING).map(str::to_owned);
-    if let Some(len) = header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
+    if let Some(len) =
+        header_str(headers, header::CONTENT_LENGTH).and_then(|v| v.parse::<u64>().ok())
         && len > u64::try_from(limit).unwrap_or(u64::MAX)
     {
         // Refuse before reading a byte of it.

@@ -8,8 +8,6 @@ use std::io::Read;
 
 use hcl_data::Report;
 
-#[allow(unused_imports)]
-use crate::compat::ReportExt as _;
 use crate::error::AppError;
 
 /// The body formats the upload API accepts.
@@ -34,9 +32,7 @@ pub fn format_of(content_type: Option<&str>) -> Result<Format, AppError> {
         .to_ascii_lowercase();
     match essence.as_str() {
         "application/json" => Ok(Format::Json),
-        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => {
-            Ok(Format::Yaml)
-        }
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" => Ok(Format::Yaml),
         other => Err(AppError::UnsupportedMediaType(format!(
             "unsupported Content-Type {other:?}: send application/json or application/yaml"
         ))),
@@ -73,45 +69,56 @@ pub fn too_large(limit: usize, when: &str) -> AppError {
     ))
 }
 
-/// Parse and check a decoded body.
+/// Parse and check a decoded body. The privacy check runs on the raw document, before fields
+/// unknown to the schema (a `serial` someone added) are dropped by parsing.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
-    let report: Report = match format {
+    let value: serde_json::Value = match format {
         Format::Json => serde_json::from_slice(bytes).map_err(|e| {
             use serde_json::error::Category;
             match e.classify() {
-                Category::Data => AppError::Unprocessable(format!("report does not fit the schema: {e}")),
+                // Valid JSON syntax that serde_json still refuses (e.g. numbers out of range).
+                Category::Data => AppError::Unprocessable(format!("report is not usable: {e}")),
                 Category::Syntax | Category::Eof | Category::Io => {
                     AppError::BadRequest(format!("body is not valid JSON: {e}"))
                 }
             }
         })?,
-        Format::Yaml => {
-            // Two steps so that a syntax error (400) is told apart from a schema error (422).
-            let value: serde_json::Value = serde_saphyr::from_slice(bytes)
-                .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?;
-            serde_json::from_value(value).map_err(|e| {
-                AppError::Unprocessable(format!("report does not fit the schema: {e}"))
-            })?
-        }
+        Format::Yaml => serde_saphyr::from_slice_with_options(bytes, yaml_options())
+            .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?,
     };
-    check(&report)?;
-    Ok(report)
-}
-
-/// Schema rules and privacy rules beyond what serde checks.
-pub fn check(report: &Report) -> Result<(), AppError> {
-    report
-        .validate()
-        .map_err(|e| AppError::Unprocessable(format!("invalid report: {e}")))?;
-    let leaks = report.privacy_violations();
+    let leaks = hcl_data::privacy_violations_in_value(&value);
     if !leaks.is_empty() {
-        let list: Vec<String> = leaks.iter().map(|v| v.to_string()).collect();
         return Err(AppError::Unprocessable(format!(
             "report carries personal identifiers, refused: {}",
-            list.join("; ")
+            leaks.join("; ")
         )));
     }
-    Ok(())
+    Report::from_value(value).map_err(|e| match e {
+        hcl_data::Error::TooLarge { .. } => AppError::PayloadTooLarge(e.to_string()),
+        hcl_data::Error::Syntax { .. } => AppError::BadRequest(e.to_string()),
+        other => AppError::Unprocessable(format!("invalid report: {other}")),
+    })
+}
+
+/// Parser limits for untrusted YAML: shallow nesting, few aliases (no billion laughs).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: 32,
+            max_aliases: 64,
+            max_anchors: 64,
+            max_events: 200_000,
+            max_nodes: 100_000,
+            max_total_scalar_bytes: hcl_data::MAX_INPUT_BYTES,
+            max_documents: 1,
+        },
+        alias_limits: serde_saphyr::alias_limits! {
+            max_total_replayed_events: 10_000,
+            max_replay_stack_depth: 8,
+            max_alias_expansions_per_anchor: 16,
+        },
+        with_snippet: false,
+    }
 }
 
 /// The content id the report is stored under.

@@ -90,7 +90,12 @@ fn encode(report: &Report) -> Result<String, StoreError> {
 }
 
 /// Read a stored row back; a bad body is reported, not panicked on.
-fn decode(id: String, received_at: String, hidden: bool, body: &str) -> Result<StoredReport, StoreError> {
+fn decode(
+    id: String,
+    received_at: String,
+    hidden: bool,
+    body: &str,
+) -> Result<StoredReport, StoreError> {
     let report = serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
         id: id.clone(),
         message: e.to_string(),
@@ -138,6 +143,9 @@ mod tests {
     fn rfc3339_dates() {
         assert_eq!(super::rfc3339(0, 0), "1970-01-01T00:00:00.000Z");
         assert_eq!(super::rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
-        assert_eq!(super::rfc3339(1_795_676_400, 999), "2026-11-26T07:00:00.999Z");
+        assert_eq!(
+            super::rfc3339(1_795_676_400, 999),
+            "2026-11-26T07:00:00.999Z"
+        );
     }
 }

@@ -1,0 +1,301 @@
+//! The upload and moderation API over real HTTP on a loopback port.
+
+use std::io::Write;
+
+use crate::common::{
+    ADMIN_TOKEN, http, post_json, sample_json, sample_report, start_server, test_config,
+};
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn error_message(r: &crate::common::Resp) -> String {
+    let v = r.json();
+    assert_eq!(v["error"]["status"], r.status, "{v}");
+    v["error"]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn upload_is_idempotent_and_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), test_config());
+    let body = sample_json(1);
+    let r = post_json(srv.addr, &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = r.json();
+    let id = v["id"].as_str().unwrap().to_owned();
+    assert_eq!(id, sample_report(1).content_id());
+    assert_eq!(v["url"], format!("/reports/{id}"));
+    assert_eq!(
+        r.header("location"),
+        Some(format!("/reports/{id}").as_str())
+    );
+
+    let again = post_json(srv.addr, &body);
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.json()["id"], id.as_str());
+
+    let got = http(srv.addr, "GET", &format!("/api/v1/reports/{id}"), &[], b"").unwrap();
+    assert_eq!(got.status, 200);
+    let report: hcl_data::Report = serde_json::from_slice(&got.body).unwrap();
+    assert_eq!(report, sample_report(1));
+}
+
+#[test]
+fn yaml_and_gzip_uploads_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), test_config());
+    let yaml = serde_saphyr::to_string(&sample_report(2)).unwrap();
+    for ct in ["application/yaml", "text/yaml; charset=utf-8"] {
+        let r = http(
+            srv.addr,
+            "POST",
+            "/api/v1/reports",
+            &[("Content-Type", ct)],
+            yaml.as_bytes(),
+        )
+        .unwrap();
+        assert!(r.status == 201 || r.status == 200, "{ct}: {}", r.text());
+        assert_eq!(r.json()["id"], sample_report(2).content_id().as_str());
+    }
+    let r = http(
+        srv.addr,
+        "POST",
+        "/api/v1/reports",
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
+        &gzip(&sample_json(3)),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json()["id"], sample_report(3).content_id().as_str());
+}
+
+#[test]
+fn bad_uploads_get_precise_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            max_body_bytes: 64 * 1024,
+            ..test_config()
+        },
+    );
+    let post = |headers: &[(&str, &str)], body: &[u8]| {
+        http(srv.addr, "POST", "/api/v1/reports", headers, body).unwrap()
+    };
+    let json = [("Content-Type", "application/json")];
+
+    let r = post(&json, b"{\"schema_version\": 1, ");
+    assert_eq!(r.status, 400);
+    assert!(error_message(&r).contains("not valid JSON"), "{}", r.text());
+
+    let r = post(
+        &[("Content-Type", "application/yaml")],
+        b"a: [unclosed\n  - : :",
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+
+    let r = post(&[], &sample_json(1));
+    assert_eq!(r.status, 415);
+    assert!(error_message(&r).contains("Content-Type"));
+    let r = post(&[("Content-Type", "text/plain")], &sample_json(1));
+    assert_eq!(r.status, 415);
+    let r = post(
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "br"),
+        ],
+        &sample_json(1),
+    );
+    assert_eq!(r.status, 415);
+    assert!(error_message(&r).contains("Content-Encoding"));
+
+    // Schema: a missing field is named.
+    let mut v: serde_json::Value = serde_json::from_slice(&sample_json(1)).unwrap();
+    v.as_object_mut().unwrap().remove("generator");
+    let r = post(&json, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(r.status, 422);
+    assert!(error_message(&r).contains("generator"), "{}", r.text());
+
+    // A wrong type is named with its path.
+    let mut v: serde_json::Value = serde_json::from_slice(&sample_json(1)).unwrap();
+    v["devices"][1]["role"] = serde_json::json!("king");
+    let r = post(&json, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(r.status, 422);
+    assert!(error_message(&r).contains("devices[1]"), "{}", r.text());
+
+    // Privacy: a serial number field is refused even though the schema has no such field.
+    let mut v: serde_json::Value = serde_json::from_slice(&sample_json(1)).unwrap();
+    v["system"]["serial_number"] = serde_json::json!("PF3XYZ12");
+    let r = post(&json, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(r.status, 422);
+    assert!(
+        error_message(&r).contains("personal identifier"),
+        "{}",
+        r.text()
+    );
+    // ... and a MAC address inside a free-text field.
+    let mut v: serde_json::Value = serde_json::from_slice(&sample_json(1)).unwrap();
+    v["system"]["model"] = serde_json::json!("T14 00:1b:21:3a:4f:5e");
+    let r = post(&json, &serde_json::to_vec(&v).unwrap());
+    assert_eq!(r.status, 422, "{}", r.text());
+
+    // Too large by Content-Length, and too large only after decompression (gzip bomb).
+    let r = post(&json, &vec![b' '; 65 * 1024]);
+    assert_eq!(r.status, 413);
+    let bomb = gzip(&vec![b' '; 10 * 1024 * 1024]);
+    assert!(bomb.len() < 64 * 1024);
+    let r = post(
+        &[
+            ("Content-Type", "application/json"),
+            ("Content-Encoding", "gzip"),
+        ],
+        &bomb,
+    );
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(error_message(&r).contains("after decompression"));
+
+    // Deep nesting is refused, not a stack overflow.
+    let deep = format!("{}{}", "[".repeat(50_000), "]".repeat(50_000));
+    let r = post(&json, deep.as_bytes());
+    assert!(r.status == 400 || r.status == 413, "{}", r.status);
+
+    // Nothing of all that was stored.
+    let n = srv.state.store.clone();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(rt.block_on(n.count_reports()).unwrap(), 0);
+}
+
+#[test]
+fn rate_limit_per_client_answers_429_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            rate_per_sec: 0.5,
+            rate_burst: 3,
+            ..test_config()
+        },
+    );
+    for n in 0..3 {
+        assert_eq!(post_json(srv.addr, &sample_json(n)).status, 201);
+    }
+    let r = post_json(srv.addr, &sample_json(9));
+    assert_eq!(r.status, 429);
+    let retry: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "{retry}");
+    // Reading is not limited.
+    let r = http(srv.addr, "GET", "/api/v1/health", &[], b"").unwrap();
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn moderation_needs_the_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), test_config());
+    let id = post_json(srv.addr, &sample_json(5)).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {ADMIN_TOKEN}");
+    let admin = [("Authorization", bearer.as_str())];
+    let path = format!("/api/v1/reports/{id}");
+
+    let r = http(srv.addr, "POST", &format!("{path}/hide"), &[], b"").unwrap();
+    assert_eq!(r.status, 401);
+    let r = http(
+        srv.addr,
+        "POST",
+        &format!("{path}/hide"),
+        &[("Authorization", "Bearer wrong-token")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 403);
+    let r = http(srv.addr, "DELETE", &path, &[], b"").unwrap();
+    assert_eq!(r.status, 401);
+
+    let r = http(srv.addr, "POST", &format!("{path}/hide"), &admin, b"").unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(http(srv.addr, "GET", &path, &[], b"").unwrap().status, 404);
+    assert_eq!(
+        http(srv.addr, "GET", &path, &admin, b"").unwrap().status,
+        200
+    );
+    let r = http(srv.addr, "POST", &format!("{path}/unhide"), &admin, b"").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(http(srv.addr, "GET", &path, &[], b"").unwrap().status, 200);
+
+    let r = http(srv.addr, "DELETE", &path, &admin, b"").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        http(srv.addr, "GET", &path, &admin, b"").unwrap().status,
+        404
+    );
+    assert_eq!(
+        http(srv.addr, "DELETE", &path, &admin, b"").unwrap().status,
+        404
+    );
+}
+
+#[test]
+fn moderation_is_refused_when_no_token_is_configured() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            admin_token: None,
+            ..test_config()
+        },
+    );
+    let r = http(
+        srv.addr,
+        "DELETE",
+        "/api/v1/reports/x",
+        &[("Authorization", "Bearer ")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 403);
+}
+
+#[test]
+fn errors_are_json_for_api_and_html_for_browsers() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), test_config());
+    let r = http(srv.addr, "GET", "/api/v1/reports/nope", &[], b"").unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["message"], "not found");
+
+    let r = http(
+        srv.addr,
+        "GET",
+        "/no/such/page%3Cscript%3E",
+        &[("Accept", "text/html")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 404);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert!(r.text().contains("<h1>404 Not Found</h1>"), "{}", r.text());
+
+    let r = http(
+        srv.addr,
+        "GET",
+        "/no/such/page",
+        &[("Accept", "application/json")],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 404);
+    assert_eq!(r.json()["error"]["status"], 404);
+}

@@ -1,0 +1,95 @@
+//! `import-qubes-hcl` over the real Qubes HCL files and over broken ones.
+
+use std::path::PathBuf;
+
+/// `../shared` beside the repository, or `$HCL_SHARED_DIR`.
+pub fn shared_dir() -> PathBuf {
+    std::env::var_os("HCL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+#[tokio::test]
+async fn import_bad_files_are_reported_by_name_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hcl = dir.path().join("hcl");
+    std::fs::create_dir(&hcl).unwrap();
+    std::fs::write(hcl.join("broken.yml"), b"layout: [unclosed\n").unwrap();
+    std::fs::write(hcl.join("binary.yml"), [0xffu8, 0xfe, 0x00, 0x01]).unwrap();
+    std::fs::write(hcl.join("notes.txt"), b"not yaml, ignored").unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
+    let store = hcl_aggregator::store::open(&url).await.unwrap();
+    let sum = hcl_aggregator::import::import_dir(store.as_ref(), &hcl)
+        .await
+        .unwrap();
+    assert_eq!(sum.files, 2);
+    assert_eq!(sum.failures.len(), 2);
+    let names: Vec<&str> = sum.failures.iter().map(|f| f.file.as_str()).collect();
+    assert_eq!(names, ["binary.yml", "broken.yml"]);
+    assert_eq!(store.count_reports().await.unwrap(), 0);
+
+    let missing =
+        hcl_aggregator::import::import_dir(store.as_ref(), &dir.path().join("nope")).await;
+    let err = missing.err().expect("missing dir is an error");
+    assert!(err.to_string().contains("nope"), "{err}");
+}
+
+#[tokio::test]
+async fn import_real_qubes_hcl_is_idempotent() {
+    let src = shared_dir().join("qubes-hcl");
+    assert!(src.is_dir(), "{} missing", src.display());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
+    let store = hcl_aggregator::store::open(&url).await.unwrap();
+    let first = hcl_aggregator::import::import_dir(store.as_ref(), &src)
+        .await
+        .unwrap();
+    assert!(first.files >= 1_195, "{} files", first.files);
+    // Nearly all real files import; each failure names its file.
+    assert!(
+        first.failures.len() * 50 <= first.files,
+        "too many failures: {:?}",
+        first.failures.iter().take(5).collect::<Vec<_>>()
+    );
+    assert!(
+        first
+            .failures
+            .iter()
+            .all(|f| f.file.ends_with(".yml") || f.file.ends_with(".yaml"))
+    );
+    assert_eq!(
+        first.created + first.already_stored + first.failures.len(),
+        first.files
+    );
+    assert_eq!(first.partial, first.created + first.already_stored);
+    assert!(
+        first.devices > first.files,
+        "PCI ids mapped to devices: {}",
+        first.devices
+    );
+
+    let stored = store.list_reports(false).await.unwrap();
+    assert_eq!(stored.len(), first.created);
+    assert!(
+        stored
+            .iter()
+            .all(|r| r.report.origin == hcl_data::Origin::QubesHcl)
+    );
+    // PCI ids from the chipset/GPU/network fields became partial PCI devices.
+    let with_pci = stored
+        .iter()
+        .filter(|r| r.report.devices.iter().any(|d| d.bus == "pci" && d.partial))
+        .count();
+    assert!(
+        with_pci * 2 > stored.len(),
+        "{with_pci} of {}",
+        stored.len()
+    );
+
+    let second = hcl_aggregator::import::import_dir(store.as_ref(), &src)
+        .await
+        .unwrap();
+    assert_eq!(second.created, 0);
+    assert_eq!(second.already_stored, first.created + first.already_stored);
+    assert_eq!(store.count_reports().await.unwrap() as usize, first.created);
+}

@@ -1,0 +1,139 @@
+//! The same store scenario on SQLite and on a real PostgreSQL server.
+
+use std::sync::Arc;
+
+use hcl_aggregator::store::{PutOutcome, Store};
+
+use crate::common::sample_report;
+
+async fn scenario(store: Arc<dyn Store>) {
+    // Migrating twice is harmless (restart of the server).
+    store.migrate().await.expect("second migrate");
+    assert_eq!(store.count_reports().await.unwrap(), 0);
+
+    let r1 = sample_report(1);
+    let r2 = sample_report(2);
+    let (id1, id2) = (r1.content_id(), r2.content_id());
+    assert_ne!(id1, id2);
+    assert_eq!(
+        store.put_report(&id1, &r1).await.unwrap(),
+        PutOutcome::Created
+    );
+    assert_eq!(
+        store.put_report(&id1, &r1).await.unwrap(),
+        PutOutcome::AlreadyStored
+    );
+    assert_eq!(
+        store.put_report(&id2, &r2).await.unwrap(),
+        PutOutcome::Created
+    );
+
+    let got = store.get_report(&id1).await.unwrap().expect("r1 stored");
+    assert_eq!(got.id, id1);
+    assert_eq!(got.report, r1);
+    assert!(!got.hidden);
+    assert!(
+        got.received_at.len() == 24 && got.received_at.ends_with('Z'),
+        "received_at {:?} is not RFC 3339 UTC",
+        got.received_at
+    );
+    assert!(store.get_report("no-such-id").await.unwrap().is_none());
+
+    let ids = |v: Vec<hcl_aggregator::store::StoredReport>| -> Vec<String> {
+        v.into_iter().map(|r| r.id).collect()
+    };
+    assert_eq!(
+        ids(store.list_reports(false).await.unwrap()),
+        [id1.as_str(), id2.as_str()]
+    );
+
+    assert!(store.set_hidden(&id1, true).await.unwrap());
+    assert!(!store.set_hidden("no-such-id", true).await.unwrap());
+    assert_eq!(
+        ids(store.list_reports(false).await.unwrap()),
+        [id2.as_str()]
+    );
+    assert_eq!(
+        ids(store.list_reports(true).await.unwrap()),
+        [id1.as_str(), id2.as_str()]
+    );
+    assert!(store.get_report(&id1).await.unwrap().unwrap().hidden);
+    // Uploading a hidden report again does not unhide it.
+    assert_eq!(
+        store.put_report(&id1, &r1).await.unwrap(),
+        PutOutcome::AlreadyStored
+    );
+    assert!(store.get_report(&id1).await.unwrap().unwrap().hidden);
+    assert!(store.set_hidden(&id1, false).await.unwrap());
+    assert_eq!(store.list_reports(false).await.unwrap().len(), 2);
+
+    assert!(store.delete_report(&id2).await.unwrap());
+    assert!(!store.delete_report(&id2).await.unwrap());
+    assert!(store.get_report(&id2).await.unwrap().is_none());
+    assert_eq!(store.count_reports().await.unwrap(), 1);
+
+    // Concurrent writers: 40 distinct reports, each sent twice at once; each stored exactly once.
+    let mut tasks = Vec::new();
+    for n in 100..140 {
+        for _ in 0..2 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let r = sample_report(n);
+                store.put_report(&r.content_id(), &r).await
+            }));
+        }
+    }
+    let mut created = 0;
+    for t in tasks {
+        if t.await.unwrap().unwrap() == PutOutcome::Created {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 40);
+    assert_eq!(store.count_reports().await.unwrap(), 41);
+}
+
+#[tokio::test]
+async fn sqlite_store_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("new-dir-less.db").display());
+    let store = hcl_aggregator::store::open(&url)
+        .await
+        .expect("created on first open");
+    scenario(store).await;
+    // Reopening the same file sees the same data (the server restarted).
+    let store = hcl_aggregator::store::open(&url).await.unwrap();
+    assert_eq!(store.count_reports().await.unwrap(), 41);
+}
+
+#[tokio::test]
+async fn postgres_store_scenario() {
+    let Ok(base) = std::env::var("HCL_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but HCL_TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL"
+        );
+        eprintln!(
+            "\n*** SKIPPED postgres_store_scenario: HCL_TEST_POSTGRES_URL is not set \
+             (run `. .ci/postgres.sh; start_postgres`) ***\n"
+        );
+        return;
+    };
+    let url = crate::common::fresh_pg_schema(&base).await;
+    let store = hcl_aggregator::store::open(&url)
+        .await
+        .expect("open postgres");
+    scenario(store).await;
+}
+
+#[tokio::test]
+async fn unsupported_database_url_is_a_clear_error() {
+    let err = hcl_aggregator::store::open("mysql://localhost/x")
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        err.to_string().contains("unsupported database URL"),
+        "{err}"
+    );
+}
