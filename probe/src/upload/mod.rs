@@ -113,7 +113,7 @@ pub enum UploadError {
     InvalidReport(#[from] hcl_data::Error),
     #[error("the report looks like it holds personal identifiers and was not sent: {0}")]
     Privacy(String),
-    #[error("cannot reach {url} after {attempts} tries: {reason}")]
+    #[error("cannot reach {url} after {}: {reason}", tries(*attempts))]
     Unreachable {
         url: String,
         attempts: u32,
@@ -121,7 +121,7 @@ pub enum UploadError {
     },
     #[error("TLS with {url} failed (is the server's CA the pinned one?): {reason}")]
     Tls { url: String, reason: String },
-    #[error("server {url} failed with HTTP {status} after {attempts} tries: {body}")]
+    #[error("server {url} failed with HTTP {status} after {}: {body}", tries(*attempts))]
     ServerError {
         url: String,
         status: u16,
@@ -150,6 +150,15 @@ pub enum UploadError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// `1 try`, `3 tries`.
+fn tries(n: u32) -> String {
+    if n == 1 {
+        "1 try".into()
+    } else {
+        format!("{n} tries")
+    }
 }
 
 impl UploadError {
