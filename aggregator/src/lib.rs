@@ -4,12 +4,14 @@
 //! [`app::router`] is the whole server; [`store::Store`] hides the database; [`api`] holds the
 //! upload and moderation API; [`web`] the HCL pages; [`import`] the Qubes HCL importer.
 
+pub mod analysis;
 pub mod api;
-mod compat;
 pub mod app;
+mod compat;
 pub mod error;
 pub mod import;
 pub mod server;
+pub mod site;
 pub mod store;
 pub mod web;
 

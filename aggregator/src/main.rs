@@ -16,6 +16,32 @@ enum Cli {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Write the whole HCL as a static site (HTML, JSON, CSV) into DIR.
+    BuildSite {
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print a report as Markdown.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(clap::Subcommand)]
+enum ReportCmd {
+    /// The kernel choice report, for a mailing list or forum post.
+    Kernels {
+        /// Candidate kernel ids, comma-separated; losses count from the first (or --baseline).
+        #[arg(long, value_delimiter = ',', required = true)]
+        candidates: Vec<String>,
+        #[arg(long)]
+        baseline: Option<String>,
+        #[command(flatten)]
+        filter: hcl_aggregator::analysis::Filter,
+        #[command(flatten)]
+        db: DbArg,
+    },
 }
 
 #[derive(Args)]
@@ -70,6 +96,31 @@ fn main() -> anyhow::Result<()> {
             if sum.created + sum.already_stored == 0 && sum.files > 0 {
                 anyhow::bail!("no file of {} could be imported", dir.display());
             }
+        }
+        Cli::BuildSite { out, db } => {
+            let sum = rt.block_on(hcl_aggregator::site::build_site(&db.db, &out))?;
+            eprintln!(
+                "wrote {} files ({} machines, {} reports, {} devices) to {}",
+                sum.files,
+                sum.machines,
+                sum.reports,
+                sum.devices,
+                out.display()
+            );
+        }
+        Cli::Report(ReportCmd::Kernels {
+            candidates,
+            baseline,
+            filter,
+            db,
+        }) => {
+            let md = rt.block_on(hcl_aggregator::site::kernel_report_markdown(
+                &db.db,
+                &candidates,
+                baseline.as_deref(),
+                &filter,
+            ))?;
+            print!("{md}");
         }
     }
     Ok(())

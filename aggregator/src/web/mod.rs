@@ -1,10 +1,356 @@
-//! The HCL pages (placeholder until the web engineer takes this module over).
+//! The HCL pages: machines, devices, kernels and the kernel choice report, each as HTML, as
+//! JSON (`/api/v1/...`, `?format=json` or `Accept: application/json`) and, for lists and the
+//! kernel report, as CSV.
+//!
+//! Every request reads the visible reports, applies the filter and rebuilds the [`Hcl`]
+//! snapshot; the kernel engine's answers are cached per distinct modalias for the life of the
+//! process, so a rebuild is grouping work only.
 
+pub mod pages;
+pub mod query;
+pub mod svg;
+
+use std::sync::{Arc, Mutex};
+
+use askama::Template;
 use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
 
+use crate::analysis::{AnalysisError, CoverageCache, Filter, Hcl};
 use crate::app::AppState;
+use crate::error::AppError;
+use pages::Frame;
+use query::Params;
+
+/// The stylesheet, served at `/style.css` and written by the static site.
+pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
 
 /// Page routes, merged into [`crate::app::router`].
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(overview))
+        .route("/style.css", get(style))
+        .route("/machines", get(machines))
+        .route("/machines.csv", get(machines_csv))
+        .route("/machines/{brand}/{model}", get(machine))
+        .route("/reports/{id}", get(report))
+        .route("/devices", get(devices))
+        .route("/devices.csv", get(devices_csv))
+        .route("/devices/{id}", get(device))
+        .route("/kernels", get(kernels))
+        .route("/kernels/{id}", get(kernel))
+        .route("/kernel-report", get(kernel_report))
+        .route("/kernel-report.csv", get(kernel_report_csv))
+        .route("/kernel-report.md", get(kernel_report_md))
+        .route("/api/v1/overview", get(overview))
+        .route("/api/v1/machines", get(machines))
+        .route("/api/v1/machines/{brand}/{model}", get(machine))
+        .route("/api/v1/devices", get(devices))
+        .route("/api/v1/devices/{id}", get(device))
+        .route("/api/v1/kernels", get(kernels))
+        .route("/api/v1/kernels/{id}", get(kernel))
+        .route("/api/v1/kernel-report", get(kernel_report))
+}
+
+/// The representation a request asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Html,
+    Json,
+    Csv,
+}
+
+fn format(params: &Params, headers: &HeaderMap, api: bool) -> Result<Format, AppError> {
+    match params.format.as_deref() {
+        Some("json") => return Ok(Format::Json),
+        Some("csv") => return Ok(Format::Csv),
+        Some("html") => return Ok(Format::Html),
+        Some(other) => {
+            return Err(AppError::BadRequest(format!(
+                "unknown format {other:?}: use html, json or csv"
+            )));
+        }
+        None => {}
+    }
+    Ok(if api || crate::error::wants_json("", headers) {
+        Format::Json
+    } else {
+        Format::Html
+    })
+}
+
+/// One coverage cache per kernel catalog, shared by all requests (and all servers of a test
+/// process that share a catalog).
+fn coverage_cache(catalog: &Arc<hcl_kernels::Catalog>) -> Arc<CoverageCache> {
+    static CACHE: Mutex<Option<Arc<CoverageCache>>> = Mutex::new(None);
+    let mut slot = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    match &*slot {
+        Some(c) if Arc::ptr_eq(c.catalog(), catalog) => c.clone(),
+        _ => {
+            let c = Arc::new(CoverageCache::new(catalog.clone()));
+            *slot = Some(c.clone());
+            c
+        }
+    }
+}
+
+/// Read the visible reports that pass `filter` and build the snapshot off the async threads.
+async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
+    let reports = st.store.list_reports(false).await?;
+    let cache = coverage_cache(&st.catalog);
+    let filter = filter.clone();
+    tokio::task::spawn_blocking(move || {
+        let reports = reports.into_iter().filter(|r| filter.matches(r)).collect();
+        Arc::new(Hcl::build(reports, &cache))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))
+}
+
+fn params_and_filter(q: &RawQuery) -> Result<(Params, Filter), AppError> {
+    let p = Params::parse(q.0.as_deref());
+    let f = p.filter.normalized().map_err(analysis_error)?;
+    Ok((p, f))
+}
+
+fn analysis_error(e: AnalysisError) -> AppError {
+    AppError::BadRequest(e.to_string())
+}
+
+fn is_api(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
+    let _ = headers;
+    uri.path().starts_with("/api/")
+}
+
+/// Render a page as HTML or JSON.
+fn respond<P: Template + Serialize>(page: &P, fmt: Format) -> Result<Response, AppError> {
+    match fmt {
+        Format::Json => Ok(axum::Json(page).into_response()),
+        Format::Html | Format::Csv => page
+            .render()
+            .map(|h| Html(h).into_response())
+            .map_err(|e| AppError::Internal(format!("template: {e}"))),
+    }
+}
+
+fn csv_response(name: &str, body: String) -> Response {
+    let mut resp = body.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    resp
+}
+
+async fn style() -> Response {
+    let mut resp = STYLE_CSS.into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    resp
+}
+
+async fn overview(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    respond(&pages::overview(&hcl, Frame::default()), fmt)
+}
+
+async fn machines(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    if fmt == Format::Csv {
+        return Ok(csv_response(
+            "machines.csv",
+            crate::analysis::csv::machines(&hcl),
+        ));
+    }
+    respond(&pages::machines(&hcl, &f, Frame::default()), fmt)
+}
+
+async fn machines_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
+    let (_, f) = params_and_filter(&q)?;
+    let hcl = snapshot(&st, &f).await?;
+    Ok(csv_response(
+        "machines.csv",
+        crate::analysis::csv::machines(&hcl),
+    ))
+}
+
+async fn machine(
+    State(st): State<AppState>,
+    Path((brand, model)): Path<(String, String)>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, _) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &Filter::default()).await?;
+    let page = pages::machine(&hcl, &brand, &model, Frame::default()).ok_or(AppError::NotFound)?;
+    respond(&page, fmt)
+}
+
+async fn report(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, _) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    // One report: no need to read the others.
+    let stored = st
+        .store
+        .get_report(&id)
+        .await?
+        .filter(|r| !r.hidden)
+        .ok_or(AppError::NotFound)?;
+    let cache = coverage_cache(&st.catalog);
+    let hcl = tokio::task::spawn_blocking(move || Hcl::build(vec![stored], &cache))
+        .await
+        .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))?;
+    let page = pages::report(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
+    respond(&page, fmt)
+}
+
+async fn devices(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    if fmt == Format::Csv {
+        return Ok(csv_response(
+            "devices.csv",
+            crate::analysis::csv::devices(&hcl),
+        ));
+    }
+    respond(&pages::devices(&hcl, &f, Frame::default()), fmt)
+}
+
+async fn devices_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
+    let (_, f) = params_and_filter(&q)?;
+    let hcl = snapshot(&st, &f).await?;
+    Ok(csv_response(
+        "devices.csv",
+        crate::analysis::csv::devices(&hcl),
+    ))
+}
+
+async fn device(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    let page = pages::device(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
+    respond(&page, fmt)
+}
+
+async fn kernels(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    respond(&pages::kernels(&hcl, Frame::default()), fmt)
+}
+
+async fn kernel(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, f) = params_and_filter(&q)?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    let hcl = snapshot(&st, &f).await?;
+    let page = pages::kernel(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
+    respond(&page, fmt)
+}
+
+async fn report_page(
+    st: &AppState,
+    q: &RawQuery,
+) -> Result<(Params, pages::KernelReportPage), AppError> {
+    let (p, f) = params_and_filter(q)?;
+    let hcl = snapshot(st, &f).await?;
+    let page = pages::kernel_report_page(
+        &hcl,
+        &p.candidates,
+        p.baseline.as_deref(),
+        &f,
+        Frame::default(),
+    )
+    .map_err(analysis_error)?;
+    Ok((p, page))
+}
+
+async fn kernel_report(
+    State(st): State<AppState>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    q: RawQuery,
+) -> Result<Response, AppError> {
+    let (p, page) = report_page(&st, &q).await?;
+    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    if fmt == Format::Csv {
+        return Ok(csv_response(
+            "kernel-report.csv",
+            crate::analysis::csv::kernel_report(&page.report),
+        ));
+    }
+    respond(&page, fmt)
+}
+
+async fn kernel_report_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
+    let (_, page) = report_page(&st, &q).await?;
+    Ok(csv_response(
+        "kernel-report.csv",
+        crate::analysis::csv::kernel_report(&page.report),
+    ))
+}
+
+async fn kernel_report_md(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
+    let (_, page) = report_page(&st, &q).await?;
+    let mut resp = crate::analysis::markdown::kernel_report(&page.report).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/markdown; charset=utf-8"),
+    );
+    Ok(resp)
 }

@@ -1,0 +1,110 @@
+//! Coverage of a modalias on every kernel of the catalog, computed once per distinct modalias.
+//!
+//! A fleet of 100,000 reports holds far fewer distinct devices than device instances, so the
+//! kernel engine runs once per (modalias, partial) and every later report reuses the answer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use hcl_data::Coverage;
+use hcl_kernels::Catalog;
+
+/// Verdicts of every catalog kernel (in catalog order) for one modalias.
+pub type Coverages = Arc<[Coverage]>;
+
+type Key = (Box<str>, bool);
+
+/// A thread-safe cache of [`Coverages`] keyed by modalias and partial flag.
+#[derive(Debug)]
+pub struct CoverageCache {
+    catalog: Arc<Catalog>,
+    map: RwLock<HashMap<Key, Coverages>>,
+}
+
+impl CoverageCache {
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        Self {
+            catalog,
+            map: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub fn catalog(&self) -> &Arc<Catalog> {
+        &self.catalog
+    }
+
+    /// Number of distinct (modalias, partial) entries computed so far.
+    pub fn len(&self) -> usize {
+        self.map.read().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The coverage of `modalias` on every kernel, from the cache or computed now.
+    pub fn get(&self, modalias: &str, partial: bool) -> Coverages {
+        // A poisoned lock only means another thread panicked mid-insert of a complete value;
+        // the map itself is still consistent, so keep using it.
+        if let Some(hit) = self
+            .map
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&(Box::from(modalias), partial))
+        {
+            return hit.clone();
+        }
+        let computed = self.compute(modalias, partial);
+        self.map
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((Box::from(modalias), partial))
+            .or_insert(computed)
+            .clone()
+    }
+
+    /// Fill the cache for many modaliases using all cores; the engine is pure CPU work.
+    pub fn prefill<'a>(&self, keys: impl IntoIterator<Item = (&'a str, bool)>) {
+        let mut todo: Vec<(&str, bool)> = {
+            let map = self.map.read().unwrap_or_else(|p| p.into_inner());
+            keys.into_iter()
+                .filter(|(m, p)| !map.contains_key(&(Box::from(*m), *p)))
+                .collect()
+        };
+        todo.sort_unstable();
+        todo.dedup();
+        if todo.is_empty() {
+            return;
+        }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(todo.len());
+        let chunk = todo.len().div_ceil(threads);
+        let results: Vec<Vec<(Key, Coverages)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = todo
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(m, p)| ((Box::from(*m), *p), self.compute(m, *p)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        for (k, v) in results.into_iter().flatten() {
+            map.entry(k).or_insert(v);
+        }
+    }
+
+    fn compute(&self, modalias: &str, partial: bool) -> Coverages {
+        self.catalog
+            .profiles()
+            .iter()
+            .map(|p| p.coverage(modalias, partial))
+            .collect()
+    }
+}

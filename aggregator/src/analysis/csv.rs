@@ -1,0 +1,202 @@
+//! CSV exports of the lists and the kernel choice report (RFC 4180 quoting).
+
+use super::{Hcl, KernelChoiceReport};
+
+/// Append one CSV record. Fields that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
+/// first) get a leading `'`: uploaded model names end up in these files.
+pub fn record(out: &mut String, fields: &[&str]) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let guarded;
+        let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+            guarded = format!("'{f}");
+            guarded.as_str()
+        } else {
+            f
+        };
+        if f.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&f.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(f);
+        }
+    }
+    out.push_str("\r\n");
+}
+
+/// `/machines.csv`: one line per machine model, with per kernel whether its newest report
+/// keeps a working dom0.
+pub fn machines(hcl: &Hcl) -> String {
+    let mut out = String::new();
+    let mut head = vec!["brand", "model", "type", "reports", "latest", "url"];
+    let ids: Vec<String> = hcl
+        .kernels
+        .iter()
+        .map(|k| format!("dom0_ok:{}", k.id))
+        .collect();
+    head.extend(ids.iter().map(String::as_str));
+    record(&mut out, &head);
+    for m in &hcl.machines {
+        let n = m.reports.len().to_string();
+        let url = m.key.url();
+        let newest = m.reports.last().map(|i| &hcl.reports[*i]);
+        let states: Vec<&str> = (0..hcl.kernels.len())
+            .map(
+                |k| match newest.and_then(|r| r.status.get(k)).map(|s| s.state) {
+                    Some(super::hcl::MachineState::Ok) => "yes",
+                    Some(super::hcl::MachineState::Fails) => "no",
+                    _ => "unknown",
+                },
+            )
+            .collect();
+        let mut row = vec![
+            m.brand.as_str(),
+            m.model.as_str(),
+            m.machine_type.as_str(),
+            n.as_str(),
+            m.latest_day.as_str(),
+            url.as_str(),
+        ];
+        row.extend(states);
+        record(&mut out, &row);
+    }
+    out
+}
+
+/// `/devices.csv`: one line per device kind with its verdict per kernel.
+pub fn devices(hcl: &Hcl) -> String {
+    let mut out = String::new();
+    let mut head = vec!["bus", "id", "name", "category", "role", "machines"];
+    let ids: Vec<&str> = hcl.kernels.iter().map(|k| k.id.as_str()).collect();
+    head.extend(&ids);
+    record(&mut out, &head);
+    for d in &hcl.devices {
+        let n = d.reports.len().to_string();
+        let role = role_name(d.role);
+        let verdicts: Vec<String> = d
+            .per_kernel
+            .iter()
+            .map(|c| verdict_name(c.verdict).to_owned())
+            .collect();
+        let mut row = vec![
+            d.key.bus.as_str(),
+            d.key.id.as_str(),
+            d.name.as_str(),
+            d.category.as_str(),
+            role,
+            n.as_str(),
+        ];
+        row.extend(verdicts.iter().map(String::as_str));
+        record(&mut out, &row);
+    }
+    out
+}
+
+/// `/kernel-report.csv`: the shares, then the losses, firmware gaps and RHEL entries, one table
+/// with a `section` column so that a spreadsheet filter separates them.
+pub fn kernel_report(r: &KernelChoiceReport) -> String {
+    let mut out = String::new();
+    record(
+        &mut out,
+        &[
+            "section", "kernel", "from", "device", "name", "role", "machines", "assessed", "share",
+            "detail", "partial",
+        ],
+    );
+    for s in &r.shares {
+        let (ok, assessed, share) = (
+            s.ok.to_string(),
+            s.assessed.to_string(),
+            format!("{:.4}", s.share),
+        );
+        let detail = format!("{} fail, {} without data", s.fails, s.no_data);
+        let partial = s.partial.to_string();
+        record(
+            &mut out,
+            &[
+                "share", &s.kernel, "", "", "", "dom0", &ok, &assessed, &share, &detail, &partial,
+            ],
+        );
+    }
+    for l in &r.losses {
+        let n = l.machine_count.to_string();
+        let detail = format!("{}: {}", verdict_name(l.verdict), l.reason);
+        record(
+            &mut out,
+            &[
+                "loss",
+                &l.to,
+                &l.from,
+                &l.device.id,
+                &l.name,
+                role_name(l.role),
+                &n,
+                "",
+                "",
+                &detail,
+                if l.partial { "yes" } else { "no" },
+            ],
+        );
+    }
+    for (section, list) in [("firmware", &r.firmware_gaps), ("rhel", &r.rhel)] {
+        for i in list {
+            let n = i.machine_count.to_string();
+            record(
+                &mut out,
+                &[
+                    section,
+                    &i.kernel,
+                    "",
+                    &i.device.id,
+                    &i.name,
+                    role_name(i.role),
+                    &n,
+                    "",
+                    "",
+                    &i.detail,
+                    if i.partial { "yes" } else { "no" },
+                ],
+            );
+        }
+    }
+    out
+}
+
+pub fn role_name(r: hcl_data::Role) -> &'static str {
+    match r {
+        hcl_data::Role::Dom0 => "dom0",
+        hcl_data::Role::Assignable => "assignable",
+        hcl_data::Role::Other => "other",
+    }
+}
+
+pub fn verdict_name(v: hcl_data::Verdict) -> &'static str {
+    use hcl_data::Verdict::*;
+    match v {
+        Supported => "supported",
+        Deprecated => "deprecated",
+        ExtraPackage => "extra_package",
+        FirmwareMissing => "firmware_missing",
+        Disabled => "disabled",
+        NoDriver => "no_driver",
+        Unknown => "unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::record;
+
+    #[test]
+    fn fields_are_quoted_and_formulas_defused() {
+        let mut s = String::new();
+        record(&mut s, &["a,b", "say \"hi\"", "=HYPERLINK(\"x\")", "plain"]);
+        assert_eq!(
+            s,
+            "\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",plain\r\n"
+        );
+    }
+}
