@@ -89,7 +89,7 @@ fn load_one(path: &Path, name: &str) -> Result<hcl_data::Report, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     // HCL files are mostly UTF-8; a stray Latin-1 byte should not lose the whole report.
     let text = String::from_utf8_lossy(&bytes);
-    let report = crate::compat::from_yaml(&text, name)?;
+    let report = hcl_data::qubes_hcl::from_yaml(&text, name).map_err(|e| e.to_string())?;
     report
         .validate()
         .map_err(|e| format!("invalid report: {e}"))?;

@@ -7,7 +7,6 @@
 pub mod analysis;
 pub mod api;
 pub mod app;
-mod compat;
 pub mod error;
 pub mod import;
 pub mod server;

@@ -70,13 +70,15 @@ struct ServeArgs {
     /// Uploads a client address may send in a burst.
     #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
     rate_burst: u32,
+    /// Most SQLite writes committed together (group commit; 1 turns it off).
+    #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = 512)]
+    sqlite_batch: usize,
 }
 
 fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -89,7 +91,12 @@ fn main() -> anyhow::Result<()> {
                 rate_per_sec: a.rate_per_sec,
                 rate_burst: a.rate_burst,
             };
-            rt.block_on(hcl_aggregator::server::run(&a.db.db, &a.listen, config))?;
+            let store_opts = hcl_aggregator::store::StoreOptions {
+                sqlite_max_batch: a.sqlite_batch,
+            };
+            rt.block_on(hcl_aggregator::server::run(
+                &a.db.db, store_opts, &a.listen, config,
+            ))?;
         }
         Cli::ImportQubesHcl { dir, db } => {
             let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &dir))?;

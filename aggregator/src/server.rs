@@ -38,8 +38,13 @@ async fn shutdown_signal() {
 
 /// Open the store, load the kernel catalog and serve on `listen` (what `hcl-aggregator serve`
 /// does).
-pub async fn run(db: &str, listen: &str, config: crate::app::Config) -> Result<(), RunError> {
-    let store = crate::store::open(db).await?;
+pub async fn run(
+    db: &str,
+    store_opts: crate::store::StoreOptions,
+    listen: &str,
+    config: crate::app::Config,
+) -> Result<(), RunError> {
+    let store = crate::store::open_with(db, store_opts).await?;
     let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded()?);
     let state = AppState::new(store, catalog, config);
     let listener = TcpListener::bind(listen)

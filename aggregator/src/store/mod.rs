@@ -57,10 +57,30 @@ pub trait Store: Send + Sync {
     async fn count_reports(&self) -> Result<u64, StoreError>;
 }
 
+/// Tuning of the backends.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreOptions {
+    /// Most SQLite writes committed together (1 disables group commit; for comparison).
+    pub sqlite_max_batch: usize,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            sqlite_max_batch: sqlite::DEFAULT_MAX_BATCH,
+        }
+    }
+}
+
 /// Open the store a URL names, and migrate it.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    open_with(url, StoreOptions::default()).await
+}
+
+/// [`open`] with tuning options.
+pub async fn open_with(url: &str, opts: StoreOptions) -> Result<Arc<dyn Store>, StoreError> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(SqliteStore::open(url).await?)
+        Arc::new(SqliteStore::open_with(url, opts.sqlite_max_batch).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(PgStore::open(url).await?)
     } else {

@@ -19,8 +19,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{PutOutcome, Store, StoreError, StoredReport, decode, encode, now_rfc3339};
 
-/// Most writes committed in one transaction.
-const MAX_BATCH: usize = 512;
+/// Most writes committed in one transaction by default.
+pub const DEFAULT_MAX_BATCH: usize = 512;
 
 enum Op {
     Put {
@@ -51,6 +51,11 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Open (creating when missing) the database a `sqlite://FILE` URL names.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, DEFAULT_MAX_BATCH).await
+    }
+
+    /// [`SqliteStore::open`] committing at most `max_batch` writes together.
+    pub async fn open_with(url: &str, max_batch: usize) -> Result<Self, StoreError> {
         let opts = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?
             .create_if_missing(true)
@@ -63,7 +68,7 @@ impl SqliteStore {
             .connect_with(opts)
             .await?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer(conn, rx));
+        tokio::spawn(writer(conn, rx, max_batch.max(1)));
         Ok(Self {
             readers,
             writer: tx,
@@ -85,9 +90,9 @@ impl SqliteStore {
 }
 
 /// The writer task: take what is queued, run it in one transaction, answer after the commit.
-async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>) {
-    let mut batch: Vec<Op> = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, max_batch: usize) {
+    let mut batch: Vec<Op> = Vec::with_capacity(max_batch);
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
         let mut migrates = Vec::new();
         let mut writes = Vec::with_capacity(batch.len());
         for op in batch.drain(..) {

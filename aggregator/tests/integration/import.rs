@@ -28,9 +28,11 @@ async fn import_bad_files_are_reported_by_name_and_skipped() {
     assert_eq!(names, ["binary.yml", "broken.yml"]);
     assert_eq!(store.count_reports().await.unwrap(), 0);
 
-    let missing =
-        hcl_aggregator::import::import_dir(store.as_ref(), &dir.path().join("nope")).await;
-    let err = missing.err().expect("missing dir is an error");
+    let Err(err) =
+        hcl_aggregator::import::import_dir(store.as_ref(), &dir.path().join("nope")).await
+    else {
+        panic!("a missing directory is an error");
+    };
     assert!(err.to_string().contains("nope"), "{err}");
 }
 

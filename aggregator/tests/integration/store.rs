@@ -128,10 +128,9 @@ async fn postgres_store_scenario() {
 
 #[tokio::test]
 async fn unsupported_database_url_is_a_clear_error() {
-    let err = hcl_aggregator::store::open("mysql://localhost/x")
-        .await
-        .err()
-        .expect("refused");
+    let Err(err) = hcl_aggregator::store::open("mysql://localhost/x").await else {
+        panic!("a MySQL URL must be refused");
+    };
     assert!(
         err.to_string().contains("unsupported database URL"),
         "{err}"
