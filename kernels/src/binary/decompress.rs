@@ -61,6 +61,15 @@ pub fn decoder<'a, R: BufRead + 'a>(mut r: R) -> io::Result<(Compression, Box<dy
     Ok((kind, reader))
 }
 
+/// An I/O error as the user should read it: a stream that ends early says "truncated".
+pub fn describe(e: &io::Error) -> String {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        format!("truncated: the data ends early ({e})")
+    } else {
+        e.to_string()
+    }
+}
+
 /// Decompresses a whole in-memory file (a `.ko.xz`, `.ko.zst`, `.ko.gz` or plain `.ko`), up to
 /// `limit` bytes.
 pub fn decompress_all(data: &[u8], limit: u64) -> io::Result<Vec<u8>> {

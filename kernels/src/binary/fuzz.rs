@@ -1,1 +1,299 @@
-//! Property tests: random and mutated bytes through every parser never panic.
+//! Property tests: random and mutated bytes through every parser, and through the whole
+//! importer, never panic; well-formed inputs built here round-trip.
+
+use std::io::Write;
+
+use proptest::prelude::*;
+
+use super::{ar, cpio, decompress, elf, modinfo, rpm};
+
+/// A minimal relocatable ELF (64- or 32-bit, little-endian) with a `.modinfo` section.
+pub(crate) fn elf_module(modinfo: &[u8], is64: bool) -> Vec<u8> {
+    let (ehsize, shentsize) = if is64 { (64usize, 64usize) } else { (52, 40) };
+    let names = b"\0.modinfo\0.shstrtab\0";
+    let modinfo_at = ehsize;
+    let names_at = modinfo_at + modinfo.len();
+    let shoff = (names_at + names.len()).next_multiple_of(8);
+    let mut out = vec![0u8; shoff + 3 * shentsize];
+    out[..4].copy_from_slice(b"\x7fELF");
+    out[4] = if is64 { 2 } else { 1 };
+    out[5] = 1;
+    out[6] = 1;
+    out[16..18].copy_from_slice(&1u16.to_le_bytes());
+    out[modinfo_at..names_at].copy_from_slice(modinfo);
+    out[names_at..names_at + names.len()].copy_from_slice(names);
+    let put = |out: &mut Vec<u8>, at: usize, v: u64, width: usize| {
+        out[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
+    };
+    let w = if is64 { 8 } else { 4 };
+    let (shoff_at, shentsize_at) = if is64 { (0x28, 0x3a) } else { (0x20, 0x2e) };
+    put(&mut out, shoff_at, shoff as u64, w);
+    put(&mut out, shentsize_at, shentsize as u64, 2);
+    put(&mut out, shentsize_at + 2, 3, 2);
+    put(&mut out, shentsize_at + 4, 2, 2);
+    // (name, type, offset, size) of sections 1 and 2; section 0 stays null.
+    let sections = [
+        (1u64, 1u64, modinfo_at, modinfo.len()),
+        (10, 3, names_at, names.len()),
+    ];
+    for (i, (name, kind, offset, size)) in sections.into_iter().enumerate() {
+        let at = shoff + (i + 1) * shentsize;
+        put(&mut out, at, name, 4);
+        put(&mut out, at + 4, kind, 4);
+        let (off_at, size_at) = if is64 { (24, 32) } else { (16, 20) };
+        put(&mut out, at + off_at, offset as u64, w);
+        put(&mut out, at + size_at, size as u64, w);
+    }
+    out
+}
+
+fn xz(data: &[u8]) -> Vec<u8> {
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn tar_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+fn ar_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let h = format!(
+            "{name:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n",
+            0,
+            0,
+            0,
+            100644,
+            data.len()
+        );
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+const MODINFO: &[u8] =
+    b"alias=pci:v00008086d000010D3sv*sd*bc*sc*i*\0firmware=e1000e/x.bin\0name=e1000e\0vermagic=6.1.0-50-amd64 SMP\0";
+
+/// A small well-formed .deb of the 6.1 layout.
+pub(crate) fn sample_deb() -> Vec<u8> {
+    let control = tar_of(&[("./control", b"Package: linux-image-test\nVersion: 1.0-1\n")]);
+    let ko = elf_module(MODINFO, true);
+    let data = tar_of(&[
+        ("./lib/modules/6.1.0-test/kernel/e1000e.ko", &ko),
+        (
+            "./lib/modules/6.1.0-test/modules.builtin",
+            b"kernel/drivers/virtio/virtio_pci.ko\n",
+        ),
+        ("./boot/config-6.1.0-test", b"CONFIG_X=y\n"),
+    ]);
+    ar_of(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar.xz", &xz(&control)),
+        ("data.tar.xz", &xz(&data)),
+    ])
+}
+
+fn rpm_header(tags: &[(u32, &str)]) -> Vec<u8> {
+    let mut index = Vec::new();
+    let mut store = Vec::new();
+    for (tag, value) in tags {
+        for v in [*tag, 6, store.len() as u32, 1] {
+            index.extend_from_slice(&v.to_be_bytes());
+        }
+        store.extend_from_slice(value.as_bytes());
+        store.push(0);
+    }
+    let mut out = vec![0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0];
+    out.extend_from_slice(&(tags.len() as u32).to_be_bytes());
+    out.extend_from_slice(&(store.len() as u32).to_be_bytes());
+    out.extend(index);
+    out.extend(store);
+    out
+}
+
+/// A small well-formed .rpm with an xz payload.
+pub(crate) fn sample_rpm() -> Vec<u8> {
+    let mut out = vec![0xed, 0xab, 0xee, 0xdb];
+    out.resize(96, 0);
+    let sig = rpm_header(&[]);
+    out.extend_from_slice(&sig);
+    out.resize(out.len().next_multiple_of(8), 0);
+    out.extend(rpm_header(&[
+        (1000, "kernel-modules-extra"),
+        (1001, "5.14.0"),
+        (1002, "570.el9"),
+        (1124, "cpio"),
+        (1125, "xz"),
+    ]));
+    let ko = elf_module(MODINFO, false);
+    let payload = cpio::tests::archive(&[
+        (
+            "./lib/modules/5.14.0-570.el9.x86_64/extra/e1000e.ko",
+            0o100644,
+            &ko,
+        ),
+        ("./lib/firmware/e1000e/x.bin", 0o100644, b"fw"),
+    ]);
+    out.extend(xz(&payload));
+    out
+}
+
+fn mutate(mut data: Vec<u8>, edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
+    for &(at, byte) in edits {
+        if !data.is_empty() {
+            let i = at % data.len();
+            data[i] = byte;
+        }
+    }
+    if let Some(cut) = cut {
+        data.truncate(cut % (data.len() + 1));
+    }
+    data
+}
+
+fn drain_ar(data: &[u8]) {
+    let _ = ar::for_each_member(data, |_, _, r| {
+        let mut v = Vec::new();
+        r.read_to_end(&mut v)?;
+        Ok::<(), ar::ArError>(())
+    });
+}
+
+fn drain_cpio(data: &[u8]) {
+    let _ = cpio::for_each_entry(data, |e, r| {
+        let mut v = Vec::new();
+        if e.is_file() {
+            r.read_to_end(&mut v)?;
+        }
+        Ok::<(), cpio::CpioError>(())
+    });
+}
+
+/// The whole importer on a file: an error or a set, never a panic.
+fn import(bytes: &[u8], name: &str) -> Result<super::ModuleSet, super::Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    super::read_sources(&[path], &|_, _| {})
+}
+
+#[test]
+fn samples_import() {
+    let deb = import(&sample_deb(), "x.deb").unwrap();
+    assert_eq!(deb.kernel_version, "6.1.0-test");
+    assert_eq!(deb.packages, ["linux-image-test 1.0-1"]);
+    assert_eq!(deb.modules.len(), 1);
+    assert_eq!(deb.modules[0].name, "e1000e");
+    assert_eq!(deb.modules[0].path, "kernel/e1000e.ko");
+    assert_eq!(deb.modules[0].firmware, ["e1000e/x.bin"]);
+    assert_eq!(deb.builtin[0].name, "virtio_pci");
+    assert_eq!(deb.config.as_deref(), Some("CONFIG_X=y\n"));
+
+    let rpm = import(&sample_rpm(), "x.rpm").unwrap();
+    assert_eq!(rpm.kernel_version, "5.14.0-570.el9.x86_64");
+    assert_eq!(rpm.packages, ["kernel-modules-extra 5.14.0-570.el9"]);
+    assert!(rpm.modules[0].in_optional_package());
+    assert_eq!(rpm.modules[0].aliases.len(), 1);
+    assert_eq!(rpm.firmware_files, ["e1000e/x.bin"]);
+}
+
+#[test]
+fn elf32_and_elf64_modinfo() {
+    for is64 in [true, false] {
+        let ko = elf_module(MODINFO, is64);
+        assert_eq!(elf::modinfo_section(&ko).unwrap(), MODINFO);
+    }
+    let none = elf_module(b"", true);
+    // Rename the section: an ELF without .modinfo.
+    let renamed = {
+        let mut v = none.clone();
+        let at = v.windows(8).position(|w| w == b".modinfo").unwrap();
+        v[at + 1] = b'x';
+        v
+    };
+    assert_eq!(
+        elf::modinfo_section(&renamed),
+        Err(elf::ElfError::NoModinfo)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        let _ = elf::modinfo_section(&data);
+        let _ = modinfo::parse(&data);
+        let _ = modinfo::parse_builtin(&data);
+        let _ = decompress::decompress_all(&data, 1 << 20);
+        let _ = rpm::read_headers(&mut data.as_slice());
+        drain_ar(&data);
+        drain_cpio(&data);
+        let text = String::from_utf8_lossy(&data);
+        let _ = super::Place::of(&text);
+        let _ = modinfo::name_from_path(&text);
+    }
+
+    #[test]
+    fn mutated_elf_never_panics(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in proptest::option::of(any::<usize>()),
+        is64 in any::<bool>(),
+    ) {
+        let ko = mutate(elf_module(MODINFO, is64), &edits, cut);
+        if let Ok(section) = elf::modinfo_section(&ko) {
+            let _ = modinfo::parse(section);
+        }
+    }
+
+    #[test]
+    fn mutated_containers_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..8),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        drain_ar(&mutate(sample_deb(), &edits, cut));
+        let cpio = cpio::tests::archive(&[("./a.ko", 0o100644, b"abcde"), ("./l", 0o120777, b"a")]);
+        drain_cpio(&mutate(cpio, &edits, cut));
+        let _ = rpm::read_headers(&mut mutate(sample_rpm(), &edits, cut).as_slice());
+        let _ = decompress::decompress_all(&mutate(xz(MODINFO), &edits, cut), 1 << 20);
+        let zst = zstd::encode_all(MODINFO, 1).unwrap();
+        let _ = decompress::decompress_all(&mutate(zst, &edits, cut), 1 << 20);
+    }
+}
+
+proptest! {
+    // Each case writes a file and runs the whole importer: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn mutated_packages_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        cut in proptest::option::of(any::<usize>()),
+    ) {
+        let _ = import(&mutate(sample_deb(), &edits, cut), "m.deb");
+        let _ = import(&mutate(sample_rpm(), &edits, cut), "m.rpm");
+    }
+
+    #[test]
+    fn truncated_packages_are_errors(cut in any::<usize>()) {
+        for (bytes, name) in [(sample_deb(), "t.deb"), (sample_rpm(), "t.rpm")] {
+            let at = cut % bytes.len();
+            let result = import(&bytes[..at], name);
+            prop_assert!(result.is_err(), "{name} cut at {at} of {} imported", bytes.len());
+        }
+    }
+}

@@ -203,7 +203,7 @@ impl Job {
             }
         };
         let raw = decompress::decompress_all(&self.bytes, MAX_MODULE_SIZE)
-            .map_err(|e| fail(&format_args!("decompressing: {e}")))?;
+            .map_err(|e| fail(&format_args!("decompressing: {}", decompress::describe(&e))))?;
         let section = elf::modinfo_section(&raw).map_err(|e| fail(&e))?;
         let info = modinfo::parse(section);
         let name = match info.name {
@@ -411,8 +411,8 @@ impl Collector {
         };
         match place {
             Place::Module { version, rel } => {
-                let bytes =
-                    decompress::read_limited(data, MAX_MODULE_SIZE).map_err(|e| fail(&e))?;
+                let bytes = decompress::read_limited(data, MAX_MODULE_SIZE)
+                    .map_err(|e| fail(&decompress::describe(&e)))?;
                 self.saw_version(version, origin.source);
                 pool.submit(Job {
                     source: origin.source.to_owned(),
@@ -423,13 +423,15 @@ impl Collector {
                 })
             }
             Place::ModulesFile { version, name } => {
-                let bytes = decompress::read_limited(data, MAX_TEXT_FILE).map_err(|e| fail(&e))?;
+                let bytes = decompress::read_limited(data, MAX_TEXT_FILE)
+                    .map_err(|e| fail(&decompress::describe(&e)))?;
                 self.saw_version(version, origin.source);
                 self.modules_file(version, name, bytes, origin.package);
                 Ok(())
             }
             Place::BootConfig { version } => {
-                let bytes = decompress::read_limited(data, MAX_TEXT_FILE).map_err(|e| fail(&e))?;
+                let bytes = decompress::read_limited(data, MAX_TEXT_FILE)
+                    .map_err(|e| fail(&decompress::describe(&e)))?;
                 self.modules_file(version, "config", bytes, origin.package);
                 Ok(())
             }

@@ -203,8 +203,10 @@ fn walk_tar(
     collector: &mut Collector,
     pool: &Pool<'_>,
 ) -> Result<(), Error> {
-    let bad =
-        |e: &dyn std::fmt::Display| Error::bad(origin.source, format!("{}: {e}", origin.member));
+    let bad = |e: &io::Error| {
+        let message = format!("{}: {}", origin.member, decompress::describe(e));
+        Error::bad(origin.source, message)
+    };
     let (_, decoder) = decompress::decoder(BufReader::new(data)).map_err(|e| bad(&e))?;
     let mut archive = tar::Archive::new(decoder);
     for entry in archive.entries().map_err(|e| bad(&e))? {
@@ -269,7 +271,7 @@ fn import_rpm(
     })
     .map_err(|e| e.into_error(path, &context))?;
     io::copy(&mut payload, &mut io::sink())
-        .map_err(|e| Error::bad(path, format!("{context}: {e}")))?;
+        .map_err(|e| Error::bad(path, format!("{context}: {}", decompress::describe(&e))))?;
     collector.packages.push(if info.release.is_empty() {
         format!("{} {}", info.name, info.version)
     } else {

@@ -87,6 +87,15 @@ impl Tree {
                 files.push((rel.to_owned(), size));
             }
         })?;
+        // The text folders of ../shared/kernel-data have depmod output but no modules: they have
+        // their own importer, and their folder name is no kernel version.
+        if files.is_empty() && modules_dir.join("modules.alias").is_file() {
+            return Err(Error::bad(
+                &modules_dir,
+                "holds depmod output (modules.alias) but no .ko files: an extracted data folder, \
+                 not a module tree",
+            ));
+        }
         files.sort();
         let size = files.iter().map(|(_, s)| s).sum();
         Ok(Self {

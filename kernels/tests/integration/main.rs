@@ -1,3 +1,4 @@
 //! Integration tests of hcl-kernels: one test binary, one module per area.
 
 mod common;
+mod import_binary;
