@@ -1,21 +1,309 @@
 //! `hcl-kernels`: list, import, resolve and diff kernel profiles.
 
-use clap::Parser;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use hcl_kernels::{Catalog, FirmwareList, Profile, ProfileMeta, build_shipped, import};
 
 #[derive(Parser)]
 #[command(version, about = "Kernel profiles for HCL Probe")]
-enum Cli {
-    /// List the shipped profiles.
-    List,
+struct Cli {
+    /// Use the profiles in this directory instead of the embedded ones.
+    #[arg(long, global = true, env = "HCL_PROFILES")]
+    profiles: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse() {
-        Cli::List => {
-            for p in hcl_kernels::Catalog::embedded()?.profiles() {
-                println!("{}", p.meta.id);
+#[derive(Subcommand)]
+enum Command {
+    /// List the profiles: kernel version, counts, provenance.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a profile from a /lib/modules tree, .deb or .rpm packages, or an extracted folder of
+    /// shared/kernel-data.
+    Import {
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+        #[arg(long)]
+        id: String,
+        /// Directory to write `<id>.profile.zst` into.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Distro firmware list: DEP-11 `.yml.gz` or `firmware-files.tsv` (repeatable).
+        #[arg(long)]
+        firmware: Vec<PathBuf>,
+    },
+    /// Which drivers of a kernel match modaliases (`-` reads them from stdin, one per line).
+    Resolve {
+        #[arg(long)]
+        kernel: String,
+        #[arg(long)]
+        json: bool,
+        /// `?` in a modalias is an unknown hex digit.
+        #[arg(long)]
+        partial: bool,
+        #[arg(required = true)]
+        modaliases: Vec<String>,
+    },
+    /// What kernel B loses and gains against kernel A.
+    Diff {
+        a: String,
+        b: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Regenerate every shipped profile from shared/kernel-data.
+    BuildShipped {
+        #[arg(long, env = "HCL_SHARED_DIR", default_value = "../shared")]
+        shared: PathBuf,
+        #[arg(long, default_value = "kernels/profiles")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hcl-kernels: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::List { json } => list(&catalog(cli.profiles.as_deref())?, json),
+        Command::Import {
+            sources,
+            id,
+            out,
+            firmware,
+        } => import_cmd(&sources, &id, &out, &firmware),
+        Command::Resolve {
+            kernel,
+            json,
+            partial,
+            modaliases,
+        } => resolve(
+            &catalog(cli.profiles.as_deref())?,
+            &kernel,
+            json,
+            partial,
+            &modaliases,
+        ),
+        Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
+        Command::BuildShipped { shared, out } => build(&shared, &out),
+    }
+}
+
+fn catalog(dir: Option<&Path>) -> anyhow::Result<Catalog> {
+    Ok(match dir {
+        Some(d) => Catalog::load_dir(d)?,
+        None => Catalog::embedded()?,
+    })
+}
+
+fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    for p in catalog.profiles() {
+        let m = &p.meta;
+        if json {
+            writeln!(out, "{}", serde_json::to_string(m)?)?;
+            continue;
+        }
+        let c = &m.counts;
+        writeln!(
+            out,
+            "{:<20} {:<28} modules {:>5} built-in {:>4} aliases {:>6}+{:>5} inferred {:>5} firmware files {:>5}{}",
+            m.id,
+            m.kernel_version,
+            c.modules,
+            c.builtin_modules,
+            c.aliases,
+            c.builtin_aliases,
+            c.inferred_aliases,
+            c.firmware_files,
+            if m.covered_buses.is_empty() {
+                String::new()
+            } else {
+                format!("  (buses: {})", m.covered_buses.join(","))
             }
+        )?;
+        writeln!(out, "{:<20} {}", "", m.provenance)?;
+    }
+    Ok(())
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} {msg} ({elapsed})")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+fn import_cmd(
+    sources: &[PathBuf],
+    id: &str,
+    out: &Path,
+    firmware: &[PathBuf],
+) -> anyhow::Result<()> {
+    let mut pairs = Vec::new();
+    for f in firmware {
+        let name = f.to_string_lossy();
+        if name.ends_with(".gz") {
+            pairs.extend(import::read_dep11(f)?);
+        } else {
+            pairs.extend(import::read_firmware_tsv(f)?);
+        }
+    }
+    let fw = (!firmware.is_empty()).then(|| FirmwareList::from_pairs(pairs));
+    let meta = ProfileMeta {
+        id: id.to_owned(),
+        ..Default::default()
+    };
+    let profile = match sources {
+        [dir] if dir.join("modules.alias").is_file() => {
+            let mut b = import::import_debian_dir(dir, meta)?;
+            b.meta.real_data = true;
+            b.firmware = fw;
+            b.build()
+        }
+        [dir] if dir.join("modules.alias.pci-usb").is_file() => {
+            let mut b = import::import_derived_dir(dir, meta)?;
+            b.firmware = fw;
+            b.build()
+        }
+        _ => {
+            let bar = progress_bar(0);
+            let set = hcl_kernels::binary::read_sources(sources, &|done, total| {
+                bar.set_length(total);
+                bar.set_position(done);
+            });
+            bar.finish_and_clear();
+            Profile::from_module_set(meta, &set?, fw)
+        }
+    };
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let path = out.join(format!("{id}.profile.zst"));
+    std::fs::write(&path, profile.encode()?)
+        .with_context(|| format!("writing {}", path.display()))?;
+    let c = &profile.meta.counts;
+    println!(
+        "{}: {} modules, {} built-in, {} aliases, {} built-in aliases",
+        path.display(),
+        c.modules,
+        c.builtin_modules,
+        c.aliases,
+        c.builtin_aliases
+    );
+    Ok(())
+}
+
+fn resolve(
+    catalog: &Catalog,
+    kernel: &str,
+    json: bool,
+    partial: bool,
+    args: &[String],
+) -> anyhow::Result<()> {
+    let profile = catalog.get(kernel)?;
+    let mut modaliases: Vec<String> = Vec::new();
+    for a in args {
+        if a == "-" {
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("reading modaliases from standard input")?;
+                let line = line.trim();
+                if !line.is_empty() {
+                    modaliases.push(line.to_owned());
+                }
+            }
+        } else {
+            modaliases.push(a.clone());
+        }
+    }
+    if modaliases.is_empty() {
+        bail!("no modalias given: standard input was empty");
+    }
+    let mut out = std::io::stdout().lock();
+    for m in &modaliases {
+        let cov = profile.coverage(m, partial);
+        if json {
+            let mut v = serde_json::to_value(&cov)?;
+            if let Some(o) = v.as_object_mut() {
+                o.insert("modalias".into(), m.clone().into());
+                o.insert("kernel".into(), kernel.into());
+                o.insert("bus".into(), hcl_kernels::bus_of(m).into());
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "{m}\n  {:?}: {}", cov.verdict, cov.reason)?;
         }
     }
     Ok(())
+}
+
+fn diff(catalog: &Catalog, a: &str, b: &str, json: bool) -> anyhow::Result<()> {
+    let d = hcl_kernels::diff::diff(catalog.get(a)?, catalog.get(b)?);
+    let mut out = std::io::stdout().lock();
+    if json {
+        writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?;
+        return Ok(());
+    }
+    writeln!(out, "{b} against {a}:")?;
+    writeln!(
+        out,
+        "drivers: {} lost, {} gained",
+        d.drivers.lost.len(),
+        d.drivers.gained.len()
+    )?;
+    for m in &d.drivers.lost {
+        writeln!(out, "  - {m}")?;
+    }
+    for m in &d.drivers.gained {
+        writeln!(out, "  + {m}")?;
+    }
+    writeln!(
+        out,
+        "device ids: {} lost, {} gained",
+        d.device_ids.lost.len(),
+        d.device_ids.gained.len()
+    )?;
+    for (bus, (lost, gained)) in &d.device_ids_by_bus {
+        writeln!(out, "  {bus}: -{lost} +{gained}")?;
+    }
+    for id in &d.device_ids.lost {
+        writeln!(out, "  - {} ({})", id.pattern, id.drivers.join(","))?;
+    }
+    writeln!(
+        out,
+        "firmware files: {} lost, {} gained; drivers whose firmware is no longer shipped: {}",
+        d.firmware_files.lost.len(),
+        d.firmware_files.gained.len(),
+        d.firmware_unmet.join(", ")
+    )?;
+    if d.partial_coverage {
+        writeln!(out, "note: derived data covers pci and usb only")?;
+    }
+    Ok(())
+}
+
+fn build(shared: &Path, out: &Path) -> anyhow::Result<()> {
+    let bar = progress_bar(8);
+    let catalog = build_shipped(shared, &|done, total, id| {
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(id.to_owned());
+    })?;
+    bar.finish_and_clear();
+    catalog.write_dir(out)?;
+    list(&catalog, false)
 }

@@ -2,3 +2,4 @@
 
 mod common;
 mod import_binary;
+mod kmod_differential;

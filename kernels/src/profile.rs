@@ -1,0 +1,508 @@
+//! The profile data model, its compact on-disk form and the alias index.
+//!
+//! On disk a profile is zstd-compressed text: a header line, the metadata as one JSON line, then
+//! one tab-separated record per line (`M` module, `A` alias, `P` firmware package, `F` firmware
+//! file, `R` RHEL hardware-status row). Aliases are stored sorted by their literal prefix so
+//! that loading needs no sort; a hand-edited unsorted file still loads (it is sorted then).
+
+use std::cmp::Ordering;
+
+use crate::fnmatch::{fnmatch, fnmatch_partial, literal_prefix_len};
+use crate::{Error, ProfileMeta};
+
+pub(crate) const HEADER: &str = "hcl-kernels-profile 1";
+
+/// Where an alias comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AliasKind {
+    /// modules.alias: a loadable module.
+    Module,
+    /// modules.builtin.alias: a built-in driver kmod can see.
+    Builtin,
+    /// A built-in driver matched by aliases taken from elsewhere (beyond kmod).
+    Inferred,
+}
+
+impl AliasKind {
+    fn code(self) -> char {
+        match self {
+            AliasKind::Module => 'm',
+            AliasKind::Builtin => 'b',
+            AliasKind::Inferred => 'i',
+        }
+    }
+    fn from_code(code: &str) -> Option<Self> {
+        match code {
+            "m" => Some(AliasKind::Module),
+            "b" => Some(AliasKind::Builtin),
+            "i" => Some(AliasKind::Inferred),
+            _ => None,
+        }
+    }
+}
+
+/// One alias pattern (kmod-normalised) of one module.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alias {
+    pub kind: AliasKind,
+    /// kmod answers in this order (the order of the source alias file).
+    pub priority: u32,
+    /// Index into [`ProfileData::modules`].
+    pub module: u32,
+    pub pattern: String,
+}
+
+/// One module or built-in driver.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModuleEntry {
+    pub name: String,
+    pub loadable: bool,
+    pub builtin: bool,
+    /// Ships only in an optional package (RHEL kernel-modules-extra).
+    pub extra: bool,
+    /// Where inferred aliases came from (a profile id or a derived-data label).
+    pub inferred_from: Option<String>,
+    /// `firmware=` values of the module.
+    pub firmware: Vec<String>,
+}
+
+/// The distro's firmware files: (file path under /lib/firmware, package index), sorted by path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirmwareList {
+    pub packages: Vec<String>,
+    pub files: Vec<(String, u32)>,
+}
+
+impl FirmwareList {
+    /// Build from (file, package) pairs in any order; duplicates keep the first package.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut packages: Vec<String> = Vec::new();
+        let mut files: Vec<(String, u32)> = Vec::new();
+        for (file, package) in pairs {
+            let idx = match packages.iter().position(|p| *p == package) {
+                Some(i) => i,
+                None => {
+                    packages.push(package);
+                    packages.len() - 1
+                }
+            };
+            files.push((file, idx as u32));
+        }
+        files.sort();
+        files.dedup_by(|a, b| a.0 == b.0);
+        FirmwareList { packages, files }
+    }
+
+    /// The package shipping exactly this path.
+    pub fn lookup(&self, file: &str) -> Option<&str> {
+        let i = self
+            .files
+            .binary_search_by(|(f, _)| f.as_str().cmp(file))
+            .ok()?;
+        let (_, pkg) = self.files.get(i)?;
+        self.packages.get(*pkg as usize).map(String::as_str)
+    }
+
+    /// Whether `file` is shipped, accepting compressed variants and, for iwlwifi-style
+    /// `<stem>-<N>.ucode` names, a lower API number (the driver falls back to those).
+    /// Returns the package and, when it differs, the file that satisfies the need.
+    pub fn satisfies(&self, file: &str) -> Option<(String, Option<String>)> {
+        for candidate in [file.to_owned(), format!("{file}.xz"), format!("{file}.zst")] {
+            if let Some(pkg) = self.lookup(&candidate) {
+                let alt = (candidate != file).then_some(candidate);
+                return Some((pkg.to_owned(), alt));
+            }
+        }
+        let (stem, api) = api_numbered(file)?;
+        // Files sharing the `<stem>-` prefix are adjacent in the sorted list.
+        let prefix = format!("{stem}-");
+        let start = self
+            .files
+            .partition_point(|(f, _)| f.as_str() < prefix.as_str());
+        let mut best: Option<(u32, &str, u32)> = None;
+        for (f, pkg) in self.files.get(start..)?.iter() {
+            if !f.starts_with(&prefix) {
+                break;
+            }
+            let name = f
+                .strip_suffix(".xz")
+                .or_else(|| f.strip_suffix(".zst"))
+                .unwrap_or(f);
+            if let Some((s, n)) = api_numbered(name)
+                && s == stem
+                && n < api
+                && best.is_none_or(|(b, _, _)| n > b)
+            {
+                best = Some((n, f.as_str(), *pkg));
+            }
+        }
+        let (_, f, pkg) = best?;
+        let pkg = self.packages.get(pkg as usize)?.clone();
+        Some((pkg, Some(f.to_owned())))
+    }
+}
+
+/// `iwlwifi-cc-a0-77.ucode` -> (`iwlwifi-cc-a0`, 77).
+fn api_numbered(file: &str) -> Option<(&str, u32)> {
+    let base = file.strip_suffix(".ucode")?;
+    let dash = base.rfind('-')?;
+    let num = base.get(dash + 1..)?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((base.get(..dash)?, num.parse().ok()?))
+}
+
+/// A row of RHEL's hardware-status tables (`rh_messages.h`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RhelRule {
+    /// Table name, e.g. `rh_disabled_pci_devices`, `rh_deprecated_drivers`.
+    pub table: String,
+    /// PCI ids, lowercase hex, `*` for any; `-` for driver tables.
+    pub vendor: String,
+    pub device: String,
+    pub subvendor: String,
+    pub subdevice: String,
+    /// Driver or init function name for driver tables.
+    pub name: String,
+}
+
+/// Everything stored in a profile file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProfileData {
+    pub meta: ProfileMeta,
+    pub modules: Vec<ModuleEntry>,
+    pub aliases: Vec<Alias>,
+    pub firmware: Option<FirmwareList>,
+    pub rhel: Vec<RhelRule>,
+}
+
+/// Sort key of an alias in the index: its literal prefix.
+fn prefix(a: &Alias) -> &[u8] {
+    let p = a.pattern.as_bytes();
+    p.get(..literal_prefix_len(&a.pattern)).unwrap_or(p)
+}
+
+fn index_order(a: &Alias, b: &Alias) -> Ordering {
+    prefix(a)
+        .cmp(prefix(b))
+        .then(a.kind.cmp(&b.kind))
+        .then(a.priority.cmp(&b.priority))
+        .then(a.module.cmp(&b.module))
+        .then(a.pattern.cmp(&b.pattern))
+}
+
+impl ProfileData {
+    /// Put aliases and modules in canonical order (aliases by literal prefix).
+    pub fn canonicalize(&mut self) {
+        if !self
+            .aliases
+            .is_sorted_by(|a, b| index_order(a, b) != Ordering::Greater)
+        {
+            self.aliases.sort_by(index_order);
+        }
+        self.aliases.dedup();
+        self.rhel.sort();
+        self.rhel.dedup();
+    }
+
+    /// The compact text form (before compression).
+    pub fn to_text(&self) -> String {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(self.aliases.len() * 48);
+        out.push_str(HEADER);
+        out.push('\n');
+        out.push_str(&serde_json::to_string(&self.meta).unwrap_or_else(|_| "{}".into()));
+        out.push('\n');
+        for m in &self.modules {
+            let mut flags = String::new();
+            if m.loadable {
+                flags.push('l');
+            }
+            if m.builtin {
+                flags.push('b');
+            }
+            if m.extra {
+                flags.push('x');
+            }
+            if flags.is_empty() {
+                flags.push('-');
+            }
+            let _ = write!(
+                out,
+                "M\t{}\t{}\t{}",
+                m.name,
+                flags,
+                m.inferred_from.as_deref().unwrap_or("-")
+            );
+            for f in &m.firmware {
+                let _ = write!(out, "\t{f}");
+            }
+            out.push('\n');
+        }
+        for a in &self.aliases {
+            let _ = writeln!(
+                out,
+                "A\t{}\t{}\t{}\t{}",
+                a.kind.code(),
+                a.priority,
+                a.module,
+                a.pattern
+            );
+        }
+        if let Some(fw) = &self.firmware {
+            for p in &fw.packages {
+                let _ = writeln!(out, "P\t{p}");
+            }
+            for (f, p) in &fw.files {
+                let _ = writeln!(out, "F\t{p}\t{f}");
+            }
+        }
+        for r in &self.rhel {
+            let _ = writeln!(
+                out,
+                "R\t{}\t{}\t{}\t{}\t{}\t{}",
+                r.table, r.vendor, r.device, r.subvendor, r.subdevice, r.name
+            );
+        }
+        out
+    }
+
+    /// Compressed bytes as committed under `kernels/profiles/`.
+    pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        zstd::bulk::compress(self.to_text().as_bytes(), 19).map_err(|e| Error::BadFile {
+            path: self.meta.id.clone(),
+            message: format!("cannot compress profile: {e}"),
+        })
+    }
+
+    /// Decode a compressed profile; `origin` names the file in errors.
+    pub fn decode(bytes: &[u8], origin: &str) -> Result<Self, Error> {
+        let bad = |message: String| Error::BadFile {
+            path: origin.to_owned(),
+            message,
+        };
+        // Profiles are a few MB uncompressed; a larger claim is corrupt data.
+        const LIMIT: usize = 64 << 20;
+        let mut text = Vec::new();
+        let mut decoder = zstd::stream::read::Decoder::new(bytes)
+            .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut decoder, LIMIT as u64 + 1),
+            &mut text,
+        )
+        .map_err(|e| bad(format!("corrupt zstd data: {e}")))?;
+        if text.len() > LIMIT {
+            return Err(bad("profile larger than 64 MiB uncompressed".into()));
+        }
+        let text = String::from_utf8(text).map_err(|_| bad("profile is not UTF-8".into()))?;
+        Self::from_text(&text, origin)
+    }
+
+    /// Parse the text form.
+    pub fn from_text(text: &str, origin: &str) -> Result<Self, Error> {
+        let mut lines = text.split('\n').enumerate();
+        let bad = |line: usize, message: &str| Error::BadFile {
+            path: format!("{origin}:{}", line + 1),
+            message: message.to_owned(),
+        };
+        match lines.next() {
+            Some((_, HEADER)) => {}
+            _ => return Err(bad(0, "not an hcl-kernels profile (bad header)")),
+        }
+        let meta_line = lines.next().map(|(_, l)| l).unwrap_or("");
+        let meta: ProfileMeta =
+            serde_json::from_str(meta_line).map_err(|e| bad(1, &format!("bad metadata: {e}")))?;
+        let mut data = ProfileData {
+            meta,
+            ..Default::default()
+        };
+        let mut firmware: Option<FirmwareList> = None;
+        for (n, line) in lines {
+            if line.is_empty() {
+                continue;
+            }
+            let mut f = line.split('\t');
+            match f.next() {
+                Some("M") => {
+                    let name = f.next().filter(|s| !s.is_empty());
+                    let flags = f.next();
+                    let from = f.next();
+                    let (Some(name), Some(flags), Some(from)) = (name, flags, from) else {
+                        return Err(bad(n, "module record needs name, flags, source"));
+                    };
+                    data.modules.push(ModuleEntry {
+                        name: name.to_owned(),
+                        loadable: flags.contains('l'),
+                        builtin: flags.contains('b'),
+                        extra: flags.contains('x'),
+                        inferred_from: (from != "-").then(|| from.to_owned()),
+                        firmware: f.map(str::to_owned).collect(),
+                    });
+                }
+                Some("A") => {
+                    let kind = f.next().and_then(AliasKind::from_code);
+                    let priority = f.next().and_then(|s| s.parse().ok());
+                    let module = f.next().and_then(|s| s.parse::<u32>().ok());
+                    let pattern = f.next();
+                    let (Some(kind), Some(priority), Some(module), Some(pattern), None) =
+                        (kind, priority, module, pattern, f.next())
+                    else {
+                        return Err(bad(n, "alias record needs kind, priority, module, pattern"));
+                    };
+                    if module as usize >= data.modules.len() {
+                        return Err(bad(n, "alias refers to a module not defined before it"));
+                    }
+                    data.aliases.push(Alias {
+                        kind,
+                        priority,
+                        module,
+                        pattern: pattern.to_owned(),
+                    });
+                }
+                Some("P") => {
+                    let Some(p) = f.next() else {
+                        return Err(bad(n, "package record needs a name"));
+                    };
+                    firmware
+                        .get_or_insert_with(Default::default)
+                        .packages
+                        .push(p.to_owned());
+                }
+                Some("F") => {
+                    let pkg = f.next().and_then(|s| s.parse::<u32>().ok());
+                    let (Some(pkg), Some(file)) = (pkg, f.next()) else {
+                        return Err(bad(n, "firmware record needs package index and file"));
+                    };
+                    let fw = firmware.get_or_insert_with(Default::default);
+                    if pkg as usize >= fw.packages.len() {
+                        return Err(bad(n, "firmware file refers to an unknown package"));
+                    }
+                    fw.files.push((file.to_owned(), pkg));
+                }
+                Some("R") => {
+                    let v: Vec<&str> = f.collect();
+                    let [table, vendor, device, subvendor, subdevice, name] = v.as_slice() else {
+                        return Err(bad(n, "RHEL status record needs 6 fields"));
+                    };
+                    data.rhel.push(RhelRule {
+                        table: (*table).to_owned(),
+                        vendor: (*vendor).to_owned(),
+                        device: (*device).to_owned(),
+                        subvendor: (*subvendor).to_owned(),
+                        subdevice: (*subdevice).to_owned(),
+                        name: (*name).to_owned(),
+                    });
+                }
+                _ => return Err(bad(n, "unknown record type")),
+            }
+        }
+        if let Some(fw) = &mut firmware
+            && !fw.files.is_sorted()
+        {
+            fw.files.sort();
+        }
+        data.firmware = firmware;
+        data.canonicalize();
+        Ok(data)
+    }
+}
+
+/// The alias index: aliases sorted by literal prefix, walked like a trie with binary searches.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AliasIndex {
+    /// Literal prefix length of each alias (same order as `ProfileData::aliases`).
+    prefix_len: Vec<u32>,
+}
+
+/// One match: (kind, priority, module index).
+pub(crate) type Hit = (AliasKind, u32, u32);
+
+impl AliasIndex {
+    /// Build over aliases already in canonical order.
+    pub(crate) fn new(aliases: &[Alias]) -> Self {
+        AliasIndex {
+            prefix_len: aliases
+                .iter()
+                .map(|a| literal_prefix_len(&a.pattern) as u32)
+                .collect(),
+        }
+    }
+
+    /// Every alias matching `text` (kmod-normalised). With `partial`, `?` in the text is an
+    /// unknown hex digit.
+    pub(crate) fn lookup(&self, aliases: &[Alias], text: &[u8], partial: bool) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        self.walk(aliases, text, partial, 0, 0, aliases.len(), &mut hits);
+        hits
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &self,
+        aliases: &[Alias],
+        text: &[u8],
+        partial: bool,
+        mut depth: usize,
+        mut lo: usize,
+        mut hi: usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        loop {
+            // Aliases whose literal prefix ends here sort first in the range.
+            let ends = lo
+                + self
+                    .prefix_len
+                    .get(lo..hi)
+                    .map_or(0, |r| r.partition_point(|&l| l as usize == depth));
+            for (a, &plen) in aliases
+                .get(lo..ends)
+                .unwrap_or_default()
+                .iter()
+                .zip(self.prefix_len.get(lo..ends).unwrap_or_default())
+            {
+                let pat = a.pattern.as_bytes();
+                let matched = if plen as usize == pat.len() {
+                    depth == text.len()
+                } else {
+                    let (p, t) = (&pat[depth..], &text[depth..]);
+                    if partial {
+                        fnmatch_partial(p, t)
+                    } else {
+                        fnmatch(p, t)
+                    }
+                };
+                if matched {
+                    hits.push((a.kind, a.priority, a.module));
+                }
+            }
+            lo = ends;
+            let Some(&c) = text.get(depth) else { return };
+            if lo >= hi {
+                return;
+            }
+            if partial && c == b'?' {
+                for h in b"0123456789ABCDEF" {
+                    let (l, r) = narrow(aliases, lo, hi, depth, *h);
+                    if l < r {
+                        self.walk(aliases, text, partial, depth + 1, l, r, hits);
+                    }
+                }
+                return;
+            }
+            (lo, hi) = narrow(aliases, lo, hi, depth, c);
+            depth += 1;
+        }
+    }
+}
+
+/// The sub-range of [lo, hi) whose prefix byte at `depth` is `c` (all have longer prefixes).
+fn narrow(aliases: &[Alias], lo: usize, hi: usize, depth: usize, c: u8) -> (usize, usize) {
+    let Some(range) = aliases.get(lo..hi) else {
+        return (lo, lo);
+    };
+    let byte = |a: &Alias| a.pattern.as_bytes().get(depth).copied().unwrap_or(0);
+    let l = range.partition_point(|a| byte(a) < c);
+    let r = range.partition_point(|a| byte(a) <= c);
+    (lo + l, lo + r)
+}
