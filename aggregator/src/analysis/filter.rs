@@ -120,14 +120,14 @@ pub(crate) fn report_day(r: &StoredReport) -> &str {
 
 fn is_day(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
+    let shape = b.len() == 10
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    shape
+        && num(5..7).is_some_and(|m| (1..=12).contains(&m))
+        && num(8..10).is_some_and(|d| (1..=31).contains(&d))
 }
 
 fn norm_version(v: &str) -> String {
@@ -191,6 +191,11 @@ mod tests {
             f.normalized(),
             Err(AnalysisError::BadDate("2024-13".into()))
         );
+        let f = Filter {
+            to: Some("2020-13-01".into()),
+            ..Default::default()
+        };
+        assert!(f.normalized().is_err());
         let f = Filter {
             machine_type: Some(" ".into()),
             to: Some("2025-01-31".into()),

@@ -530,16 +530,15 @@ fn ids_from_modalias(m: &str) -> Option<(&str, &str)> {
 }
 
 fn device_name(d: &hcl_data::Device) -> String {
-    let parts: Vec<&str> = [d.vendor_name.as_deref(), d.device_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
-    if parts.is_empty() {
-        d.modalias.clone()
-    } else {
-        parts.join(" ")
+    fn clean(s: Option<&str>) -> Option<&str> {
+        s.map(str::trim).filter(|s| !s.is_empty())
+    }
+    match (clean(d.vendor_name.as_deref()), clean(d.device_name.as_deref())) {
+        // Qubes HCL imports carry the whole lspci line in both: say it once.
+        (Some(v), Some(n)) if n.contains(v) => n.to_owned(),
+        (Some(v), Some(n)) => format!("{v} {n}"),
+        (Some(one), None) | (None, Some(one)) => one.to_owned(),
+        (None, None) => d.modalias.clone(),
     }
 }
 

@@ -5,5 +5,6 @@ mod common;
 
 mod api;
 mod import;
+mod pages;
 mod reliability;
 mod store;

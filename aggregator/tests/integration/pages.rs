@@ -1,0 +1,470 @@
+//! The HCL pages through the real binary and real headless Chromium: what a person sees, the
+//! JSON and CSV twins of the pages, the static site and the Markdown report.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{self, ADMIN_TOKEN, Resp, http, sample_report};
+
+const HOSTILE_MODEL: &str = "<script>document.title='pwned'</script>";
+const HOSTILE_BRAND: &str = "\"><img src=x onerror=\"document.title='pwned2'\">";
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    db: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_hcl-aggregator")
+}
+
+/// `hcl-aggregator serve` on a free loopback port and a fresh SQLite file.
+fn spawn_server() -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("hcl.db");
+    let mut child = Command::new(bin())
+        .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-sec", "0"])
+        .arg("--db")
+        .arg(format!("sqlite://{}", db.display()))
+        .args(["--admin-token", ADMIN_TOKEN])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn hcl-aggregator");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("address");
+    Server {
+        child,
+        addr,
+        db,
+        _dir: dir,
+    }
+}
+
+fn get(addr: SocketAddr, path: &str) -> Resp {
+    http(addr, "GET", path, &[], b"").unwrap_or_else(|e| panic!("GET {path}: {e}"))
+}
+
+/// Upload a report; returns its id.
+fn upload(addr: SocketAddr, r: &hcl_data::Report) -> String {
+    let resp = common::post_json(addr, &serde_json::to_vec(r).expect("json"));
+    assert_eq!(resp.status, 201, "upload: {}", resp.text());
+    resp.json()["id"].as_str().expect("id").to_owned()
+}
+
+/// Three ordinary laptops and one whose brand and model carry HTML and script.
+fn fleet(addr: SocketAddr) -> (Vec<String>, String) {
+    let ids = (1..=3).map(|n| upload(addr, &sample_report(n))).collect();
+    let mut evil = sample_report(99);
+    evil.system.brand = Some(HOSTILE_BRAND.into());
+    evil.system.model = Some(HOSTILE_MODEL.into());
+    evil.system.machine_type = Some("desktop".into());
+    let evil_id = upload(addr, &evil);
+    (ids, evil_id)
+}
+
+/// Debian's `chromium`, or `$CHROMIUM`. The page tests need it: `.ci/run` installs it.
+fn chromium() -> PathBuf {
+    if let Some(p) = std::env::var_os("CHROMIUM") {
+        return PathBuf::from(p);
+    }
+    for dir in std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()) {
+        let p = dir.join("chromium");
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "chromium not found: install Debian's chromium (apt-get install chromium) or set CHROMIUM"
+    );
+}
+
+/// Run headless Chromium with `extra` arguments on `url`; its stdout. Killed after 90 s.
+fn run_chromium(url: &str, extra: &[&str]) -> String {
+    let profile = tempfile::tempdir().expect("profile dir");
+    let mut child = Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .args(extra)
+        .arg(url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn chromium");
+    let mut out = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let start = Instant::now();
+    loop {
+        if child.try_wait().expect("wait chromium").is_some() {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(90) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish {url} within 90 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    reader.join().expect("reader")
+}
+
+/// The DOM after the page's scripts (if any) ran: what the browser shows.
+fn dump_dom(url: &str) -> String {
+    let dom = run_chromium(url, &["--dump-dom"]);
+    assert!(dom.contains("<html"), "no DOM for {url}: {dom:?}");
+    dom
+}
+
+fn title_of(dom: &str) -> &str {
+    let start = dom.find("<title>").map(|i| i + 7).unwrap_or(0);
+    let end = dom[start..]
+        .find("</title>")
+        .map(|i| start + i)
+        .unwrap_or(start);
+    &dom[start..end]
+}
+
+#[test]
+fn chromium_shows_kernel_report_and_machines_with_hostile_names_escaped() {
+    let srv = spawn_server();
+    let (ids, evil_id) = fleet(srv.addr);
+    let base = format!("http://{}", srv.addr);
+    let q = "candidates=debian-12,rhel-9.6,qubes-6.12";
+
+    // The numbers the page must show, from the JSON twin of the same page.
+    let json = get(srv.addr, &format!("/api/v1/kernel-report?{q}")).json();
+    assert_eq!(json["machines_total"], 4);
+    let shares = json["shares"].as_array().expect("shares");
+    assert_eq!(shares.len(), 3);
+    for s in shares {
+        assert_eq!(s["assessed"], 4, "every sample has a GPU and NVMe: {s}");
+    }
+    // The Raptor Lake GPU and the Samsung NVMe of the samples are driven by Debian 12.
+    assert_eq!(shares[0]["kernel"], "debian-12");
+    assert_eq!(shares[0]["ok"], 4, "{}", shares[0]);
+
+    let dom = dump_dom(&format!("{base}/kernel-report?{q}"));
+    assert_eq!(title_of(&dom), "Kernel choice report · Qubes HCL");
+    assert!(dom.contains("<strong id=\"machines-total\">4</strong>"));
+    for s in shares {
+        let kernel = s["kernel"].as_str().expect("kernel");
+        let pct = format!("{:.1}%", s["share"].as_f64().expect("share") * 100.0);
+        let row = format!("{} / {}", s["ok"], s["assessed"]);
+        assert!(
+            dom.contains(kernel) && dom.contains(&pct) && dom.contains(&row),
+            "{kernel} {pct} {row} not shown"
+        );
+    }
+    assert!(dom.contains("<svg"), "bar chart missing");
+    // Losses name the machines affected, and the hostile names are text, not markup.
+    assert!(!dom.contains("<script>document.title"));
+    assert!(!dom.contains("<img src=\"x\""));
+
+    // The hostile machine's own page: its scripts must not run, its name must be readable.
+    let m = get(srv.addr, "/api/v1/machines").json();
+    let machines = m["machines"].as_array().expect("machines");
+    assert_eq!(machines.len(), 4);
+    let evil = machines
+        .iter()
+        .find(|x| x["model"] == HOSTILE_MODEL)
+        .expect("hostile machine listed");
+    let evil_url = evil["url"].as_str().expect("url");
+    let dom = dump_dom(&format!("{base}{evil_url}"));
+    let title = title_of(&dom);
+    // Had a script run, the title would be just "pwned" or "pwned2".
+    assert!(!title.starts_with("pwned"), "script ran: title {title:?}");
+    assert!(
+        title.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "title {title:?}"
+    );
+    assert!(!dom.contains("<img"), "hostile brand became an element");
+    assert!(dom.contains(&format!("/reports/{evil_id}")));
+
+    let dom = dump_dom(&format!("{base}/machines"));
+    assert_eq!(title_of(&dom), "Machines · Qubes HCL");
+    for n in 1..=3 {
+        assert!(
+            dom.contains(&format!("ThinkPad T{}", 400 + n)),
+            "machine {n} not listed"
+        );
+    }
+    assert!(dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"));
+
+    let dom = dump_dom(&format!("{base}/reports/{}", ids[0]));
+    assert!(
+        dom.contains("8086:a7a0") && dom.contains("driven"),
+        "device table missing"
+    );
+
+    // A screenshot, to look at: it must be a real PNG of some size.
+    let shot = srv._dir.path().join("kernel-report.png");
+    run_chromium(
+        &format!("{base}/kernel-report?{q}"),
+        &[
+            &format!("--screenshot={}", shot.display()),
+            "--window-size=1280,1600",
+        ],
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "{} bytes",
+        png.len()
+    );
+}
+
+#[test]
+fn pages_have_json_and_csv_twins_and_clear_errors() {
+    let srv = spawn_server();
+    let (ids, _) = fleet(srv.addr);
+    let a = srv.addr;
+
+    let html = get(a, "/machines").text();
+    assert!(
+        html.contains("document.title=&#39;pwned&#39;"),
+        "model not shown escaped"
+    );
+    assert!(!html.contains(HOSTILE_MODEL));
+    assert!(!html.contains(HOSTILE_BRAND));
+
+    // Same page as JSON three ways.
+    let j1 = get(a, "/machines?format=json").json();
+    let j2 = http(
+        a,
+        "GET",
+        "/machines",
+        &[("Accept", "application/json")],
+        b"",
+    )
+    .expect("get")
+    .json();
+    let j3 = get(a, "/api/v1/machines").json();
+    assert_eq!(j1, j2);
+    assert_eq!(j1, j3);
+
+    // Filters: one desktop (the hostile one), three laptops, none before 2020.
+    assert_eq!(
+        get(a, "/api/v1/machines?type=desktop").json()["machines"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        get(a, "/api/v1/kernel-report?type=laptop").json()["machines_total"],
+        3
+    );
+    assert_eq!(
+        get(a, "/api/v1/kernel-report?to=2019-12-31").json()["machines_total"],
+        0
+    );
+    assert_eq!(
+        get(a, "/api/v1/kernel-report?from=2026-11-20&to=2026-11-20").json()["machines_total"],
+        4
+    );
+
+    // CSV exports, with a spreadsheet-safe hostile name.
+    let csv = get(a, "/machines.csv");
+    assert_eq!(csv.header("content-type"), Some("text/csv; charset=utf-8"));
+    let text = csv.text();
+    assert!(text.starts_with("brand,model,type,reports,latest,url,dom0_ok:"));
+    assert_eq!(text.lines().count(), 5);
+    let kcsv = get(a, "/kernel-report.csv?candidates=debian-12,rhel-9.6").text();
+    assert!(kcsv.lines().any(|l| l.starts_with("share,debian-12,")));
+    let dcsv = get(a, "/devices.csv").text();
+    assert!(
+        dcsv.lines().any(|l| l.starts_with("pci,8086:a7a0,")),
+        "{dcsv}"
+    );
+
+    // Device, kernel and report pages.
+    let d = get(a, "/api/v1/devices/8086:a7a0").json();
+    assert_eq!(d["entries"][0]["device"]["machines"], 4);
+    let cov = d["entries"][0]["device"]["coverage"]
+        .as_array()
+        .expect("coverage");
+    assert_eq!(cov.len(), 8, "one cell per catalog kernel");
+    assert_eq!(
+        get(a, "/api/v1/kernels/rhel-9.6").json()["info"]["id"],
+        "rhel-9.6"
+    );
+    let r = get(a, &format!("/reports/{}?format=json", ids[0])).json();
+    assert_eq!(r["devices"].as_array().map(Vec::len), Some(3));
+    let md = get(a, "/kernel-report.md?candidates=debian-12,debian-13");
+    assert!(
+        md.text()
+            .starts_with("# Kernel choice report: debian-12, debian-13")
+    );
+
+    // Errors: named, with the right status, HTML for browsers and JSON for the API.
+    let e = get(a, "/kernel-report?candidates=debian-12,windows-11");
+    assert_eq!(e.status, 400);
+    assert!(e.text().contains("windows-11"), "{}", e.text());
+    let e = get(a, "/api/v1/kernel-report?from=2026-02-30x");
+    assert_eq!(e.status, 400);
+    assert!(
+        e.json()["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("2026-02-30x")
+    );
+    assert_eq!(get(a, "/api/v1/kernel-report?from=2026-13-01").status, 400);
+    assert_eq!(get(a, "/machines/no/such").status, 404);
+    assert_eq!(get(a, "/devices/ffff:ffff").status, 404);
+    assert_eq!(get(a, "/kernels/nope").status, 404);
+    assert_eq!(get(a, "/reports/nope").status, 404);
+    assert_eq!(get(a, "/machines?format=xml").status, 400);
+    // Odd query strings are not errors.
+    assert_eq!(get(a, "/machines?%zz=%&&type=&candidates").status, 200);
+}
+
+#[test]
+fn hidden_report_leaves_pages_and_kernel_report() {
+    let srv = spawn_server();
+    let (ids, _) = fleet(srv.addr);
+    let a = srv.addr;
+    let url = get(a, &format!("/reports/{}?format=json", ids[0])).json()["machine_url"]
+        .as_str()
+        .expect("machine url")
+        .to_owned();
+    assert_eq!(get(a, &url).status, 200);
+    let auth = format!("Bearer {ADMIN_TOKEN}");
+    let r = http(
+        a,
+        "POST",
+        &format!("/api/v1/reports/{}/hide", ids[0]),
+        &[("Authorization", &auth)],
+        b"",
+    )
+    .expect("hide");
+    assert!(r.status < 300, "hide: {} {}", r.status, r.text());
+    assert_eq!(get(a, &url).status, 404);
+    assert_eq!(get(a, &format!("/reports/{}", ids[0])).status, 404);
+    assert_eq!(get(a, "/api/v1/kernel-report").json()["machines_total"], 3);
+}
+
+#[test]
+fn build_site_and_markdown_report_from_the_database() {
+    let srv = spawn_server();
+    let (ids, _) = fleet(srv.addr);
+    let db = format!("sqlite://{}", srv.db.display());
+    let out = srv._dir.path().join("site");
+    let st = Command::new(bin())
+        .args(["build-site", "--db", &db, "--out"])
+        .arg(&out)
+        .output()
+        .expect("run build-site");
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    let must = |rel: &str| -> String {
+        std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+    };
+    for rel in [
+        "index.html",
+        "index.json",
+        "style.css",
+        "machines/index.html",
+        "machines.csv",
+        "machines/lenovo/thinkpad-t401/index.html",
+        "machines/lenovo/thinkpad-t401/index.json",
+        "devices/index.html",
+        "devices.csv",
+        "devices/8086:a7a0/index.html",
+        "kernels/index.html",
+        "kernels/debian-12/index.json",
+        "kernel-report/index.html",
+        "kernel-report/index.json",
+        "kernel-report.csv",
+        "kernel-report.md",
+    ] {
+        assert!(!must(rel).is_empty(), "{rel} is empty");
+    }
+    let report = must(&format!("reports/{}/index.html", ids[0]));
+    assert!(report.contains("ThinkPad T401"));
+    // Hostile names are escaped in the static files too.
+    let all = must("machines/index.html");
+    assert!(!all.contains(HOSTILE_MODEL) && all.contains("document.title=&#39;pwned&#39;"));
+    // No form on a static site: nothing would answer it.
+    assert!(!must("kernel-report/index.html").contains("<form"));
+    let kr: serde_json::Value =
+        serde_json::from_str(&must("kernel-report/index.json")).expect("json");
+    assert_eq!(kr["machines_total"], 4);
+
+    let md = Command::new(bin())
+        .args([
+            "report",
+            "kernels",
+            "--db",
+            &db,
+            "--candidates",
+            "debian-12,rhel-9.6",
+            "--type",
+            "laptop",
+        ])
+        .output()
+        .expect("run report kernels");
+    assert!(
+        md.status.success(),
+        "{}",
+        String::from_utf8_lossy(&md.stderr)
+    );
+    let md = String::from_utf8_lossy(&md.stdout);
+    assert!(md.starts_with("# Kernel choice report: debian-12, rhel-9.6"));
+    assert!(
+        md.contains("3 machines (reports), filtered by `type=laptop`"),
+        "{md}"
+    );
+    assert!(md.lines().any(|l| l.starts_with("| debian-12 | ")));
+
+    let bad = Command::new(bin())
+        .args([
+            "report",
+            "kernels",
+            "--db",
+            &db,
+            "--candidates",
+            "debian-12,nope-1",
+        ])
+        .output()
+        .expect("run report kernels");
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("nope-1"));
+}
