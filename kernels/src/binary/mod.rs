@@ -61,7 +61,8 @@ pub struct ModuleSet {
     pub kernel_version: String,
     /// Package names and versions the data came from (`linux-image-6.1.0-50-amd64 6.1.176-1`).
     pub packages: Vec<String>,
-    /// Loadable modules, sorted by path.
+    /// Loadable modules in depmod's order: that of `modules.order` when the source has it, then
+    /// by path.
     pub modules: Vec<ModuleInfo>,
     /// Built-in modules (`modules.builtin`), with the aliases and firmware that
     /// `modules.builtin.modinfo` records for them (empty before about 6.18 for device tables).
@@ -338,7 +339,7 @@ impl<'a> Place<'a> {
             Self::Module { version, rel }
         } else if matches!(
             rel,
-            "modules.builtin" | "modules.builtin.modinfo" | "config"
+            "modules.builtin" | "modules.builtin.modinfo" | "modules.order" | "config"
         ) {
             Self::ModulesFile { version, name: rel }
         } else {
@@ -375,6 +376,7 @@ struct Collector {
     /// (`modules.builtin` text, its package) per version.
     builtin_list: BTreeMap<String, (String, Option<String>)>,
     builtin_modinfo: BTreeMap<String, Vec<u8>>,
+    orders: BTreeMap<String, String>,
     configs: BTreeMap<String, String>,
     firmware: BTreeSet<String>,
 }
@@ -446,6 +448,9 @@ impl Collector {
                 let entry = (text(), package.map(str::to_owned));
                 self.builtin_list.insert(version.to_owned(), entry);
             }
+            "modules.order" => {
+                self.orders.insert(version.to_owned(), text());
+            }
             "modules.builtin.modinfo" => {
                 self.builtin_modinfo.insert(version.to_owned(), bytes);
             }
@@ -467,6 +472,10 @@ impl Collector {
                 .map(|(v, _)| v)
                 .collect();
             return Err(Error::MixedKernels(all.join(", ")));
+        }
+        let mut modules = modules;
+        if let Some(order) = self.orders.remove(&version) {
+            sort_by_order(&mut modules, &order);
         }
         let mut info = self
             .builtin_modinfo
@@ -512,9 +521,53 @@ impl Collector {
     }
 }
 
+/// Sorts modules as depmod does: by their line in `modules.order` (which names `.ko` files
+/// without compression suffix), unlisted ones after, each group by path.
+fn sort_by_order(modules: &mut [ModuleInfo], order: &str) {
+    let index: std::collections::HashMap<&str, usize> = order
+        .lines()
+        .map(str::trim)
+        .enumerate()
+        .map(|(i, l)| (l, i))
+        .collect();
+    let key = |m: &ModuleInfo| {
+        let plain = [".xz", ".zst", ".gz"]
+            .iter()
+            .find_map(|ext| m.path.strip_suffix(ext))
+            .unwrap_or(&m.path);
+        index.get(plain).copied().unwrap_or(usize::MAX)
+    };
+    modules.sort_by_cached_key(|m| (key(m), m.path.clone()));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depmod_order() {
+        let m = |p: &str| ModuleInfo {
+            path: p.into(),
+            ..Default::default()
+        };
+        let mut list = [
+            m("kernel/z.ko.xz"),
+            m("extra/x.ko"),
+            m("kernel/b.ko.zst"),
+            m("kernel/a.ko"),
+        ];
+        sort_by_order(&mut list, "kernel/z.ko\nkernel/b.ko\n");
+        let paths: Vec<&str> = list.iter().map(|m| m.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "kernel/z.ko.xz",
+                "kernel/b.ko.zst",
+                "extra/x.ko",
+                "kernel/a.ko"
+            ]
+        );
+    }
 
     #[test]
     fn places() {
@@ -545,7 +598,7 @@ mod tests {
         for other in [
             "lib/modules/",
             "lib/modules/6.1/",
-            "lib/modules/6.1/modules.order",
+            "lib/modules/6.1/modules.dep",
             "lib/modules/6.1/build",
             "boot/vmlinuz-6.1",
             "boot/config-",

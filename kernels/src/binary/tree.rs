@@ -133,7 +133,12 @@ impl Tree {
                 bytes,
             })?;
         }
-        for name in ["modules.builtin", "modules.builtin.modinfo", "config"] {
+        for name in [
+            "modules.builtin",
+            "modules.builtin.modinfo",
+            "modules.order",
+            "config",
+        ] {
             let path = self.modules_dir.join(name);
             if let Some(bytes) = read_text(&path)? {
                 collector.saw_version(version, &self.modules_dir);

@@ -109,6 +109,20 @@ fn check_against_depmod(set: &ModuleSet, data: &str, restrict: Option<&BTreeSet<
     let mut want = alias_file(&dir.join("modules.alias"));
     want.retain(|k, _| keep(k));
     assert_eq!(alias_map(&set.modules), want, "loadable aliases per module");
+    if restrict.is_none() {
+        // Modules come in depmod's order (modules.order), so the alias lines are depmod's own.
+        let lines: Vec<String> = set
+            .modules
+            .iter()
+            .flat_map(|m| m.aliases.iter().map(|a| format!("alias {a} {}", m.name)))
+            .collect();
+        let text = fs::read_to_string(dir.join("modules.alias")).unwrap();
+        let want: Vec<&str> = text.lines().filter(|l| l.starts_with("alias ")).collect();
+        assert!(
+            lines == want,
+            "modules.alias lines differ in content or order"
+        );
+    }
     let mut fw = firmware_tsv(&dir.join("module-firmware.tsv"));
     fw.retain(|(m, _)| keep(m));
     assert_eq!(firmware_pairs(&set.modules), fw, "firmware per module");
