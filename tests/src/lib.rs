@@ -1,19 +1,167 @@
-//! Helpers for the end-to-end tests: where the workspace, the shared data and the built
-//! binaries are.
+//! Helpers for the end-to-end tests: where the workspace, the shared data and the captured
+//! fixture trees are; an aggregator on a loopback port; a small blocking HTTP client.
+//!
+//! The aggregator runs in-process through the same `server::serve` the binary uses, and the
+//! probe through its library: a test binary of this crate cannot rely on the other crates'
+//! binaries being built (`cargo test -p hcl-e2e`), and building them from inside a test would
+//! fight the outer cargo for the target directory.
 
-use std::path::PathBuf;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
-/// `../shared` beside the project root (read-only reference data).
+/// `../shared` beside the project root (read-only reference data), or `$HCL_SHARED_DIR`.
 pub fn shared_dir() -> PathBuf {
     std::env::var_os("HCL_SHARED_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("..").join("shared"))
+}
+
+/// The captured sysfs trees under `tests/fixtures/sysfs`, one directory per machine, sorted.
+pub fn fixture_roots() -> Vec<PathBuf> {
+    let dir = workspace_root()
+        .join("tests")
+        .join("fixtures")
+        .join("sysfs");
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.join("sys").is_dir())
+                .collect()
+        })
+        .unwrap_or_default();
+    roots.sort();
+    roots
+}
+
+/// An aggregator serving a fresh SQLite database on a loopback port, with the embedded kernel
+/// catalog, until dropped.
+pub struct Aggregator {
+    pub addr: SocketAddr,
+    pub state: hcl_aggregator::AppState,
+    pub rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Aggregator {
+    pub fn start() -> Result<Aggregator, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| format!("runtime: {e}"))?;
+        let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
+        let (addr, state) = rt.block_on(async {
+            let store = hcl_aggregator::store::open(&url)
+                .await
+                .map_err(|e| format!("open {url}: {e}"))?;
+            let catalog = hcl_kernels::Catalog::embedded().map_err(|e| format!("catalog: {e}"))?;
+            let config = hcl_aggregator::Config {
+                rate_per_sec: 0.0,
+                ..Default::default()
+            };
+            let state = hcl_aggregator::AppState::new(store, Arc::new(catalog), config);
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .map_err(|e| format!("bind: {e}"))?;
+            let addr = listener.local_addr().map_err(|e| format!("addr: {e}"))?;
+            let st = state.clone();
+            tokio::spawn(async move { hcl_aggregator::server::serve(listener, st).await });
+            Ok::<_, String>((addr, state))
+        })?;
+        Ok(Aggregator {
+            addr,
+            state,
+            rt,
+            _dir: dir,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn get(&self, path: &str) -> Result<Response, String> {
+        get(self.addr, path)
+    }
+}
+
+/// Status and body of an HTTP answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_str(&self.body).map_err(|e| {
+            format!(
+                "status {} body is not JSON ({e}): {}",
+                self.status, self.body
+            )
+        })
+    }
+}
+
+/// `GET path` over a fresh connection.
+pub fn get(addr: SocketAddr, path: &str) -> Result<Response, String> {
+    let io = |e: std::io::Error| format!("GET {path}: {e}");
+    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
+    s.set_read_timeout(Some(Duration::from_secs(120)))
+        .map_err(io)?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(io)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(io)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("GET {path}: no header end"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("GET {path}: bad status line {head:?}"))?;
+    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    Ok(Response {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
+        let size =
+            usize::from_str_radix(String::from_utf8_lossy(&b[..pos]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        let start = pos + 2;
+        let end = (start + size).min(b.len());
+        out.extend_from_slice(&b[start..end]);
+        b = b.get(end + 2..).unwrap_or_default();
+    }
+    out
 }

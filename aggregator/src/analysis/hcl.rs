@@ -2,6 +2,8 @@
 //! by device.
 
 use std::collections::{BTreeMap, HashMap};
+#[cfg(test)]
+use std::sync::Arc;
 
 use hcl_data::{Origin, Role, System, Verdict};
 use serde::Serialize;
@@ -73,6 +75,9 @@ pub struct DeviceRow {
     pub name: String,
     pub driver: Option<String>,
     pub out_of_tree_driver: bool,
+    /// False for a USB device row: its interfaces carry the drivers, and counting both would
+    /// count the device twice (the probe's summaries skip it the same way).
+    pub counts: bool,
     /// Per catalog kernel, in catalog order.
     pub coverage: Coverages,
 }
@@ -318,7 +323,9 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
             let coverage = cache.get(&d.modalias, d.partial);
             let key = device_key(&d);
             let name = device_name(&d);
+            let counts = d.usb.as_ref().is_none_or(|u| u.kind != "device");
             DeviceRow {
+                counts,
                 key,
                 partial: d.partial,
                 category: d.category,
@@ -376,7 +383,7 @@ pub(crate) fn machine_status(devices: &[DeviceRow], k: usize) -> MachineStatus {
         partial: false,
     };
     let mut fails = false;
-    for d in devices {
+    for d in devices.iter().filter(|d| d.counts) {
         let Some(c) = d.coverage.get(k) else { continue };
         match d.role {
             Role::Dom0 => {
@@ -436,10 +443,16 @@ fn device_entry(
                 partial: false,
                 reason: String::new(),
             };
+            // "No data" is no evidence: it only shows when no variant has a known verdict.
             let mut first = true;
             for v in &variants {
                 let Some(c) = v.coverage.get(k) else { continue };
-                if first || c.verdict > cell.verdict {
+                let worse = match (cell.verdict, c.verdict) {
+                    (_, Verdict::Unknown) => false,
+                    (Verdict::Unknown, _) => true,
+                    (have, new) => new > have,
+                };
+                if first || worse {
                     cell.verdict = c.verdict;
                     cell.reason = c.reason.clone();
                 }
@@ -533,7 +546,10 @@ fn device_name(d: &hcl_data::Device) -> String {
     fn clean(s: Option<&str>) -> Option<&str> {
         s.map(str::trim).filter(|s| !s.is_empty())
     }
-    match (clean(d.vendor_name.as_deref()), clean(d.device_name.as_deref())) {
+    match (
+        clean(d.vendor_name.as_deref()),
+        clean(d.device_name.as_deref()),
+    ) {
         // Qubes HCL imports carry the whole lspci line in both: say it once.
         (Some(v), Some(n)) if n.contains(v) => n.to_owned(),
         (Some(v), Some(n)) => format!("{v} {n}"),
@@ -566,6 +582,110 @@ pub fn slug(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hcl_data::Coverage;
+
+    fn row(role: Role, counts: bool, verdicts: &[Verdict]) -> DeviceRow {
+        DeviceRow {
+            key: DeviceKey {
+                bus: "pci".into(),
+                id: "8086:1234".into(),
+            },
+            modalias: "pci:v00008086d00001234sv????????sd????????bc??sc??i??".into(),
+            partial: false,
+            category: "gpu".into(),
+            role,
+            name: String::new(),
+            driver: None,
+            out_of_tree_driver: false,
+            counts,
+            coverage: verdicts
+                .iter()
+                .map(|v| Coverage {
+                    verdict: *v,
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn usb_device_rows_do_not_count_twice() {
+        // The USB device row has no driver of its own; its interface row has.
+        let devices = [
+            row(Role::Dom0, false, &[Verdict::NoDriver]),
+            row(Role::Dom0, true, &[Verdict::Supported]),
+        ];
+        let st = machine_status(&devices, 0);
+        assert_eq!(st.state, MachineState::Ok);
+        assert_eq!((st.dom0_total, st.dom0_driven), (1, 1));
+    }
+
+    #[test]
+    fn dom0_devices_without_data_are_left_out_not_failed() {
+        let devices = [
+            row(Role::Dom0, true, &[Verdict::Supported, Verdict::Unknown]),
+            row(Role::Dom0, true, &[Verdict::Unknown, Verdict::Unknown]),
+            row(
+                Role::Assignable,
+                true,
+                &[Verdict::NoDriver, Verdict::NoDriver],
+            ),
+        ];
+        let st = machine_status(&devices, 0);
+        assert_eq!((st.state, st.dom0_unknown), (MachineState::Ok, 1));
+        assert_eq!(machine_status(&devices, 1).state, MachineState::NoData);
+        let failing = [row(Role::Dom0, true, &[Verdict::Disabled])];
+        assert_eq!(machine_status(&failing, 0).state, MachineState::Fails);
+    }
+
+    #[test]
+    fn unknown_variant_does_not_hide_a_driven_one() {
+        // Regression: a GeForce 210 seen once with its class and once without showed "no
+        // data" on its device page, because "unknown" sorted as the worst verdict.
+        let mut a = row(Role::Dom0, true, &[Verdict::Supported]);
+        let mut b = row(Role::Dom0, true, &[Verdict::Unknown]);
+        b.modalias.push('x');
+        a.coverage = Arc::from(vec![Coverage {
+            verdict: Verdict::Supported,
+            modules: vec!["nouveau".into()],
+            ..Default::default()
+        }]);
+        let reports = vec![view_with(vec![b]), view_with(vec![a])];
+        let e = device_entry(
+            DeviceKey {
+                bus: "pci".into(),
+                id: "8086:1234".into(),
+            },
+            &[(0, 0), (1, 0)],
+            &reports,
+            1,
+        );
+        assert_eq!(e.per_kernel[0].verdict, Verdict::Supported);
+        assert_eq!(e.per_kernel[0].drivers, ["nouveau"]);
+        assert_eq!(e.reports, [0, 1]);
+    }
+
+    fn view_with(devices: Vec<DeviceRow>) -> ReportView {
+        ReportView {
+            id: "r".into(),
+            received_at: String::new(),
+            hidden: false,
+            day: String::new(),
+            origin: Origin::Probe,
+            generator: String::new(),
+            brand: "b".into(),
+            model: "m".into(),
+            machine_type: "laptop".into(),
+            machine: MachineKey {
+                brand: "b".into(),
+                model: "m".into(),
+            },
+            system: System::default(),
+            qubes_versions: Vec::new(),
+            status: Vec::new(),
+            devices,
+        }
+    }
 
     #[test]
     fn slugs_are_url_safe_and_never_empty() {
