@@ -68,6 +68,8 @@ fn pci_category(class: &str) -> (&'static str, Role) {
         (Some("0c"), Some("03")) => ("usb-controller", Role::Assignable),
         (Some("0c"), Some("05")) => ("smbus", Role::Other),
         (Some("0c"), Some("80")) | (Some("0c"), Some("0a")) => ("thunderbolt", Role::Other),
+        // The host bridge is what the Qubes HCL calls the chipset.
+        (Some("06"), Some("00")) => ("chipset", Role::Other),
         (Some("06"), _) => ("bridge", Role::Other),
         (Some("08"), _) => ("system", Role::Other),
         (Some("07"), _) => ("communication", Role::Other),

@@ -114,7 +114,7 @@ fn compare_across_kernels(dev: &mut Device) {
         .collect();
     let needs_no_driver = matches!(
         dev.category.as_str(),
-        "bridge" | "system" | "platform" | "cpu"
+        "chipset" | "bridge" | "system" | "platform" | "cpu"
     );
     for cov in dev.coverage.values_mut() {
         if cov.verdict != Verdict::NoDriver {

@@ -18,6 +18,8 @@ pub enum Error {
     Kernels(#[from] hcl_kernels::Error),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("report: {0}")]
+    Report(#[from] hcl_data::Error),
     #[error("cannot write YAML: {0}")]
     Yaml(String),
     #[error("{path}: capture target is not empty; choose a new directory")]

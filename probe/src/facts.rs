@@ -137,6 +137,10 @@ fn tri(b: bool) -> Tri {
 fn read_iommu(root: &Root, sys: &mut System) {
     let tables = "sys/firmware/acpi/tables";
     let table_names = root.list_dir(tables);
+    if table_names.is_some() {
+        // Recorded so that a capture without DMAR/IVRS still says "no IOMMU", not "unknown".
+        root.exists(tables);
+    }
     let mut found_table = false;
     if let Some(names) = &table_names {
         for (name, _) in names {

@@ -340,10 +340,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
 
 /// The Qubes HCL YAML report (the fields qubes-hcl-report writes), by the schema crate.
 pub fn qubes_hcl(report: &Report) -> Result<String, Error> {
-    let _ = report;
-    Err(Error::Yaml(
-        "Qubes HCL export is not available yet".to_owned(),
-    ))
+    Ok(hcl_data::qubes_hcl::to_yaml(report)?)
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ impl Root {
 
     fn read_bytes_limited(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
         let path = self.path(rel);
-        let result = fs::File::open(&path).and_then(|f| {
+        let result = open_regular(&path).and_then(|f| {
             let mut buf = Vec::new();
             f.take(limit + 1).read_to_end(&mut buf)?;
             Ok(buf)
@@ -125,8 +125,13 @@ impl Root {
                 });
                 Some(buf)
             }
-            Err(e) if e.kind() == ErrorKind::NotFound => None,
-            // A dangling symlink or a directory where a file should be.
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                if fs::symlink_metadata(&path).is_ok() {
+                    self.warn(rel, "dangling symlink; ignored");
+                }
+                None
+            }
+            // A directory, FIFO or device where a file should be, or no permission.
             Err(e) => {
                 self.warn(rel, format!("cannot read: {e}"));
                 None
@@ -152,7 +157,7 @@ impl Root {
     /// the first processor of /proc/cpuinfo without reading all of them.
     pub fn read_first_block(&self, rel: &str, limit_lines: usize) -> Option<Vec<String>> {
         let path = self.path(rel);
-        let file = match fs::File::open(&path) {
+        let file = match open_regular(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => return None,
             Err(e) => {
@@ -267,6 +272,19 @@ impl Root {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Some(out)
     }
+}
+
+/// Open a regular file without blocking: a FIFO planted in a tree must not hang the probe.
+fn open_regular(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
 }
 
 /// Text with non-printable bytes escaped as `\xNN`; the flag says whether the input was clean.

@@ -11,6 +11,9 @@ use crate::root::{EntryKind, Root};
 /// Deeper than any real sysfs path (real trees stay under about 20 levels).
 const MAX_DEPTH: usize = 48;
 
+/// Longest modalias accepted (the report schema's limit; DMI ones are about 300 bytes).
+const MAX_MODALIAS: usize = 1024;
+
 /// Directory names that never hold devices with modaliases but can be large.
 const SKIP_DIRS: &[&str] = &["power", "msi_irqs", "wakeup", "statistics", "queues"];
 
@@ -100,27 +103,29 @@ fn hex_attr(root: &Root, rel: &str) -> Option<String> {
 fn read_device(root: &Root, rel: &str) -> Option<Found> {
     let modalias_rel = format!("{rel}/modalias");
     let bytes = root.read_bytes(&modalias_rel)?;
-    let (modalias, valid) = crate::root::printable(&bytes);
-    if !valid {
-        root.warn(
-            &modalias_rel,
-            "modalias is not printable text (binary garbage?); device kept, not matched",
-        );
-    }
-    if modalias.is_empty() {
+    let (text, printable) = crate::root::printable(&bytes);
+    if text.is_empty() {
         root.warn(&modalias_rel, "empty modalias; device skipped");
         return None;
     }
-    let bus = match modalias.split_once(':') {
-        Some((b, _))
-            if valid
-                && !b.is_empty()
-                && b.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-') =>
-        {
-            b.to_ascii_lowercase()
+    let bus = text.split_once(':').map(|(b, _)| b).filter(|b| {
+        !b.is_empty()
+            && b.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+    });
+    let valid = printable && bus.is_some() && text.len() <= MAX_MODALIAS;
+    let (bus, modalias) = match bus {
+        Some(b) if valid => (b.to_owned(), text),
+        _ => {
+            root.warn(
+                &modalias_rel,
+                "not a modalias (binary garbage, no bus prefix or too long); device kept as \
+                 bus \"unknown\", not matched",
+            );
+            // Kept (escaped, bounded) so nothing is silently lost, under a bus that validates.
+            let kept: String = text.chars().take(MAX_MODALIAS / 2).collect();
+            ("unknown".to_owned(), format!("unknown:{kept}"))
         }
-        _ => "unknown".to_owned(),
     };
     let mut found = Found {
         modalias_valid: valid,

@@ -1,0 +1,112 @@
+//! Benchmark of a full scan with every candidate kernel, side by side with `lspci -k` (one
+//! kernel, PCI only) on the same machine. Prints a Markdown table for probe/BENCHMARKS.md.
+//!
+//! `cargo bench -p hcl-probe --bench scan` (needs `lspci` from pciutils and GNU `time` for the
+//! peak memory of child processes; missing tools are reported as n/a).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hcl_kernels::Catalog;
+use hcl_probe::output::{Format, TableOptions, render};
+use hcl_probe::root::Root;
+
+const RUNS: usize = 15;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Median wall time and peak RSS (KiB) of a command, via GNU time's `%e %M`.
+fn measure(cmd: &[&str]) -> Option<(Duration, u64)> {
+    let mut times = Vec::new();
+    let mut peak = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "HCLBENCH %M"])
+            .args(cmd)
+            .output()
+            .ok()?;
+        times.push(start.elapsed());
+        let err = String::from_utf8_lossy(&out.stderr);
+        let kib: u64 = err
+            .lines()
+            .find_map(|l| l.strip_prefix("HCLBENCH "))?
+            .trim()
+            .parse()
+            .ok()?;
+        peak = peak.max(kib);
+    }
+    Some((median(times), peak))
+}
+
+fn in_process(root: &Path) -> (Duration, usize) {
+    let mut times = Vec::new();
+    let mut devices = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let catalog = Catalog::embedded().expect("embedded profiles");
+        let scan = hcl_probe::scan::scan(&Root::new(root), &catalog).expect("scan");
+        let json = render(&scan.report, Format::Json, TableOptions::default()).expect("json");
+        std::hint::black_box(json);
+        times.push(start.elapsed());
+        devices = scan.report.devices.len();
+    }
+    (median(times), devices)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let probe = env!("CARGO_BIN_EXE_hcl-probe");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/sysfs");
+    let mut roots: Vec<(String, PathBuf)> = vec![("live machine (/)".into(), PathBuf::from("/"))];
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&fixtures)
+        .map(|r| r.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    names.sort();
+    for p in names.into_iter().filter(|p| p.join("sys").is_dir()) {
+        let n = p
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        roots.push((format!("fixture {n}"), p));
+    }
+    let kernels = Catalog::embedded().map(|c| c.profiles().len()).unwrap_or(0);
+    let size = std::fs::metadata(probe).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "hcl-probe binary (this build): {:.1} MiB; {kernels} candidate kernels embedded\n",
+        size as f64 / 1048576.0
+    );
+    println!(
+        "| tree | devices | probe in-process (median of {RUNS}) | `hcl-probe scan --format json` wall / peak RSS | `lspci -k` wall / peak RSS |"
+    );
+    println!("|---|---|---|---|---|");
+    for (label, root) in &roots {
+        let (inproc, devices) = in_process(root);
+        let root_s = root.to_string_lossy();
+        let probe_cmd = [probe, "scan", "--root", &root_s, "--format", "json"];
+        let probe_m = measure(&probe_cmd).map_or("n/a".to_owned(), |(t, k)| {
+            format!("{} / {:.1} MiB", ms(t), k as f64 / 1024.0)
+        });
+        // lspci reads sysfs.path/devices/*/config: captured trees hold no config space, so
+        // lspci runs on the live tree only.
+        let lspci_m = if root == Path::new("/") {
+            measure(&["lspci", "-k"]).map_or("n/a".to_owned(), |(t, k)| {
+                format!("{} / {:.1} MiB", ms(t), k as f64 / 1024.0)
+            })
+        } else {
+            "n/a (no config space in captures)".to_owned()
+        };
+        println!(
+            "| {label} | {devices} | {} | {probe_m} | {lspci_m} |",
+            ms(inproc)
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! The command line: the JSON contract, YAML, the table, colour rules.
+
+use hcl_probe::output::{Format, TableOptions, render};
+use serde_json::Value;
+
+use crate::common::{fixture, fixtures, run_probe, scan_tree};
+
+#[test]
+fn scan_json_follows_the_contract() {
+    for dir in fixtures() {
+        let (ok, out, err) =
+            run_probe(&["scan", "--root", dir.to_str().unwrap(), "--format", "json"]);
+        assert!(ok, "{err}");
+        let v: Value = serde_json::from_str(&out).expect("exactly one JSON document");
+        let devices = v["devices"].as_array().expect("devices[]");
+        assert!(!devices.is_empty());
+        for d in devices {
+            assert!(d["modalias"].is_string(), "{d}");
+            assert!(d["bus"].is_string(), "{d}");
+            assert!(d["driver"].is_string() || d["driver"].is_null(), "{d}");
+            let cov = d["coverage"].as_object().expect("coverage object");
+            for (kernel, c) in cov {
+                for key in ["modules", "builtin", "inferred_builtin"] {
+                    assert!(c[key].is_array(), "{kernel}: {c}");
+                }
+                assert!(c["verdict"].is_string(), "{kernel}: {c}");
+            }
+        }
+        let system = v["system"].as_object().expect("system");
+        for key in [
+            "brand",
+            "model",
+            "bios",
+            "cpu",
+            "hvm",
+            "slat",
+            "iommu",
+            "interrupt_remapping",
+            "tpm",
+            "memory_mib",
+            "boot_mode",
+            "secure_boot",
+            "running_kernel",
+            "distro",
+        ] {
+            assert!(system.contains_key(key), "system.{key} missing");
+        }
+        // The same report parses back with the schema's own validation.
+        hcl_data::Report::from_json(out.as_bytes()).expect("valid report");
+    }
+}
+
+#[test]
+fn yaml_output_parses_back_to_the_same_report() {
+    let scan = scan_tree(&fixture("dev-vm-firecracker"));
+    let yaml = render(&scan.report, Format::Yaml, TableOptions::default()).unwrap();
+    let back = hcl_data::Report::from_yaml(&yaml).expect("valid YAML report");
+    assert_eq!(back, scan.report);
+}
+
+#[test]
+fn table_has_colour_only_when_asked() {
+    let scan = scan_tree(&fixture("dev-vm-firecracker"));
+    let plain = render(
+        &scan.report,
+        Format::Table,
+        TableOptions {
+            color: false,
+            all: false,
+        },
+    )
+    .unwrap();
+    assert!(!plain.contains('\x1b'));
+    assert!(plain.contains("Per kernel"));
+    let coloured = render(
+        &scan.report,
+        Format::Table,
+        TableOptions {
+            color: true,
+            all: false,
+        },
+    )
+    .unwrap();
+    assert!(coloured.contains("\x1b["));
+    // Through the binary stdout is a pipe: never colour.
+    let (ok, out, _) = run_probe(&[
+        "scan",
+        "--root",
+        fixture("dev-vm-firecracker").to_str().unwrap(),
+    ]);
+    assert!(ok);
+    assert!(!out.contains('\x1b'));
+}
+
+#[test]
+fn table_lists_every_kernel_and_device_class() {
+    let scan = scan_tree(&fixture("dev-vm-firecracker"));
+    let table = render(
+        &scan.report,
+        Format::Table,
+        TableOptions {
+            color: false,
+            all: true,
+        },
+    )
+    .unwrap();
+    for id in scan.report.kernels.keys() {
+        assert!(table.contains(id.as_str()), "{id} missing from the table");
+    }
+    assert!(table.contains("Red Hat Virtio"), "{table}");
+    assert!(table.contains("platform"));
+}
+
+#[test]
+fn qubes_hcl_file_has_the_report_fields() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("hcl.yml");
+    let dir = fixture("qemu-q35-usb-laptopish");
+    let (ok, _, err) = run_probe(&[
+        "scan",
+        "--root",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+        "--qubes-hcl",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    for key in [
+        "layout:",
+        "type:",
+        "hvm:",
+        "iommu:",
+        "brand:",
+        "model:",
+        "bios:",
+        "cpu:",
+        "network:",
+        "memory:",
+        "versions:",
+    ] {
+        assert!(text.contains(key), "{key} missing in\n{text}");
+    }
+    // A maintained YAML writer quotes yes/no so they stay strings.
+    assert!(
+        !text.contains(": yes\n") && !text.contains(": no\n"),
+        "{text}"
+    );
+}

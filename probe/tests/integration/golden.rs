@@ -1,0 +1,94 @@
+//! Golden tests: each captured tree scans to the committed description of its devices and
+//! facts. `HCL_UPDATE_GOLDEN=1 cargo test -p hcl-probe --test integration golden` rewrites them.
+//!
+//! The golden file holds what the probe itself finds (facts, devices, names, roles, bound
+//! drivers) and each device's verdict per kernel; the engine's reasons and module lists are
+//! checked against kmod in `kmod_oracle`.
+
+use serde_json::{Value, json};
+
+use crate::common::{fixtures, normalized, repo_root, scan_tree};
+
+fn golden_view(report: &hcl_data::Report) -> Value {
+    let r = normalized(report);
+    let devices: Vec<Value> = r
+        .devices
+        .iter()
+        .map(|d| {
+            let mut v = serde_json::to_value(d).unwrap();
+            let verdicts: serde_json::Map<String, Value> = d
+                .coverage
+                .iter()
+                .map(|(k, c)| (k.clone(), serde_json::to_value(c.verdict).unwrap()))
+                .collect();
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("coverage");
+                obj.insert("verdicts".into(), Value::Object(verdicts));
+            }
+            v
+        })
+        .collect();
+    json!({ "system": r.system, "devices": devices, "kernels": r.kernels })
+}
+
+#[test]
+fn captured_trees_match_golden_files() {
+    let update = std::env::var_os("HCL_UPDATE_GOLDEN").is_some();
+    let mut failures = Vec::new();
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let scan = scan_tree(&dir);
+        let got = serde_json::to_string_pretty(&golden_view(&scan.report)).unwrap() + "\n";
+        let path = repo_root().join(format!("probe/tests/golden/{name}.json"));
+        if update {
+            std::fs::write(&path, &got).unwrap();
+            continue;
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run with HCL_UPDATE_GOLDEN=1 to create it",
+                path.display()
+            )
+        });
+        if want != got {
+            let diff_at = want
+                .lines()
+                .zip(got.lines())
+                .position(|(a, b)| a != b)
+                .unwrap_or(0);
+            failures.push(format!(
+                "{name}: differs from {} at line {}: want {:?}, got {:?}",
+                path.display(),
+                diff_at + 1,
+                want.lines().nth(diff_at),
+                got.lines().nth(diff_at)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_device_has_coverage_for_every_kernel() {
+    let ids: Vec<String> = crate::common::catalog()
+        .profiles()
+        .iter()
+        .map(|p| p.meta.id.clone())
+        .collect();
+    for dir in fixtures() {
+        let scan = scan_tree(&dir);
+        assert!(!scan.report.devices.is_empty(), "{}", dir.display());
+        for d in &scan.report.devices {
+            let keys: Vec<&String> = d.coverage.keys().collect();
+            let mut want: Vec<&String> = ids.iter().collect();
+            want.sort();
+            assert_eq!(keys, want, "{} {}", dir.display(), d.modalias);
+        }
+        let kernels: Vec<&String> = scan.report.kernels.keys().collect();
+        let mut want: Vec<&String> = ids.iter().collect();
+        want.sort();
+        assert_eq!(kernels, want);
+        scan.report.validate().expect("a scan is a valid report");
+        assert!(scan.report.privacy_violations().is_empty());
+    }
+}

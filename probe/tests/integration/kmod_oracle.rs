@@ -1,0 +1,94 @@
+//! kmod as the oracle: for every device of every captured tree, the modules the probe reports
+//! for a Debian kernel are exactly what `modprobe -R` answers on that kernel's real module
+//! index (`../shared/kmod-roots`).
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use crate::common::{fixtures, scan_tree, shared_dir};
+
+const DEBIAN: &[(&str, &str)] = &[
+    ("debian-12", "6.1.0-50-amd64"),
+    ("debian-13", "6.12.117+deb13-amd64"),
+    ("debian-13-backports", "7.3.4+deb13-amd64"),
+    ("debian-sid", "7.2.13+deb14-amd64"),
+];
+
+fn kmod_resolve(root: &std::path::Path, ver: &str, modalias: &str) -> BTreeSet<String> {
+    let out = Command::new("modprobe")
+        .arg("-d")
+        .arg(root)
+        .args(["-S", ver, "-R", modalias])
+        .output()
+        .expect("modprobe (Debian package kmod) is installed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().replace('-', "_"))
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
+#[test]
+fn debian_modules_match_modprobe() {
+    let catalog = crate::common::catalog();
+    let mut checked = 0;
+    let mut mismatches = Vec::new();
+    for (id, ver) in DEBIAN {
+        assert!(
+            catalog.get(id).is_ok(),
+            "embedded catalog lacks {id}: the kernel engine has not shipped it"
+        );
+        let root = shared_dir().join("kmod-roots").join(ver);
+        assert!(
+            root.is_dir(),
+            "{} missing (HCL_SHARED_DIR?)",
+            root.display()
+        );
+        for dir in fixtures() {
+            let scan = scan_tree(&dir);
+            for d in &scan.report.devices {
+                let is_usb_device = d.usb.as_ref().is_some_and(|u| u.kind == "device");
+                if is_usb_device || d.bus == "unknown" {
+                    continue;
+                }
+                let cov = &d.coverage[*id];
+                let ours: BTreeSet<String> = cov
+                    .modules
+                    .iter()
+                    .chain(&cov.builtin)
+                    .map(|m| m.replace('-', "_"))
+                    .collect();
+                let kmod = kmod_resolve(&root, ver, &d.modalias);
+                checked += 1;
+                if ours != kmod {
+                    mismatches.push(format!(
+                        "{id} {}: probe {ours:?}, modprobe {kmod:?}",
+                        d.modalias
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "only {checked} devices checked");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
+#[test]
+fn a_driven_device_is_named_in_the_table_and_counted() {
+    // The QEMU tree's e1000e NIC (8086:10d3) has a driver in every Debian kernel.
+    let dir = crate::common::fixture("qemu-q35-usb-laptopish");
+    let scan = scan_tree(&dir);
+    let nic = scan
+        .report
+        .devices
+        .iter()
+        .find(|d| d.vendor.as_deref() == Some("8086") && d.device.as_deref() == Some("10d3"))
+        .expect("e1000e NIC present");
+    assert_eq!(nic.driver.as_deref(), Some("e1000e"));
+    assert_eq!(nic.category, "network");
+    for (id, _) in DEBIAN {
+        let c = &nic.coverage[*id];
+        assert!(c.verdict.is_driven(), "{id}: {c:?}");
+        assert!(c.modules.iter().any(|m| m == "e1000e"), "{id}: {c:?}");
+    }
+}

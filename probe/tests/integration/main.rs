@@ -1,0 +1,11 @@
+//! Integration tests of hcl-probe: golden scans of captured trees, the kmod oracle, planted
+//! identifiers, malformed trees, the command line and capture round trips.
+
+mod capture;
+mod cli;
+mod common;
+mod golden;
+mod kmod_oracle;
+mod malformed;
+mod privacy;
+mod upload;
