@@ -190,6 +190,23 @@ fn kernel_report_over_the_real_qubes_hcl() {
     );
     assert_eq!(d12["partial"], true);
 
+    // The machine list comes a page at a time; the CSV export has every machine.
+    let p1 = agg
+        .get("/api/v1/machines")
+        .and_then(|r| r.json())
+        .expect("page 1");
+    let models = p1["paging"]["total"].as_u64().expect("total");
+    assert!(models > 500 && models <= total, "{models} machine models");
+    assert_eq!(p1["machines"].as_array().map(Vec::len), Some(500));
+    let p2 = agg
+        .get("/api/v1/machines?page=2")
+        .and_then(|r| r.json())
+        .expect("page 2");
+    assert_eq!(p2["paging"]["page"], 2);
+    assert_ne!(p1["machines"][0], p2["machines"][0]);
+    let csv = agg.get("/machines.csv").expect("csv");
+    assert_eq!(csv.body.lines().count() as u64, models + 1);
+
     // Filters: laptops only, and the Qubes 4.2 reports, are non-empty proper subsets.
     for q in ["type=laptop", "qubes=4.2"] {
         let n = agg

@@ -121,9 +121,13 @@ pub(crate) fn report_day(r: &StoredReport) -> &str {
 fn is_day(s: &str) -> bool {
     let b = s.as_bytes();
     let shape = b.len() == 10
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() });
+        && b.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
     let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
     shape
         && num(5..7).is_some_and(|m| (1..=12).contains(&m))

@@ -26,6 +26,9 @@ use crate::error::AppError;
 use pages::Frame;
 use query::Params;
 
+/// Rows per page of the machine and device lists (the CSV exports have them all).
+pub const PER_PAGE: usize = 500;
+
 /// The stylesheet, served at `/style.css` and written by the static site.
 pub const STYLE_CSS: &str = include_str!("../../templates/style.css");
 
@@ -186,7 +189,8 @@ async fn machines(
             crate::analysis::csv::machines(&hcl),
         ));
     }
-    respond(&pages::machines(&hcl, &f, Frame::default()), fmt)
+    let page = pages::machines(&hcl, &f, Frame::default()).paginate(p.page, PER_PAGE);
+    respond(&page, fmt)
 }
 
 async fn machines_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
@@ -251,7 +255,8 @@ async fn devices(
             crate::analysis::csv::devices(&hcl),
         ));
     }
-    respond(&pages::devices(&hcl, &f, Frame::default()), fmt)
+    let page = pages::devices(&hcl, &f, Frame::default()).paginate(p.page, PER_PAGE);
+    respond(&page, fmt)
 }
 
 async fn devices_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {

@@ -237,6 +237,63 @@ pub struct MachineRow {
     pub states: Vec<StateCell>,
 }
 
+/// Where a long list stands: the server shows it a page at a time.
+#[derive(Debug, Clone, Serialize)]
+pub struct Paging {
+    /// Rows in the whole list.
+    pub total: usize,
+    /// 1-based.
+    pub page: usize,
+    pub pages: usize,
+    /// Query string of the list's filter, for the page links.
+    #[serde(skip)]
+    pub query: String,
+}
+
+impl Paging {
+    fn all(total: usize) -> Self {
+        Paging {
+            total,
+            page: 1,
+            pages: 1,
+            query: String::new(),
+        }
+    }
+
+    /// Keep page `page` (clamped) of `rows`, `per` rows a page.
+    fn cut<T>(rows: &mut Vec<T>, page: usize, per: usize, query: String) -> Self {
+        let total = rows.len();
+        let per = per.max(1);
+        let pages = total.div_ceil(per).max(1);
+        let page = page.clamp(1, pages);
+        let start = (page - 1) * per;
+        rows.truncate((start + per).min(total));
+        rows.drain(..start.min(rows.len()));
+        Paging {
+            total,
+            page,
+            pages,
+            query,
+        }
+    }
+
+    pub fn link(&self, page: usize) -> String {
+        if self.query.is_empty() {
+            format!("?page={page}")
+        } else {
+            format!("?{}&page={page}", self.query)
+        }
+    }
+
+    pub fn prev(&self) -> Option<String> {
+        (self.page > 1).then(|| self.link(self.page - 1))
+    }
+
+    pub fn next(&self) -> Option<String> {
+        (self.page < self.pages).then(|| self.link(self.page + 1))
+    }
+}
+
 /// `/machines`.
 #[derive(Template, Serialize)]
 #[template(path = "machines.html")]
@@ -245,12 +302,21 @@ pub struct MachinesPage {
     pub frame: Frame,
     pub filter: Filter,
     pub kernels: Vec<String>,
+    pub paging: Paging,
     pub machines: Vec<MachineRow>,
+}
+
+impl MachinesPage {
+    /// Keep one page of the list.
+    pub fn paginate(mut self, page: usize, per: usize) -> Self {
+        self.paging = Paging::cut(&mut self.machines, page, per, self.filter.query());
+        self
+    }
 }
 
 pub fn machines(hcl: &Hcl, filter: &Filter, frame: Frame) -> MachinesPage {
     let kernels = kernel_ids(hcl);
-    let machines = hcl
+    let machines: Vec<MachineRow> = hcl
         .machines
         .iter()
         .map(|m| {
@@ -278,6 +344,7 @@ pub fn machines(hcl: &Hcl, filter: &Filter, frame: Frame) -> MachinesPage {
         frame,
         filter: filter.clone(),
         kernels,
+        paging: Paging::all(machines.len()),
         machines,
     }
 }
@@ -530,7 +597,16 @@ pub struct DevicesPage {
     pub frame: Frame,
     pub filter: Filter,
     pub kernels: Vec<String>,
+    pub paging: Paging,
     pub devices: Vec<DeviceRowOut>,
+}
+
+impl DevicesPage {
+    /// Keep one page of the list.
+    pub fn paginate(mut self, page: usize, per: usize) -> Self {
+        self.paging = Paging::cut(&mut self.devices, page, per, self.filter.query());
+        self
+    }
 }
 
 fn device_row(hcl: &Hcl, d: &analysis::DeviceEntry) -> DeviceRowOut {
@@ -568,11 +644,13 @@ pub fn devices(hcl: &Hcl, filter: &Filter, frame: Frame) -> DevicesPage {
                 &b.key,
             ))
     });
+    let devices: Vec<DeviceRowOut> = list.into_iter().map(|d| device_row(hcl, d)).collect();
     DevicesPage {
         frame,
         filter: filter.clone(),
         kernels: kernel_ids(hcl),
-        devices: list.into_iter().map(|d| device_row(hcl, d)).collect(),
+        paging: Paging::all(devices.len()),
+        devices,
     }
 }
 
@@ -868,5 +946,26 @@ impl OverviewPage {
 impl KernelReportPage {
     pub fn version_of(&self, id: &str) -> String {
         version_of(&self.report.candidates, id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paging;
+
+    #[test]
+    fn pages_are_clamped_and_cut() {
+        let mut rows: Vec<u32> = (0..25).collect();
+        let p = Paging::cut(&mut rows, 3, 10, "type=laptop".into());
+        assert_eq!(rows, (20..25).collect::<Vec<_>>());
+        assert_eq!((p.total, p.page, p.pages), (25, 3, 3));
+        assert_eq!(p.prev().as_deref(), Some("?type=laptop&page=2"));
+        assert_eq!(p.next(), None);
+        let mut rows: Vec<u32> = (0..5).collect();
+        let p = Paging::cut(&mut rows, 99, 10, String::new());
+        assert_eq!((rows.len(), p.page), (5, 1));
+        let mut empty: Vec<u32> = Vec::new();
+        let p = Paging::cut(&mut empty, 0, 10, String::new());
+        assert_eq!((p.page, p.pages, p.next()), (1, 1, None));
     }
 }

@@ -12,11 +12,16 @@ pub struct Params {
     /// `candidates=a,b` or repeated `candidates=a&candidates=b`, in order.
     pub candidates: Vec<String>,
     pub baseline: Option<String>,
+    /// 1-based page of a long list; anything unparsable is page 1.
+    pub page: usize,
 }
 
 impl Params {
     pub fn parse(query: Option<&str>) -> Params {
-        let mut p = Params::default();
+        let mut p = Params {
+            page: 1,
+            ..Params::default()
+        };
         for pair in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let (k, v) = (decode(k), decode(v));
@@ -28,6 +33,7 @@ impl Params {
                 "from" => p.filter.from = Some(v),
                 "to" => p.filter.to = Some(v),
                 "baseline" => p.baseline = Some(v),
+                "page" => p.page = v.parse().unwrap_or(1),
                 "candidates" => {
                     for c in v.split(',').map(str::trim).filter(|c| !c.is_empty()) {
                         if !p.candidates.iter().any(|x| x == c) {
