@@ -503,10 +503,13 @@ fn device_key(d: &hcl_data::Device) -> DeviceKey {
     let norm = |s: &str| -> Option<String> {
         let s = s.trim().trim_start_matches("0x").to_ascii_lowercase();
         // Modalias fields are 8 wide for PCI (0000abcd): keep the meaningful last four.
-        let s = if s.len() > 4 && s[..s.len() - 4].bytes().all(|c| c == b'0') {
-            s[s.len() - 4..].to_owned()
-        } else {
-            s
+        // `get`, not slicing: an uploaded id may hold multibyte characters.
+        let cut = s.len().saturating_sub(4);
+        let s = match (s.get(..cut), s.get(cut..)) {
+            (Some(head), Some(tail)) if !head.is_empty() && head.bytes().all(|c| c == b'0') => {
+                tail.to_owned()
+            }
+            _ => s,
         };
         (s.len() == 4 && s.bytes().all(|c| c.is_ascii_hexdigit())).then_some(s)
     };
@@ -697,6 +700,30 @@ mod tests {
         assert_eq!(slug("<script>x</script>"), "script-x-script");
         assert_eq!(slug("日本"), "unknown");
         assert!(slug(&"a".repeat(500)).len() <= 80);
+    }
+
+    #[test]
+    fn multibyte_vendor_ids_do_not_panic() {
+        // Regression: the id normaliser sliced at a byte offset inside a character.
+        for v in ["ü123", "0000€", "€€€€€", "00008086", "0x8086", ""] {
+            let d = hcl_data::Device {
+                bus: "pci".into(),
+                modalias: "pci:v€".into(),
+                vendor: Some(v.into()),
+                device: Some("ä0000".into()),
+                ..Default::default()
+            };
+            let k = device_key(&d);
+            assert!(!k.has_page(), "{v}: {k:?}");
+        }
+        let d = hcl_data::Device {
+            bus: "pci".into(),
+            modalias: "x".into(),
+            vendor: Some("00008086".into()),
+            device: Some("0x0166".into()),
+            ..Default::default()
+        };
+        assert_eq!(device_key(&d).id, "8086:0166");
     }
 
     #[test]

@@ -468,3 +468,78 @@ fn build_site_and_markdown_report_from_the_database() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("nope-1"));
 }
+
+/// Reports the server accepts but nobody would write: every page must still render.
+#[test]
+fn odd_reports_render_every_page_of_the_static_site() {
+    use hcl_aggregator::analysis::{CoverageCache, Hcl};
+    use hcl_aggregator::store::StoredReport;
+    use hcl_data::{Device, QubesInfo, QubesVersion, Role, UsbInfo};
+
+    let odd_device = |modalias: &str, vendor: Option<&str>| Device {
+        bus: modalias.split(':').next().unwrap_or("").into(),
+        modalias: modalias.into(),
+        vendor: vendor.map(Into::into),
+        device: Some("ä0000".into()),
+        role: Role::Dom0,
+        ..Default::default()
+    };
+    let mut reports = Vec::new();
+    for (i, (brand, model)) in [
+        ("", ""),
+        ("   ", "日本語モデル"),
+        ("ü-brand", "a/b/../../c"),
+        ("Lenovo", &"X".repeat(5_000)),
+        ("<b>", "</td></tr></table>"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut r = sample_report(500 + i);
+        r.system.brand = Some(brand.to_owned());
+        r.system.model = Some(model.to_owned());
+        r.system.machine_type = None;
+        r.generated_on = ["", "not a date", "2026-02-30", "9999-99-99", "2026-11-20"][i].into();
+        r.devices.push(odd_device("pci:v€", Some("ü123")));
+        r.devices.push(odd_device("", None));
+        r.devices.push(Device {
+            usb: Some(UsbInfo {
+                kind: "device".into(),
+                ..Default::default()
+            }),
+            ..odd_device("usb:v046DpC52Bd1211dc00dsc00dp00ic03isc01ip01in00", None)
+        });
+        r.qubes = Some(QubesInfo {
+            versions: vec![QubesVersion {
+                qubes: Some("R4.2<script>".into()),
+                remark: Some("<a href='x'>read more</a>".into()),
+                ..Default::default()
+            }],
+            source_file: None,
+        });
+        reports.push(StoredReport {
+            id: format!("odd{i}"),
+            received_at: "x".into(),
+            hidden: false,
+            report: r,
+        });
+    }
+    // An id that cannot be a file name is left out of the site, not written outside it.
+    let mut escape = reports[0].clone();
+    escape.id = "../../escape".into();
+    reports.push(escape);
+
+    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded().expect("catalog"));
+    let hcl = Hcl::build(reports, &CoverageCache::new(catalog));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let sum = hcl_aggregator::site::write_site(&hcl, &out).expect("site written");
+    assert_eq!(sum.reports, 5);
+    assert_eq!(sum.skipped, 1);
+    assert!(!dir.path().join("escape").exists());
+    let machines = std::fs::read_to_string(out.join("machines/index.html")).expect("machines");
+    assert!(machines.contains("&#60;/td&#62;&#60;/tr&#62;"));
+    assert!(out.join("machines/unknown/unknown/index.html").is_file());
+    let report = std::fs::read_to_string(out.join("reports/odd4/index.html")).expect("report");
+    assert!(report.contains("&#60;a href=&#39;x&#39;&#62;read more"));
+}
