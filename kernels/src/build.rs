@@ -69,15 +69,15 @@ impl ProfileBuilder {
 
     /// Built-in modules that have no recorded device alias (`bus:` patterns) of their own.
     pub fn builtins_without_device_aliases(&self) -> Vec<String> {
+        let with: std::collections::BTreeSet<&str> = self
+            .aliases
+            .iter()
+            .filter(|(_, p, _)| p.contains(':'))
+            .map(|(_, _, m)| m.as_str())
+            .collect();
         self.modules
             .values()
-            .filter(|m| m.builtin)
-            .filter(|m| {
-                !self
-                    .aliases
-                    .iter()
-                    .any(|(_, p, mm)| *mm == m.name && p.contains(':'))
-            })
+            .filter(|m| m.builtin && !with.contains(m.name.as_str()))
             .map(|m| m.name.clone())
             .collect()
     }
@@ -209,6 +209,20 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
     let Some(own) = series(&target.meta.kernel_version) else {
         return 0;
     };
+    // Recorded aliases per module of every source, built once.
+    let tables: Vec<(&ProfileBuilder, BTreeMap<&str, Vec<&str>>)> = sources
+        .iter()
+        .filter(|s| s.meta.id != target.meta.id)
+        .map(|s| {
+            let mut t: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (k, p, m) in &s.aliases {
+                if *k != AliasKind::Inferred {
+                    t.entry(m.as_str()).or_default().push(p.as_str());
+                }
+            }
+            (*s, t)
+        })
+        .collect();
     let mut added = 0;
     for name in target.builtins_without_device_aliases() {
         let own_aliases: Vec<String> = target
@@ -216,38 +230,32 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let best = sources
+        let best = tables
             .iter()
-            .filter(|s| s.meta.id != target.meta.id)
-            .filter_map(|s| {
-                let aliases = s.recorded_aliases(&name);
-                let dist = (series(&s.meta.kernel_version)? - own).abs();
+            .filter_map(|(s, t)| {
+                let aliases = t.get(name.as_str())?;
+                let theirs = series(&s.meta.kernel_version)?;
                 // Real data first, then the closest series, then the newer kernel.
-                (!aliases.is_empty()).then(|| {
-                    (
-                        (
-                            !s.meta.real_data,
-                            dist,
-                            -series(&s.meta.kernel_version).unwrap_or(0),
-                        ),
-                        s,
-                        aliases,
-                    )
-                })
+                Some((
+                    (!s.meta.real_data, (theirs - own).abs(), -theirs),
+                    s,
+                    aliases,
+                ))
             })
             .min_by(|a, b| a.0.cmp(&b.0));
         let Some((_, source, aliases)) = best else {
             continue;
         };
         let new: Vec<String> = aliases
-            .into_iter()
-            .filter(|a| !own_aliases.iter().any(|o| o == a))
-            .map(str::to_owned)
+            .iter()
+            .filter(|a| !own_aliases.iter().any(|o| o == *a))
+            .map(|a| (*a).to_owned())
             .collect();
         if new.is_empty() {
             continue;
         }
-        target.module(&name).inferred_from = Some(source.meta.id.clone());
+        let source_id = source.meta.id.clone();
+        target.module(&name).inferred_from = Some(source_id);
         for a in new {
             target.aliases.push((AliasKind::Inferred, a, name.clone()));
             added += 1;

@@ -67,6 +67,7 @@ pub struct ProfileCounts {
 
 /// Descriptive data of a profile.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ProfileMeta {
     pub id: String,
     pub distro: String,
@@ -184,17 +185,22 @@ impl Profile {
         data.encode()
     }
 
-    fn resolve_with(&self, modalias: &str, partial: bool) -> Resolution {
-        let mut res = Resolution::default();
+    /// Matches as (kind, priority, module, pattern literal prefix length), kmod's order.
+    fn hits(&self, modalias: &str, partial: bool) -> Vec<profile::Hit> {
         // kmod normalises the lookup key; a key it rejects matches nothing.
         let Some(key) = fnmatch::normalize(modalias) else {
-            return res;
+            return Vec::new();
         };
         let mut hits = self
             .index
             .lookup(&self.data.aliases, key.as_bytes(), partial);
         hits.sort_unstable();
-        for (kind, _, module) in hits {
+        hits
+    }
+
+    fn resolution(&self, hits: impl IntoIterator<Item = profile::Hit>) -> Resolution {
+        let mut res = Resolution::default();
+        for (kind, _, module, _) in hits {
             let Some(m) = self.data.modules.get(module as usize) else {
                 continue;
             };
@@ -210,6 +216,22 @@ impl Profile {
         let builtin = res.builtin.clone();
         res.inferred_builtin.retain(|m| !builtin.contains(m));
         res
+    }
+
+    fn resolve_with(&self, modalias: &str, partial: bool) -> Resolution {
+        self.resolution(self.hits(modalias, partial))
+    }
+
+    /// For a partial modalias: the drivers whose pattern names every known character before the
+    /// first unknown one literally (they match this device's id), and the others (they match
+    /// only through wildcards over known fields, e.g. by class, which is unknown here).
+    pub fn resolve_partial_split(&self, modalias: &str) -> (Resolution, Resolution) {
+        let known = modalias.find('?').unwrap_or(modalias.len()) as u32;
+        let (specific, generic): (Vec<_>, Vec<_>) = self
+            .hits(modalias, true)
+            .into_iter()
+            .partition(|h| h.3 >= known);
+        (self.resolution(specific), self.resolution(generic))
     }
 
     /// Drivers for a concrete modalias.
@@ -315,16 +337,31 @@ impl Profile {
     }
 
     /// The full verdict for a device on this kernel.
+    ///
+    /// With `partial`, only drivers whose pattern names the known id count (see
+    /// [`Profile::resolve_partial_split`]); when only class-style wildcards match, the verdict is
+    /// Unknown: whether they apply depends on the unknown fields.
     pub fn coverage(&self, modalias: &str, partial: bool) -> Coverage {
-        let res = if partial {
-            self.resolve_partial(modalias)
-        } else {
-            self.resolve(modalias)
-        };
         let bus = bus_of(modalias);
         let mut cov = Coverage {
             partial,
             ..Default::default()
+        };
+        let res = if partial {
+            let (specific, generic) = self.resolve_partial_split(modalias);
+            if specific.is_empty() && !generic.is_empty() {
+                cov.verdict = Verdict::Unknown;
+                cov.reason = format!(
+                    "no {} driver names this device's id; {} would match depending on the \
+                     unknown fields (class)",
+                    self.meta.id,
+                    generic.all().cloned().collect::<Vec<_>>().join(", ")
+                );
+                return cov;
+            }
+            specific
+        } else {
+            self.resolve(modalias)
         };
         if res.is_empty() {
             if self.covers_bus(bus) {

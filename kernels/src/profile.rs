@@ -415,8 +415,8 @@ pub(crate) struct AliasIndex {
     prefix_len: Vec<u32>,
 }
 
-/// One match: (kind, priority, module index).
-pub(crate) type Hit = (AliasKind, u32, u32);
+/// One match: (kind, priority, module index, literal prefix length of the pattern).
+pub(crate) type Hit = (AliasKind, u32, u32, u32);
 
 impl AliasIndex {
     /// Build over aliases already in canonical order.
@@ -473,7 +473,7 @@ impl AliasIndex {
                     }
                 };
                 if matched {
-                    hits.push((a.kind, a.priority, a.module));
+                    hits.push((a.kind, a.priority, a.module, plen));
                 }
             }
             lo = ends;

@@ -32,3 +32,9 @@ impl Rng {
         (self.next_u64() % n.max(1) as u64) as usize
     }
 }
+
+/// The embedded catalog, decoded once for the whole test binary (decoding is slow unoptimised).
+pub fn embedded() -> &'static hcl_kernels::Catalog {
+    static CATALOG: std::sync::OnceLock<hcl_kernels::Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| hcl_kernels::Catalog::embedded().expect("embedded profiles decode"))
+}

@@ -226,7 +226,7 @@ fn kmod_answers(root: &Path, ver: &str, modaliases: &[String]) -> Vec<Vec<String
 #[test]
 fn kmod_differential_zero_differences() {
     let shared = shared_dir();
-    let catalog = Catalog::embedded().expect("embedded profiles");
+    let catalog: &Catalog = crate::common::embedded();
     let mut rng = Rng::new(0x5eed_cafe);
 
     // Patterns of all four kernels, each pattern once.
