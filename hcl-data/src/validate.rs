@@ -1,5 +1,6 @@
 //! Reading reports from untrusted bytes, checking them, the content id and the privacy check.
 
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -31,6 +32,12 @@ impl Report {
                 size: bytes.len(),
                 max: MAX_INPUT_BYTES,
             });
+        }
+        // Fast path: straight into the types. Only a failure pays for the JSON tree that
+        // names the field at fault.
+        if let Ok(report) = serde_json::from_slice::<Report>(bytes) {
+            report.validate()?;
+            return Ok(report);
         }
         let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
             format: "JSON",
@@ -83,7 +90,7 @@ impl Report {
                 return Err(Error::Missing { path: field.into() });
             }
         }
-        let report: Report = match serde_json::from_value(value.clone()) {
+        let report: Report = match Report::deserialize(&value) {
             Ok(r) => r,
             Err(e) => return Err(locate(&value, e)),
         };
@@ -119,7 +126,7 @@ impl Report {
             ("running_kernel", &s.running_kernel),
             ("distro", &s.distro),
         ] {
-            opt_line(&format!("system.{name}"), v, MAX_SHORT)?;
+            opt_line(|| format!("system.{name}"), v, MAX_SHORT)?;
         }
         if let Some(t) = &s.hcl_text {
             for (name, v) in [
@@ -130,16 +137,16 @@ impl Report {
                 ("chipset_short", &t.chipset_short),
                 ("gpu_short", &t.gpu_short),
             ] {
-                opt_text(&format!("system.hcl_text.{name}"), v)?;
+                opt_text(|| format!("system.hcl_text.{name}"), v)?;
             }
             opt_text("system.hcl_text.scsi", &t.scsi)?;
             opt_line("system.hcl_text.usb", &t.usb, MAX_SHORT)?;
             count("system.hcl_text.statuses", t.statuses.len(), 16)?;
             for (k, st) in &t.statuses {
                 let p = format!("system.hcl_text.statuses.{k}");
-                line(&p, k, 64)?;
-                line(&format!("{p}.status"), &st.status, MAX_SHORT)?;
-                opt_text(&format!("{p}.message"), &st.message)?;
+                line(p.as_str(), k, 64)?;
+                line(|| format!("{p}.status"), &st.status, MAX_SHORT)?;
+                opt_text(|| format!("{p}.message"), &st.message)?;
             }
         }
         count("devices", self.devices.len(), MAX_DEVICES)?;
@@ -161,7 +168,7 @@ impl Report {
                     ("kernel", &v.kernel),
                     ("remark", &v.remark),
                 ] {
-                    opt_text(&format!("qubes.versions[{i}].{name}"), f)?;
+                    opt_text(|| format!("qubes.versions[{i}].{name}"), f)?;
                 }
             }
         }
@@ -195,7 +202,7 @@ impl Report {
 /// into a [`Report`] (which would drop unknown fields such as `serial`).
 pub fn privacy_violations_in_value(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
-    walk_privacy("$", value, &mut out);
+    walk_privacy(&mut Vec::new(), value, &mut out);
     out
 }
 
@@ -208,60 +215,107 @@ pub fn privacy_violations_in_json(bytes: &[u8]) -> Vec<String> {
     }
 }
 
-fn walk_privacy(path: &str, value: &Value, out: &mut Vec<String>) {
+/// One step of a JSON path.
+enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `$.devices[3].modalias`; only built for a finding.
+fn render(path: &[Seg<'_>]) -> String {
+    let mut s = String::from("$");
+    for seg in path {
+        match seg {
+            Seg::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+fn walk_privacy<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Vec<String>) {
     match value {
         Value::String(s) => {
             if let Some(mac) = find_mac(s) {
-                out.push(format!("{path}: looks like a MAC address ({mac})"));
+                out.push(format!(
+                    "{}: looks like a MAC address ({mac})",
+                    render(path)
+                ));
             }
             // Kernel interface GUIDs (WMI, MEI) are part of modaliases and sysfs paths.
-            let guid_ok = path.ends_with(".modalias") || path.ends_with(".sysfs_path");
+            let guid_ok = matches!(path.last(), Some(Seg::Key("modalias" | "sysfs_path")));
             // A UUID inside a web link is a message or page id, not a machine's.
-            let uuid = s
-                .split_whitespace()
-                .filter(|token| !token.contains("://"))
-                .find_map(find_uuid);
-            if !guid_ok && let Some(uuid) = uuid {
-                out.push(format!("{path}: looks like a UUID ({uuid})"));
+            let uuid = (!guid_ok)
+                .then(|| {
+                    s.split_whitespace()
+                        .filter(|token| !token.contains("://"))
+                        .find_map(find_uuid)
+                })
+                .flatten();
+            if let Some(uuid) = uuid {
+                out.push(format!("{}: looks like a UUID ({uuid})", render(path)));
             }
             if mentions_serial(s) {
-                out.push(format!("{path}: mentions a serial number"));
+                out.push(format!("{}: mentions a serial number", render(path)));
             }
         }
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
-                walk_privacy(&format!("{path}[{i}]"), v, out);
+                path.push(Seg::Index(i));
+                walk_privacy(path, v, out);
+                path.pop();
             }
         }
         Value::Object(map) => {
             for (k, v) in map {
-                let p = format!("{path}.{k}");
+                path.push(Seg::Key(k));
                 if personal_key(k) && !matches!(v, Value::Null) {
-                    out.push(format!("{p}: a field for a personal identifier"));
+                    out.push(format!(
+                        "{}: a field for a personal identifier",
+                        render(path)
+                    ));
                 }
-                walk_privacy(&p, v, out);
+                walk_privacy(path, v, out);
+                path.pop();
             }
         }
         _ => {}
     }
 }
 
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    hay.as_bytes()
+        .windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
 fn personal_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase().replace(['-', ' '], "_");
-    k.contains("serial")
-        || k.contains("uuid")
-        || k.contains("guid")
-        || k == "mac"
-        || k.contains("mac_addr")
-        || k.contains("macaddr")
-        || k.contains("hwaddr")
-        || k.contains("hostname")
-        || k.contains("host_name")
-        || k.contains("username")
-        || k.contains("user_name")
+    const NEEDLES: [&str; 13] = [
+        "serial",
+        "uuid",
+        "guid",
+        "mac_addr",
+        "mac-addr",
+        "macaddr",
+        "hwaddr",
+        "hostname",
+        "host_name",
+        "host-name",
+        "username",
+        "user_name",
+        "user-name",
+    ];
+    key.eq_ignore_ascii_case("mac") || NEEDLES.iter().any(|n| contains_ignore_case(key, n))
 }
 
 fn mentions_serial(s: &str) -> bool {
+    // Cheap first look: most strings have neither word.
+    if !(contains_ignore_case(s, "serial") || contains_ignore_case(s, "s/n")) {
+        return false;
+    }
     let l = s.to_ascii_lowercase();
     [
         "serial number",
@@ -282,57 +336,55 @@ fn is_hex(b: u8) -> bool {
 /// Six two-digit hex groups joined by one `:` or `-` separator, not part of a longer run.
 fn find_mac(s: &str) -> Option<&str> {
     let b = s.as_bytes();
-    let n = b.len();
-    let mut i = 0;
-    while i + 17 <= n {
-        let starts_clean = i == 0 || !(is_hex(b[i - 1]) || b[i - 1] == b':' || b[i - 1] == b'-');
-        if starts_clean && let Some(&sep) = b.get(i + 2) {
-            let matches = (sep == b':' || sep == b'-')
-                && (0..6).all(|g| {
-                    let at = i + g * 3;
-                    is_hex(b[at]) && is_hex(b[at + 1]) && (g == 5 || b[at + 2] == sep)
-                });
-            let ends_clean = b
-                .get(i + 17)
-                .is_none_or(|&c| !(is_hex(c) || c == b':' || c == b'-'));
-            if matches && ends_clean {
-                return s.get(i..i + 17);
-            }
+    if b.len() < 17 || !b.iter().any(|&c| c == b':' || c == b'-') {
+        return None;
+    }
+    let joined = |c: &u8| is_hex(*c) || *c == b':' || *c == b'-';
+    for i in 0..b.len() {
+        let Some(w) = b.get(i..i + 17) else { break };
+        let before = i.checked_sub(1).and_then(|j| b.get(j));
+        if before.is_some_and(joined) || b.get(i + 17).is_some_and(joined) {
+            continue;
         }
-        i += 1;
+        let sep = w.get(2).copied().filter(|c| *c == b':' || *c == b'-');
+        let ok = sep.is_some()
+            && w.iter().enumerate().all(|(j, &c)| {
+                if j % 3 == 2 {
+                    Some(c) == sep
+                } else {
+                    is_hex(c)
+                }
+            });
+        if ok {
+            return s.get(i..i + 17);
+        }
     }
     None
 }
 
 /// 8-4-4-4-12 hex digits, not part of a longer hex run.
 fn find_uuid(s: &str) -> Option<&str> {
-    const GROUPS: [usize; 5] = [8, 4, 4, 4, 12];
     let b = s.as_bytes();
-    let n = b.len();
-    let mut i = 0;
-    while i + 36 <= n {
-        if i == 0 || !is_hex(b[i - 1]) {
-            let mut at = i;
-            let mut ok = true;
-            for (g, len) in GROUPS.iter().enumerate() {
-                ok = b[at..at + len].iter().all(|&c| is_hex(c));
-                at += len;
-                if !ok {
-                    break;
-                }
-                if g < 4 {
-                    ok = b[at] == b'-';
-                    at += 1;
-                    if !ok {
-                        break;
-                    }
-                }
-            }
-            if ok && b.get(at).is_none_or(|&c| !is_hex(c)) {
-                return s.get(i..at);
-            }
+    if b.len() < 36 || !b.contains(&b'-') {
+        return None;
+    }
+    let hex = |c: &u8| is_hex(*c);
+    for i in 0..b.len() {
+        let Some(w) = b.get(i..i + 36) else { break };
+        let before = i.checked_sub(1).and_then(|j| b.get(j));
+        if before.is_some_and(hex) || b.get(i + 36).is_some_and(hex) {
+            continue;
         }
-        i += 1;
+        let ok = w.iter().enumerate().all(|(j, &c)| {
+            if matches!(j, 8 | 13 | 18 | 23) {
+                c == b'-'
+            } else {
+                is_hex(c)
+            }
+        });
+        if ok {
+            return s.get(i..i + 36);
+        }
     }
     None
 }
@@ -348,7 +400,10 @@ fn write_canonical(v: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                out.extend_from_slice(Value::String((*k).clone()).to_string().as_bytes());
+                // A JSON string cannot fail to serialise; the fallback keeps the key distinct.
+                if serde_json::to_writer(&mut *out, k).is_err() {
+                    out.extend_from_slice(k.as_bytes());
+                }
                 out.push(b':');
                 if let Some(v) = map.get(*k) {
                     write_canonical(v, out);
@@ -366,7 +421,11 @@ fn write_canonical(v: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        scalar => out.extend_from_slice(scalar.to_string().as_bytes()),
+        scalar => {
+            if serde_json::to_writer(&mut *out, scalar).is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
     }
 }
 
@@ -389,7 +448,7 @@ fn locate(value: &Value, e: serde_json::Error) -> Error {
         message: e.to_string(),
     };
     if let Some(sys) = value.get("system")
-        && let Err(e) = serde_json::from_value::<System>(sys.clone())
+        && let Err(e) = System::deserialize(sys)
     {
         return here("system".into(), e);
     }
@@ -401,7 +460,7 @@ fn locate(value: &Value, e: serde_json::Error) -> Error {
             };
         };
         for (i, d) in list.iter().enumerate() {
-            if let Err(e) = serde_json::from_value::<Device>(d.clone()) {
+            if let Err(e) = Device::deserialize(d) {
                 if d.get("modalias").is_none() && d.is_object() {
                     return Error::NoModalias {
                         path: format!("devices[{i}]"),
@@ -413,59 +472,75 @@ fn locate(value: &Value, e: serde_json::Error) -> Error {
     }
     if let Some(Value::Object(kernels)) = value.get("kernels") {
         for (k, v) in kernels {
-            if let Err(e) = serde_json::from_value::<KernelSummary>(v.clone()) {
+            if let Err(e) = KernelSummary::deserialize(v) {
                 return here(format!("kernels.{k}"), e);
             }
         }
     }
     if let Some(q) = value.get("qubes")
-        && let Err(e) = serde_json::from_value::<Option<QubesInfo>>(q.clone())
+        && let Err(e) = <Option<QubesInfo>>::deserialize(q)
     {
         return here("qubes".into(), e);
     }
     here("$".into(), e)
 }
 
-fn count_err(path: &str, n: usize, max: usize) -> Option<Error> {
-    (n > max).then(|| Error::TooMany {
-        path: path.into(),
-        count: n,
-        max,
-    })
+/// Where a value sits in the report. Paths are only spelt out when a check fails: building
+/// them for every field made checking several times slower than parsing.
+trait Where {
+    fn path(self) -> String;
 }
 
-fn count(path: &str, n: usize, max: usize) -> Result<(), Error> {
-    count_err(path, n, max).map_or(Ok(()), Err)
+impl Where for &str {
+    fn path(self) -> String {
+        self.to_string()
+    }
+}
+
+impl<F: FnOnce() -> String> Where for F {
+    fn path(self) -> String {
+        self()
+    }
+}
+
+fn count(at: impl Where, n: usize, max: usize) -> Result<(), Error> {
+    if n > max {
+        return Err(Error::TooMany {
+            path: at.path(),
+            count: n,
+            max,
+        });
+    }
+    Ok(())
 }
 
 /// One line: no control characters at all.
-fn line(path: &str, v: &str, max: usize) -> Result<(), Error> {
+fn line(at: impl Where, v: &str, max: usize) -> Result<(), Error> {
     if v.len() > max {
         return Err(Error::TooLong {
-            path: path.into(),
+            path: at.path(),
             len: v.len(),
             max,
         });
     }
     if let Some(c) = v.chars().find(|c| c.is_control()) {
         return Err(Error::ControlCharacter {
-            path: path.into(),
+            path: at.path(),
             code: u32::from(c),
         });
     }
     Ok(())
 }
 
-fn opt_line(path: &str, v: &Option<String>, max: usize) -> Result<(), Error> {
-    v.as_deref().map_or(Ok(()), |v| line(path, v, max))
+fn opt_line(at: impl Where, v: &Option<String>, max: usize) -> Result<(), Error> {
+    v.as_deref().map_or(Ok(()), |v| line(at, v, max))
 }
 
 /// Free text: newlines and tabs allowed, other control characters not.
-fn opt_text(path: &str, v: &Option<String>) -> Result<(), Error> {
-    let Some(v) = v.as_deref() else { return Ok(()) };
+fn text(at: impl Where, v: &str) -> Result<(), Error> {
     if v.len() > MAX_TEXT {
         return Err(Error::TooLong {
-            path: path.into(),
+            path: at.path(),
             len: v.len(),
             max: MAX_TEXT,
         });
@@ -475,11 +550,15 @@ fn opt_text(path: &str, v: &Option<String>) -> Result<(), Error> {
         .find(|&c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
     {
         return Err(Error::ControlCharacter {
-            path: path.into(),
+            path: at.path(),
             code: u32::from(c),
         });
     }
     Ok(())
+}
+
+fn opt_text(at: impl Where, v: &Option<String>) -> Result<(), Error> {
+    v.as_deref().map_or(Ok(()), |v| text(at, v))
 }
 
 fn check_report_id(id: &str) -> Result<(), Error> {
@@ -526,15 +605,15 @@ fn check_date(path: &str, v: &str) -> Result<(), Error> {
 }
 
 fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
-    let p = format!("{path}.{k}");
-    line(&p, k, 64)?;
+    let at = || format!("{path}.{k}");
+    line(at, k, 64)?;
     if k.is_empty()
         || !k
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
     {
         return Err(Error::invalid(
-            p,
+            at(),
             "not a kernel id (like debian-13, rhel-9.6)",
         ));
     }
@@ -543,11 +622,11 @@ fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
 
 /// The modalias: `bus:rest`, the bus in lower-case letters, digits and `_`.
 fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
-    let p = format!("{path}.modalias");
+    let at = || format!("{path}.modalias");
     if m.is_empty() {
         return Err(Error::NoModalias { path: path.into() });
     }
-    line(&p, m, MAX_MODALIAS)?;
+    line(at, m, MAX_MODALIAS)?;
     match m.split_once(':') {
         Some((bus, _))
             if !bus.is_empty()
@@ -556,7 +635,7 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {}
         _ => {
             return Err(Error::invalid(
-                p,
+                at(),
                 "a modalias starts with its bus and a colon, like `pci:` or `usb:`",
             ));
         }
@@ -566,9 +645,9 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
 
 fn check_device(path: &str, d: &Device) -> Result<(), Error> {
     check_modalias(path, &d.modalias)?;
-    line(&format!("{path}.bus"), &d.bus, 64)?;
-    line(&format!("{path}.category"), &d.category, MAX_SHORT)?;
-    opt_line(&format!("{path}.sysfs_path"), &d.sysfs_path, 4096)?;
+    line(|| format!("{path}.bus"), &d.bus, 64)?;
+    line(|| format!("{path}.category"), &d.category, MAX_SHORT)?;
+    opt_line(|| format!("{path}.sysfs_path"), &d.sysfs_path, 4096)?;
     for (name, v) in [
         ("vendor", &d.vendor),
         ("device", &d.device),
@@ -580,50 +659,48 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         ("device_name", &d.device_name),
         ("driver", &d.driver),
     ] {
-        opt_line(&format!("{path}.{name}"), v, MAX_SHORT)?;
+        opt_line(|| format!("{path}.{name}"), v, MAX_SHORT)?;
     }
     if let Some(u) = &d.usb {
-        line(&format!("{path}.usb.kind"), &u.kind, 64)?;
+        line(|| format!("{path}.usb.kind"), &u.kind, 64)?;
         for (name, v) in [
             ("bcd_device", &u.bcd_device),
             ("speed", &u.speed),
             ("interface_number", &u.interface_number),
             ("interface_class", &u.interface_class),
         ] {
-            opt_line(&format!("{path}.usb.{name}"), v, 64)?;
+            opt_line(|| format!("{path}.usb.{name}"), v, 64)?;
         }
     }
-    count(&format!("{path}.coverage"), d.coverage.len(), MAX_KERNELS)?;
+    count(|| format!("{path}.coverage"), d.coverage.len(), MAX_KERNELS)?;
     for (k, c) in &d.coverage {
         check_kernel_id(&format!("{path}.coverage"), k)?;
-        let cp = format!("{path}.coverage.{k}");
+        let cp = || format!("{path}.coverage.{k}");
         for (name, list) in [
             ("modules", &c.modules),
             ("builtin", &c.builtin),
             ("inferred_builtin", &c.inferred_builtin),
             ("extra_package", &c.extra_package),
         ] {
-            count(&format!("{cp}.{name}"), list.len(), MAX_LIST)?;
+            count(|| format!("{}.{name}", cp()), list.len(), MAX_LIST)?;
             for (i, m) in list.iter().enumerate() {
-                line(&format!("{cp}.{name}[{i}]"), m, MAX_SHORT)?;
+                line(|| format!("{}.{name}[{i}]", cp()), m, MAX_SHORT)?;
             }
         }
-        count(&format!("{cp}.firmware"), c.firmware.len(), MAX_LIST)?;
+        count(|| format!("{}.firmware", cp()), c.firmware.len(), MAX_LIST)?;
         for (i, f) in c.firmware.iter().enumerate() {
-            line(&format!("{cp}.firmware[{i}].module"), &f.module, MAX_SHORT)?;
-            line(&format!("{cp}.firmware[{i}].file"), &f.file, MAX_SHORT)?;
-            opt_line(
-                &format!("{cp}.firmware[{i}].package"),
-                &f.package,
-                MAX_SHORT,
-            )?;
+            let fp = |field: &str| format!("{}.firmware[{i}].{field}", cp());
+            line(|| fp("module"), &f.module, MAX_SHORT)?;
+            line(|| fp("file"), &f.file, MAX_SHORT)?;
+            opt_line(|| fp("package"), &f.package, MAX_SHORT)?;
         }
         if let Some(r) = &c.rhel_status {
-            line(&format!("{cp}.rhel_status.status"), &r.status, 64)?;
-            line(&format!("{cp}.rhel_status.by"), &r.by, 64)?;
-            line(&format!("{cp}.rhel_status.name"), &r.name, MAX_SHORT)?;
+            let rp = |field: &str| format!("{}.rhel_status.{field}", cp());
+            line(|| rp("status"), &r.status, 64)?;
+            line(|| rp("by"), &r.by, 64)?;
+            line(|| rp("name"), &r.name, MAX_SHORT)?;
         }
-        opt_text(&format!("{cp}.reason"), &Some(c.reason.clone()))?;
+        text(|| format!("{}.reason", cp()), &c.reason)?;
     }
     Ok(())
 }
