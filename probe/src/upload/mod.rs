@@ -502,7 +502,7 @@ fn classify_transport_error(url: &str, attempt: u32, e: ureq::Error) -> Try {
         ureq::Error::Io(ref io)
             if io
                 .get_ref()
-                .is_some_and(|inner| inner.to_string().contains("certificate")) =>
+                .is_some_and(|inner| inner.is::<rustls::Error>()) =>
         {
             Try::Fail(UploadError::Tls {
                 url: url.to_string(),
