@@ -168,3 +168,41 @@ fn invalid_report_is_not_written() {
         Err(hcl_data::Error::ControlCharacter { .. })
     ));
 }
+
+/// Bug: an imported version with an empty remark came back as `FIXME` after export.
+#[test]
+fn regression_empty_remark_round_trips_empty_not_fixme() {
+    let name = "ACEMAGIC-AX16PRO-KingofMidnight.yml";
+    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let r = qubes_hcl::from_yaml(&text, name).unwrap();
+    assert_eq!(r.qubes.as_ref().unwrap().versions[0].remark, None);
+    let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
+    assert_eq!(back.qubes.as_ref().unwrap().versions[0].remark, None);
+}
+
+/// Bug: a file without `slat:`/`remap:` gained `'unknown'` statuses after a round trip.
+#[test]
+fn regression_absent_status_fields_round_trip() {
+    let name = "ASRock-Q87M_Vpro-suricabile.yml";
+    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    assert!(!text.contains("\nslat:"));
+    let r = qubes_hcl::from_yaml(&text, name).unwrap();
+    let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
+    assert_eq!(back.system, r.system);
+}
+
+/// `tpm: 'no'` has no typed form (None also means "not known"): it must survive export.
+#[test]
+fn regression_tpm_no_survives_export() {
+    let name = "Gigabyte-890fxa-ud7-20200611-000000.yml";
+    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let r = qubes_hcl::from_yaml(&text, name).unwrap();
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(
+        yaml.contains(
+            "tpm:\n  status: 'no'\n  message: |\n    Lpc header there, prolly not populated.\n"
+        ),
+        "{yaml}"
+    );
+    assert_eq!(qubes_hcl::from_yaml(&yaml, name).unwrap().system, r.system);
+}

@@ -265,3 +265,28 @@ fn raw_upload_with_a_serial_field_is_flagged() {
     assert!(found.iter().any(|f| f.contains("serial_number")));
     assert!(Report::from_json(&bytes).is_ok());
 }
+
+/// Bug: 28 real HCL files were flagged because their remarks link to mailing-list messages
+/// whose ids are UUIDs.
+#[test]
+fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
+    let mut r = sample_report();
+    r.qubes = Some(hcl_data::QubesInfo {
+        versions: vec![hcl_data::QubesVersion {
+            remark: Some(
+                "see https://groups.google.com/d/msgid/qubes-users/a5851277-ccf0-4cc9-9c00-f605935f7632n%40googlegroups.com"
+                    .into(),
+            ),
+            ..Default::default()
+        }],
+        source_file: None,
+    });
+    assert!(
+        r.privacy_violations().is_empty(),
+        "{:?}",
+        r.privacy_violations()
+    );
+    // The same UUID outside a link is still flagged.
+    r.system.distro = Some("a5851277-ccf0-4cc9-9c00-f605935f7632".into());
+    assert_eq!(r.privacy_violations().len(), 1);
+}
