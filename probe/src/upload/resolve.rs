@@ -627,6 +627,52 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// Binds a TCP listener and a UDP socket on the same loopback port.
+    fn tcp_and_udp_pair() -> (std::net::TcpListener, UdpSocket) {
+        for _ in 0..50 {
+            let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = tcp.local_addr().unwrap().port();
+            if let Ok(udp) = UdpSocket::bind(("127.0.0.1", port)) {
+                return (tcp, udp);
+            }
+        }
+        panic!("no free port for both TCP and UDP");
+    }
+
+    #[test]
+    fn truncated_udp_answer_is_asked_again_over_tcp() {
+        let (tcp, udp) = tcp_and_udp_pair();
+        let port = udp.local_addr().unwrap().port();
+        let t = std::thread::spawn(move || {
+            // UDP: the A query gets an empty answer with the TC bit set.
+            let mut buf = [0u8; 512];
+            let (n, from) = udp.recv_from(&mut buf).unwrap();
+            let mut a = buf[..n].to_vec();
+            a[2] = 0x83; // response, TC, RD
+            a[3] = 0x80;
+            udp.send_to(&a, from).unwrap();
+            // TCP: the same question, answered in full.
+            let (mut s, _) = tcp.accept().unwrap();
+            let mut len = [0u8; 2];
+            s.read_exact(&mut len).unwrap();
+            let mut q = vec![0u8; usize::from(u16::from_be_bytes(len))];
+            s.read_exact(&mut q).unwrap();
+            let mut a = q.clone();
+            a[2] = 0x81;
+            a[3] = 0x80;
+            a[7] = 1;
+            a.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 5, 0, 4, 203, 0, 113, 8]);
+            let mut framed = u16::try_from(a.len()).unwrap().to_be_bytes().to_vec();
+            framed.extend_from_slice(&a);
+            s.write_all(&framed).unwrap();
+        });
+        let server = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Some(Instant::now() + Duration::from_secs(10));
+        let ips = query(server, "big.example.org", TYPE_A, deadline).unwrap();
+        assert_eq!(ips, vec!["203.0.113.8".parse::<IpAddr>().unwrap()]);
+        t.join().unwrap();
+    }
+
     mod fuzz {
         use super::super::*;
         use proptest::prelude::*;
