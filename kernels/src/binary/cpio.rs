@@ -129,15 +129,22 @@ pub(crate) mod tests {
 
     /// A newc archive of (name, mode, data) entries, with its trailer.
     pub(crate) fn archive(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let with_links: Vec<(&str, u32, u32, &[u8])> =
+            entries.iter().map(|&(n, m, d)| (n, m, 1, d)).collect();
+        archive_links(&with_links)
+    }
+
+    /// A newc archive of (name, mode, nlink, data) entries, with its trailer.
+    pub(crate) fn archive_links(entries: &[(&str, u32, u32, &[u8])]) -> Vec<u8> {
         let mut out = Vec::new();
-        let mut push = |name: &str, mode: u32, data: &[u8]| {
+        let mut push = |name: &str, mode: u32, nlink: u32, data: &[u8]| {
             let header = format!(
                 "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
                 1,
                 mode,
                 0,
                 0,
-                1,
+                nlink,
                 0,
                 data.len(),
                 0,
@@ -158,10 +165,10 @@ pub(crate) mod tests {
                 out.push(0);
             }
         };
-        for (name, mode, data) in entries {
-            push(name, *mode, data);
+        for &(name, mode, nlink, data) in entries {
+            push(name, mode, nlink, data);
         }
-        push("TRAILER!!!", 0, b"");
+        push("TRAILER!!!", 0, 1, b"");
         out
     }
 

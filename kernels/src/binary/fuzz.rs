@@ -127,6 +127,19 @@ fn rpm_header(tags: &[(u32, &str)]) -> Vec<u8> {
 
 /// A small well-formed .rpm with an xz payload.
 pub(crate) fn sample_rpm() -> Vec<u8> {
+    let ko = elf_module(MODINFO, false);
+    rpm_with_payload(&cpio::tests::archive(&[
+        (
+            "./lib/modules/5.14.0-570.el9.x86_64/extra/e1000e.ko",
+            0o100644,
+            &ko,
+        ),
+        ("./lib/firmware/e1000e/x.bin", 0o100644, b"fw"),
+    ]))
+}
+
+/// An .rpm of kernel-modules-extra around a cpio payload, compressed with xz.
+fn rpm_with_payload(cpio: &[u8]) -> Vec<u8> {
     let mut out = vec![0xed, 0xab, 0xee, 0xdb];
     out.resize(96, 0);
     let sig = rpm_header(&[]);
@@ -139,16 +152,7 @@ pub(crate) fn sample_rpm() -> Vec<u8> {
         (1124, "cpio"),
         (1125, "xz"),
     ]));
-    let ko = elf_module(MODINFO, false);
-    let payload = cpio::tests::archive(&[
-        (
-            "./lib/modules/5.14.0-570.el9.x86_64/extra/e1000e.ko",
-            0o100644,
-            &ko,
-        ),
-        ("./lib/firmware/e1000e/x.bin", 0o100644, b"fw"),
-    ]);
-    out.extend(xz(&payload));
+    out.extend(xz(cpio));
     out
 }
 
@@ -209,6 +213,67 @@ fn samples_import() {
     assert!(rpm.modules[0].in_optional_package());
     assert_eq!(rpm.modules[0].aliases.len(), 1);
     assert_eq!(rpm.firmware_files, ["e1000e/x.bin"]);
+}
+
+#[test]
+fn links_are_read_once_and_firmware_links_count() {
+    let ko = elf_module(MODINFO, true);
+    // A .deb whose tar has a hard link and a symlink to the module, and a firmware symlink.
+    let mut b = tar::Builder::new(Vec::new());
+    let mut file = |path: &str, data: &[u8]| {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, path, data).unwrap();
+    };
+    file("./lib/modules/6.1.0-test/kernel/e1000e.ko", &ko);
+    file("./lib/firmware/e1000e/x.bin", b"fw");
+    for (kind, path, target) in [
+        (
+            tar::EntryType::Link,
+            "./lib/modules/6.1.0-test/kernel/hard.ko",
+            "./lib/modules/6.1.0-test/kernel/e1000e.ko",
+        ),
+        (
+            tar::EntryType::Symlink,
+            "./lib/modules/6.1.0-test/kernel/soft.ko",
+            "e1000e.ko",
+        ),
+        (
+            tar::EntryType::Symlink,
+            "./lib/firmware/e1000e/y.bin",
+            "x.bin",
+        ),
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_size(0);
+        b.append_link(&mut h, path, target).unwrap();
+    }
+    let data = b.into_inner().unwrap();
+    let control = tar_of(&[("./control", b"Package: p\nVersion: 1\n")]);
+    let deb = ar_of(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar", &control),
+        ("data.tar", &data),
+    ]);
+    let set = import(&deb, "links.deb").unwrap();
+    assert_eq!(set.modules.len(), 1);
+    assert_eq!(set.firmware_files, ["e1000e/x.bin", "e1000e/y.bin"]);
+
+    // An rpm payload's hard link group: data comes with the last name only.
+    let payload = cpio::tests::archive_links(&[
+        ("./lib/modules/5.14.0/kernel/a.ko", 0o100644, 2, b""),
+        ("./lib/modules/5.14.0/kernel/b.ko", 0o100644, 2, &ko),
+        ("./lib/firmware/f.bin", 0o100644, 2, b""),
+        ("./lib/firmware/g.bin", 0o100644, 2, b"fw"),
+    ]);
+    let rpm = rpm_with_payload(&payload);
+    let set = import(&rpm, "links.rpm").unwrap();
+    let paths: Vec<&str> = set.modules.iter().map(|m| m.path.as_str()).collect();
+    assert_eq!(paths, ["kernel/b.ko"]);
+    assert_eq!(set.firmware_files, ["f.bin", "g.bin"]);
 }
 
 #[test]

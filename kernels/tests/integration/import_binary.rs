@@ -560,3 +560,30 @@ fn bad_inputs_are_clear_errors() {
         }
     }
 }
+
+/// Regression: a text folder of `../shared/kernel-data` (it has modules.builtin, so it looked like
+/// `lib/modules/<version>`) was read as a kernel named after the folder, with no modules.
+#[test]
+fn regression_extracted_data_folder_is_not_a_module_tree() {
+    let folder = shared_dir().join("kernel-data/debian-sid-7.2.13-1");
+    assert_error(
+        import(std::slice::from_ref(&folder)),
+        &folder,
+        &["modules.alias", "not a module tree"],
+    );
+}
+
+/// Regression: a truncated xz payload said only "premature eof".
+#[test]
+fn regression_truncated_stream_says_truncated() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("lib/modules/6.1.0-test");
+    let mut packed = xz(&fs::read("/bin/true").unwrap());
+    packed.truncate(packed.len() - 20);
+    write(&dir.join("kernel/cut.ko.xz"), &packed);
+    assert_error(
+        import(std::slice::from_ref(&dir)),
+        &dir.join("kernel/cut.ko.xz"),
+        &["truncated"],
+    );
+}
