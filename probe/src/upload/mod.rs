@@ -140,6 +140,12 @@ pub enum UploadError {
         status: u16,
         reason: String,
     },
+    #[error("saved report {} is not valid and was left unsent: {source}", path.display())]
+    BadSavedReport {
+        path: PathBuf,
+        #[source]
+        source: hcl_data::Error,
+    },
     #[error("report id {0:?} cannot be used in a file name (letters, digits, '-' and '_' only)")]
     BadReportId(String),
     #[error("cannot serialise the report: {0}")]
@@ -284,7 +290,10 @@ pub fn pending_files(dir: &Path) -> Result<Vec<PathBuf>, UploadError> {
 
 fn upload_file(file: &Path, opts: &UploadOptions) -> Result<UploadOutcome, UploadError> {
     let bytes = fs::read(file).map_err(|e| UploadError::io(file, e))?;
-    let report = Report::from_json(&bytes)?;
+    let report = Report::from_json(&bytes).map_err(|source| UploadError::BadSavedReport {
+        path: file.to_path_buf(),
+        source,
+    })?;
     let outcome = upload_report(&report, opts)?;
     let sent = sent_name(file);
     fs::rename(file, &sent).map_err(|e| UploadError::io(&sent, e))?;

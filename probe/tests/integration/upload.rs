@@ -300,8 +300,12 @@ fn corrupt_saved_report_is_left_with_a_clear_error() {
     let (url, server) = http_server(vec![accepted("never")]);
     let results = upload_saved(dir.path(), &options(&url)).unwrap();
     let err = results[0].result.as_ref().unwrap_err();
-    assert!(matches!(err, UploadError::InvalidReport(_)), "{err:?}");
-    assert!(err.to_string().contains("syntax error"), "{err}");
+    assert!(matches!(err, UploadError::BadSavedReport { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("hcl-report-broken.json") && msg.contains("syntax error"),
+        "{msg}"
+    );
     assert!(bad.is_file());
     assert!(finish(&url, server).is_empty());
 }
