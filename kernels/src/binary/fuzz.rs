@@ -156,6 +156,17 @@ fn rpm_with_payload(cpio: &[u8]) -> Vec<u8> {
     out
 }
 
+/// Size of the last member (data.tar.xz) of [`sample_deb`].
+fn data_tar_len(deb: &[u8]) -> usize {
+    let mut last = 0;
+    ar::for_each_member(deb, |_, size, _| {
+        last = size as usize;
+        Ok::<(), ar::ArError>(())
+    })
+    .unwrap();
+    last
+}
+
 fn mutate(mut data: Vec<u8>, edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
     for &(at, byte) in edits {
         if !data.is_empty() {
@@ -355,8 +366,11 @@ proptest! {
 
     #[test]
     fn truncated_packages_are_errors(cut in any::<usize>()) {
-        for (bytes, name) in [(sample_deb(), "t.deb"), (sample_rpm(), "t.rpm")] {
-            let at = cut % bytes.len();
+        let deb = sample_deb();
+        // An ar archive's last member may end in one pad byte, which is allowed to be missing.
+        let deb_data = deb.len() - usize::from(data_tar_len(&deb) % 2 == 1);
+        for (bytes, len, name) in [(&deb, deb_data, "t.deb"), (&sample_rpm(), usize::MAX, "t.rpm")] {
+            let at = cut % len.min(bytes.len());
             let result = import(&bytes[..at], name);
             prop_assert!(result.is_err(), "{name} cut at {at} of {} imported", bytes.len());
         }
