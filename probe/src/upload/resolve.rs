@@ -37,6 +37,8 @@ pub enum DnsError {
     Truncated(usize),
     #[error("DNS answer has id {got}, the query had {want}")]
     IdMismatch { want: u16, got: u16 },
+    #[error("DNS answer is for another question")]
+    QuestionMismatch,
     #[error("DNS answer is not a response")]
     NotAResponse,
     #[error("DNS answer was truncated by the server (TC bit)")]
@@ -223,6 +225,25 @@ pub fn encode_query(id: u16, name: &str, qtype: u16) -> Result<Vec<u8>, DnsError
 
 /// The A and AAAA addresses in the answer section of `msg`, which must answer query `id`.
 /// Records of other types (CNAME chains) are skipped.
+/// [`decode_response`] for the answer to `query` (from [`encode_query`]): the answer must
+/// repeat the query's question (names compare without case), so a datagram that guessed
+/// the id still cannot answer for another name.
+pub fn decode_answer_to(query: &[u8], msg: &[u8]) -> Result<Vec<IpAddr>, DnsError> {
+    let id = match query {
+        [a, b, ..] => u16::from_be_bytes([*a, *b]),
+        _ => return Err(DnsError::Truncated(0)),
+    };
+    let ips = decode_response(msg, id)?;
+    let question = query.get(12..).ok_or(DnsError::Truncated(12))?;
+    let echoed = msg
+        .get(12..12 + question.len())
+        .ok_or(DnsError::Truncated(msg.len()))?;
+    if msg.get(4..6) != Some(&[0, 1]) || !echoed.eq_ignore_ascii_case(question) {
+        return Err(DnsError::QuestionMismatch);
+    }
+    Ok(ips)
+}
+
 pub fn decode_response(msg: &[u8], id: u16) -> Result<Vec<IpAddr>, DnsError> {
     let mut r = Reader { msg, pos: 0 };
     let got = r.u16()?;
@@ -370,8 +391,8 @@ fn query(
 ) -> Result<Vec<IpAddr>, QueryError> {
     let id = random_id();
     let msg = encode_query(id, name, qtype)?;
-    match query_udp(server, &msg, id, deadline) {
-        Err(QueryError::Dns(DnsError::TruncatedBit)) => query_tcp(server, &msg, id, deadline),
+    match query_udp(server, &msg, deadline) {
+        Err(QueryError::Dns(DnsError::TruncatedBit)) => query_tcp(server, &msg, deadline),
         other => other,
     }
 }
@@ -379,7 +400,6 @@ fn query(
 fn query_udp(
     server: SocketAddr,
     msg: &[u8],
-    id: u16,
     deadline: Option<Instant>,
 ) -> Result<Vec<IpAddr>, QueryError> {
     let local: SocketAddr = match server {
@@ -410,9 +430,9 @@ fn query_udp(
             }
             Err(e) => return Err(e.into()),
         };
-        match decode_response(buf.get(..n).unwrap_or(&[]), id) {
+        match decode_answer_to(msg, buf.get(..n).unwrap_or(&[])) {
             // A stray or spoofed datagram: keep waiting for the real answer.
-            Err(DnsError::IdMismatch { .. }) => continue,
+            Err(DnsError::IdMismatch { .. } | DnsError::QuestionMismatch) => continue,
             other => return Ok(other?),
         }
     }
@@ -421,7 +441,6 @@ fn query_udp(
 fn query_tcp(
     server: SocketAddr,
     msg: &[u8],
-    id: u16,
     deadline: Option<Instant>,
 ) -> Result<Vec<IpAddr>, QueryError> {
     let left = time_left(deadline)?;
@@ -436,7 +455,7 @@ fn query_tcp(
     stream.read_exact(&mut len)?;
     let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
     stream.read_exact(&mut answer)?;
-    Ok(decode_response(&answer, id)?)
+    Ok(decode_answer_to(msg, &answer)?)
 }
 
 #[cfg(test)]
@@ -530,6 +549,24 @@ mod tests {
         let mut query = good;
         query[2] &= 0x7f;
         assert_eq!(decode_response(&query, 7), Err(DnsError::NotAResponse));
+    }
+
+    #[test]
+    fn answer_must_repeat_the_question() {
+        let query = encode_query(7, "EXAMPLE.org", TYPE_A).unwrap();
+        let answer = hand_built_answer(7);
+        assert_eq!(decode_answer_to(&query, &answer).unwrap().len(), 2);
+        let other = encode_query(7, "example.com", TYPE_A).unwrap();
+        assert_eq!(
+            decode_answer_to(&other, &answer),
+            Err(DnsError::QuestionMismatch)
+        );
+        let aaaa = encode_query(7, "example.org", TYPE_AAAA).unwrap();
+        assert_eq!(
+            decode_answer_to(&aaaa, &answer),
+            Err(DnsError::QuestionMismatch)
+        );
+        assert!(decode_answer_to(&[], &answer).is_err());
     }
 
     #[test]
@@ -681,6 +718,9 @@ mod tests {
             #[test]
             fn decoder_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600), id in any::<u16>()) {
                 let _ = decode_response(&bytes, id);
+                let query = encode_query(id, "hcl.example.org", TYPE_A).unwrap_or_default();
+                let _ = decode_answer_to(&query, &bytes);
+                let _ = decode_answer_to(&bytes, &bytes);
             }
 
             #[test]
