@@ -620,7 +620,8 @@ fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The modalias: `bus:rest`, the bus in lower-case letters, digits and `_`.
+/// The modalias: `bus:rest`, the bus in lower-case letters, digits, `_` and `-`
+/// (`xen-backend:vbd`, `fsl-mc:`).
 fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
     let at = || format!("{path}.modalias");
     if m.is_empty() {
@@ -630,9 +631,9 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
     match m.split_once(':') {
         Some((bus, _))
             if !bus.is_empty()
-                && bus
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') => {}
+                && bus.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
+                }) => {}
         _ => {
             return Err(Error::invalid(
                 at(),

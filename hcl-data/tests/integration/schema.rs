@@ -290,3 +290,12 @@ fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
     r.system.distro = Some("a5851277-ccf0-4cc9-9c00-f605935f7632".into());
     assert_eq!(r.privacy_violations().len(), 1);
 }
+
+/// Bus prefixes with a dash exist, and dom0 runs on Xen: `xen-backend:vif` must validate.
+#[test]
+fn regression_modalias_bus_with_a_dash_is_valid() {
+    let mut r = sample_report();
+    r.devices[0].bus = "xen-backend".into();
+    r.devices[0].modalias = "xen-backend:vif".into();
+    assert_eq!(r.validate(), Ok(()));
+}
