@@ -154,8 +154,14 @@ impl Report {
             check_device(&format!("devices[{i}]"), d)?;
         }
         count("kernels", self.kernels.len(), MAX_KERNELS)?;
-        for k in self.kernels.keys() {
+        for (k, sum) in &self.kernels {
             check_kernel_id("kernels", k)?;
+            if sum.dom0_covered > sum.dom0_total || sum.assignable_covered > sum.assignable_total {
+                return Err(Error::invalid(
+                    format!("kernels.{k}"),
+                    "more devices covered than there are",
+                ));
+            }
         }
         if let Some(q) = &self.qubes {
             count("qubes.versions", q.versions.len(), MAX_VERSIONS)?;

@@ -299,3 +299,14 @@ fn regression_modalias_bus_with_a_dash_is_valid() {
     r.devices[0].modalias = "xen-backend:vif".into();
     assert_eq!(r.validate(), Ok(()));
 }
+
+#[test]
+fn kernel_summary_cannot_cover_more_than_it_has() {
+    let mut v = sample_value();
+    v["kernels"]["debian-13"]["dom0_covered"] = json!(3);
+    let e = read(&v).unwrap_err();
+    assert!(
+        matches!(&e, Error::Invalid { path, .. } if path == "kernels.debian-13"),
+        "{e:?}"
+    );
+}

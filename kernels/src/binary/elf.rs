@@ -126,6 +126,8 @@ pub fn modinfo_section(data: &[u8]) -> Result<&[u8], ElfError> {
             .and_then(|o| o.checked_add(shoff))
             .ok_or(ElfError::Truncated("section header"))?;
         let what = "section header";
+        // The whole entry lies in the file, so the field offsets below cannot overflow.
+        r.slice(at, min_entsize, what)?;
         Ok(if is64 {
             Section {
                 name: r.u32(at, what)?,

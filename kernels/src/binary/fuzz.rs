@@ -287,6 +287,28 @@ fn links_are_read_once_and_firmware_links_count() {
     assert_eq!(set.firmware_files, ["f.bin", "g.bin"]);
 }
 
+/// Section header offsets near `u64::MAX` must not overflow when fields are added.
+#[test]
+fn elf_offsets_at_the_end_of_the_address_space() {
+    for is64 in [true, false] {
+        let mut ko = elf_module(MODINFO, is64);
+        let (at, width) = if is64 { (0x28, 8) } else { (0x20, 4) };
+        // e_shnum 0 sends the reader to section 0 before the table is checked.
+        let shnum_at = if is64 { 0x3c } else { 0x30 };
+        for (shoff, shnum) in [u64::MAX, u64::MAX - 8, u64::from(u32::MAX) - 8]
+            .into_iter()
+            .flat_map(|o| [(o, 3u16), (o, 0)])
+        {
+            ko[at..at + width].copy_from_slice(&shoff.to_le_bytes()[..width]);
+            ko[shnum_at..shnum_at + 2].copy_from_slice(&shnum.to_le_bytes());
+            assert!(matches!(
+                elf::modinfo_section(&ko),
+                Err(elf::ElfError::Truncated(_))
+            ));
+        }
+    }
+}
+
 #[test]
 fn elf32_and_elf64_modinfo() {
     for is64 in [true, false] {
