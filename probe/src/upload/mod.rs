@@ -12,7 +12,7 @@
 pub mod resolve;
 
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -241,14 +241,16 @@ pub fn save_report(report: &Report, dir: &Path) -> Result<PathBuf, UploadError> 
         let _ = fs::remove_file(&tmp);
         return Err(UploadError::io(&path, e));
     }
-    // The rename is only durable once the folder itself is synced.
-    fs::File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| UploadError::io(dir, e))?;
+    // The rename is only durable once the folder itself is synced. Some file systems
+    // (FUSE, some USB stick drivers) refuse fsync on a folder: the file is written and
+    // complete by then, so that refusal is not worth failing the save for.
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
     Ok(path)
 }
 
-/// Sends every report saved in `dir` and not sent yet, oldest name first, and marks each sent
+/// Sends every report saved in `dir` and not sent yet, in name order, and marks each sent
 /// one by renaming `hcl-report-<id>.json` to `hcl-report-<id>.sent.json`, so a rerun does not
 /// send it again. A report that fails stays as it is for a later run; after a network or server
 /// failure the remaining files are not tried (they would fail the same way) and are not listed.
@@ -289,7 +291,14 @@ pub fn pending_files(dir: &Path) -> Result<Vec<PathBuf>, UploadError> {
 }
 
 fn upload_file(file: &Path, opts: &UploadOptions) -> Result<UploadOutcome, UploadError> {
-    let bytes = fs::read(file).map_err(|e| UploadError::io(file, e))?;
+    // Read at most one byte past the limit: a huge file is refused without filling memory.
+    let mut bytes = Vec::new();
+    fs::File::open(file)
+        .and_then(|f| {
+            f.take(hcl_data::MAX_INPUT_BYTES as u64 + 1)
+                .read_to_end(&mut bytes)
+        })
+        .map_err(|e| UploadError::io(file, e))?;
     let report = Report::from_json(&bytes).map_err(|source| UploadError::BadSavedReport {
         path: file.to_path_buf(),
         source,

@@ -506,3 +506,27 @@ fn unknown_host_is_reported_without_nss() {
     let err = upload_report(&report("nohost"), &opts).unwrap_err();
     assert!(matches!(err, UploadError::Unreachable { .. }), "{err:?}");
 }
+
+#[test]
+fn huge_saved_file_is_refused_without_reading_it_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = dir.path().join("hcl-report-huge.json");
+    // Sparse: 1 GiB on paper, nothing on disk.
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let results = upload_saved(dir.path(), &options("http://127.0.0.1:9")).unwrap();
+    let err = results[0].result.as_ref().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            UploadError::BadSavedReport {
+                source: hcl_data::Error::TooLarge { .. },
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(huge.is_file());
+}
