@@ -7,8 +7,13 @@ use proptest::prelude::*;
 
 use super::{ar, cpio, decompress, elf, modinfo, rpm};
 
-/// A minimal relocatable ELF (64- or 32-bit, little-endian) with a `.modinfo` section.
+/// A minimal relocatable little-endian ELF (64- or 32-bit) with a `.modinfo` section.
 pub(crate) fn elf_module(modinfo: &[u8], is64: bool) -> Vec<u8> {
+    elf_module_endian(modinfo, is64, false)
+}
+
+/// [`elf_module`] in either byte order.
+fn elf_module_endian(modinfo: &[u8], is64: bool, big_endian: bool) -> Vec<u8> {
     let (ehsize, shentsize) = if is64 { (64usize, 64usize) } else { (52, 40) };
     let names = b"\0.modinfo\0.shstrtab\0";
     let modinfo_at = ehsize;
@@ -17,14 +22,18 @@ pub(crate) fn elf_module(modinfo: &[u8], is64: bool) -> Vec<u8> {
     let mut out = vec![0u8; shoff + 3 * shentsize];
     out[..4].copy_from_slice(b"\x7fELF");
     out[4] = if is64 { 2 } else { 1 };
-    out[5] = 1;
+    out[5] = if big_endian { 2 } else { 1 };
     out[6] = 1;
-    out[16..18].copy_from_slice(&1u16.to_le_bytes());
     out[modinfo_at..names_at].copy_from_slice(modinfo);
     out[names_at..names_at + names.len()].copy_from_slice(names);
     let put = |out: &mut Vec<u8>, at: usize, v: u64, width: usize| {
-        out[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
+        if big_endian {
+            out[at..at + width].copy_from_slice(&v.to_be_bytes()[8 - width..]);
+        } else {
+            out[at..at + width].copy_from_slice(&v.to_le_bytes()[..width]);
+        }
     };
+    put(&mut out, 16, 1, 2); // e_type: ET_REL
     let w = if is64 { 8 } else { 4 };
     let (shoff_at, shentsize_at) = if is64 { (0x28, 0x3a) } else { (0x20, 0x2e) };
     put(&mut out, shoff_at, shoff as u64, w);
@@ -312,8 +321,10 @@ fn elf_offsets_at_the_end_of_the_address_space() {
 #[test]
 fn elf32_and_elf64_modinfo() {
     for is64 in [true, false] {
-        let ko = elf_module(MODINFO, is64);
-        assert_eq!(elf::modinfo_section(&ko).unwrap(), MODINFO);
+        for big_endian in [true, false] {
+            let ko = elf_module_endian(MODINFO, is64, big_endian);
+            assert_eq!(elf::modinfo_section(&ko).unwrap(), MODINFO);
+        }
     }
     let none = elf_module(b"", true);
     // Rename the section: an ELF without .modinfo.
