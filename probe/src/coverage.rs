@@ -143,10 +143,15 @@ pub fn lost_devices<'a>(devices: &'a [Device], kernel: &str) -> Vec<&'a Device> 
         .iter()
         .filter(|d| counts(d))
         .filter(|d| {
-            let here = d
+            // A kernel without data for the bus (Unknown) has not lost anything we know of.
+            let Some(here) = d
                 .coverage
                 .get(kernel)
-                .is_some_and(|c| c.verdict.is_driven());
+                .filter(|c| c.verdict != Verdict::Unknown)
+            else {
+                return false;
+            };
+            let here = here.verdict.is_driven();
             let elsewhere = d
                 .coverage
                 .iter()
@@ -167,7 +172,12 @@ pub fn summaries(devices: &[Device], kernel_ids: &[String]) -> BTreeMap<String, 
     for k in kernel_ids {
         let mut s = KernelSummary::default();
         for d in devices.iter().filter(|d| counts(d)) {
-            let driven = d.coverage.get(k).is_some_and(|c| c.verdict.is_driven());
+            // Unknown (no data for this bus in this profile) counts neither way: the table
+            // shows it as `?`.
+            let Some(c) = d.coverage.get(k).filter(|c| c.verdict != Verdict::Unknown) else {
+                continue;
+            };
+            let driven = c.verdict.is_driven();
             match d.role {
                 Role::Dom0 => {
                     s.dom0_total += 1;
@@ -233,6 +243,21 @@ mod tests {
         d.category = "bridge".into();
         compare_across_kernels(&mut d);
         assert!(d.coverage["debian-13"].reason.contains("usually need none"));
+    }
+
+    #[test]
+    fn unknown_is_neither_covered_nor_lost() {
+        let devices = vec![dev(
+            Role::Dom0,
+            &[
+                ("debian-13", Verdict::Supported),
+                ("rhel-9.6", Verdict::Unknown),
+            ],
+        )];
+        let s = summaries(&devices, &["rhel-9.6".into()]);
+        assert_eq!(s["rhel-9.6"].dom0_total, 0);
+        assert!(s["rhel-9.6"].dom0_ok);
+        assert!(lost_devices(&devices, "rhel-9.6").is_empty());
     }
 
     #[test]

@@ -282,9 +282,19 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         } else {
             p.paint("31;1", "dom0 LOSS")
         };
-        let lost = lost_devices(&r.devices, k);
-        let lost_text = if lost.is_empty() {
+        let (lost, lost_other): (Vec<&Device>, Vec<&Device>) = lost_devices(&r.devices, k)
+            .into_iter()
+            .partition(|d| d.role != Role::Other);
+        let other_text = if lost_other.is_empty() {
             String::new()
+        } else {
+            format!(
+                " · no driver for {} platform devices others drive",
+                lost_other.len()
+            )
+        };
+        let lost_text = if lost.is_empty() {
+            other_text
         } else {
             let names: Vec<String> = lost
                 .iter()
@@ -293,7 +303,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
                 .collect();
             let more = lost.len().saturating_sub(4);
             format!(
-                " · loses {}{}",
+                " · LOSES {}{}{other_text}",
                 names.join("; "),
                 if more > 0 {
                     format!(" and {more} more")

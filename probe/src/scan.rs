@@ -79,8 +79,17 @@ fn name_devices(root: &Root, found: &mut [sysfs::Found]) {
 }
 
 /// 128 random bits, hex: says nothing about the machine.
+///
+/// Read from /dev/urandom, which never blocks: `getrandom(2)` (what `rand` uses) blocks until
+/// the kernel's pool is initialised, which on a freshly booted live system or VM without an
+/// entropy source can take minutes (regression: the QEMU fixture capture hung there).
 fn random_id() -> String {
-    let bytes: [u8; 16] = rand::random();
+    use std::io::Read;
+    let mut bytes = [0u8; 16];
+    let urandom = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes));
+    if urandom.is_err() {
+        bytes = rand::random();
+    }
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

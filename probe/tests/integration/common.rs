@@ -45,12 +45,15 @@ pub fn shared_dir() -> PathBuf {
         .unwrap_or_else(|| repo_root().join("../shared"))
 }
 
-pub fn catalog() -> Catalog {
-    Catalog::embedded().expect("embedded profiles load")
+/// The embedded profiles, loaded once per test binary (decoding them is the slow part of a
+/// debug-build scan).
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::embedded().expect("embedded profiles load"))
 }
 
 pub fn scan_tree(dir: &Path) -> Scan {
-    scan(&Root::new(dir), &catalog()).expect("scan succeeds")
+    scan(&Root::new(dir), catalog()).expect("scan succeeds")
 }
 
 /// The report with the fields that change on every run fixed.
