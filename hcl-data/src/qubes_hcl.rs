@@ -321,6 +321,13 @@ const VENDORS: &[(&str, &str)] = &[
 /// The PCI device one HCL line names, if its ids can be read without guessing.
 fn device_from_line(field: &str, line: &str) -> Option<Device> {
     let line = line.trim();
+    // Pasted `lspci -v` detail: a subsystem's ids are not a device of their own.
+    if line
+        .get(..9)
+        .is_some_and(|w| w.eq_ignore_ascii_case("subsystem"))
+    {
+        return None;
+    }
     let (vendor, device, vendor_name) = if let Some((v, d, at)) = bracket_ids(line) {
         let name = line.get(..at).map(|s| s.trim().to_string());
         (v, d, name)
@@ -672,6 +679,7 @@ mod tests {
         // A named device needs pci.ids: no guess.
         assert!(device_from_line("network", "Intel Corporation Wireless 8265 / 8275").is_none());
         assert!(device_from_line("network", "Intel Corporation Device 51f1x").is_none());
+        assert!(device_from_line("gpu", "\tSubsystem: Lenovo Device [17aa:22e4]").is_none());
         let amd = device_from_line("gpu", "Advanced Micro Devices, Inc. [AMD/ATI] Device 1638");
         assert_eq!(amd.unwrap().vendor.as_deref(), Some("1002"));
     }
