@@ -3,7 +3,8 @@
 //! The probe is a static glibc binary: `getaddrinfo` would `dlopen` the host's NSS modules,
 //! which a static binary cannot do safely. This resolver does what is needed to reach one
 //! server: IP literals, then `/etc/hosts`, then DNS over UDP (A and AAAA, falling back to TCP
-//! when the answer is truncated) to the nameservers listed in `/etc/resolv.conf`.
+//! when the answer is truncated) to the nameservers listed in `/etc/resolv.conf`, with its
+//! `search` suffixes for a name without a dot.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
@@ -86,48 +87,80 @@ impl NssFreeResolver {
                 return Ok(found);
             }
         }
-        let servers = match std::fs::read_to_string(&self.resolv_conf) {
-            Ok(text) => nameservers(&text),
-            Err(_) => Vec::new(),
-        };
-        let servers = if servers.is_empty() {
-            vec![DEFAULT_NAMESERVER]
-        } else {
-            servers
-        };
+        let conf = std::fs::read_to_string(&self.resolv_conf).unwrap_or_default();
+        let mut servers = nameservers(&conf);
+        if servers.is_empty() {
+            servers.push(DEFAULT_NAMESERVER);
+        }
         let mut last_err = None;
-        for server in servers {
-            let addr = SocketAddr::new(server, self.dns_port);
-            let mut found = Vec::new();
-            let mut not_found = false;
-            for qtype in [TYPE_A, TYPE_AAAA] {
-                match query(addr, host, qtype, deadline) {
-                    Ok(ips) => found.extend(ips),
-                    Err(QueryError::Dns(DnsError::NxDomain)) => {
-                        not_found = true;
-                        break;
-                    }
-                    Err(e) => last_err = Some(format!("{addr}: {e}")),
-                }
-            }
-            if !found.is_empty() {
-                return Ok(found);
-            }
-            if not_found {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("{host}: no such host (DNS server {addr})"),
-                ));
+        for name in candidates(host, &search_domains(&conf)) {
+            match self.dns(&name, &servers, deadline) {
+                Ok(ips) => return Ok(ips),
+                Err(e) => last_err = Some(e),
             }
         }
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             match last_err {
-                Some(e) => format!("{host}: not found in /etc/hosts, DNS failed: {e}"),
-                None => format!("{host}: no address in /etc/hosts or DNS"),
+                Some(e) => format!("{host}: not in {}, {e}", self.hosts_file.display()),
+                None => format!("{host}: no address"),
             },
         ))
     }
+
+    /// One name asked of each nameserver in turn, until one answers.
+    fn dns(
+        &self,
+        name: &str,
+        servers: &[IpAddr],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<IpAddr>, String> {
+        let mut last_err = String::from("no nameserver answered");
+        for &server in servers {
+            let addr = SocketAddr::new(server, self.dns_port);
+            let mut found = Vec::new();
+            for qtype in [TYPE_A, TYPE_AAAA] {
+                match query(addr, name, qtype, deadline) {
+                    Ok(ips) => found.extend(ips),
+                    // The name does not exist: other servers would say the same.
+                    Err(QueryError::Dns(DnsError::NxDomain)) => {
+                        return Err(format!("DNS server {addr}: {name} does not exist"));
+                    }
+                    Err(e) => last_err = format!("DNS server {addr}: {e}"),
+                }
+            }
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(last_err)
+    }
+}
+
+/// The `search` (or `domain`) suffixes of resolv.conf; the last such line wins, as in glibc.
+pub fn search_domains(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        if let Some("search" | "domain") = fields.next() {
+            out = fields
+                .map(|d| d.trim_end_matches('.').to_string())
+                .filter(|d| !d.is_empty())
+                .collect();
+        }
+    }
+    out
+}
+
+/// Names to ask for: a name without a dot is tried with each search suffix first (glibc's
+/// default `ndots:1`), then as it is.
+pub fn candidates(host: &str, search: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if !host.trim_end_matches('.').contains('.') {
+        out.extend(search.iter().map(|d| format!("{host}.{d}")));
+    }
+    out.push(host.to_string());
+    out
 }
 
 impl Resolver for NssFreeResolver {
@@ -149,13 +182,8 @@ impl Resolver for NssFreeResolver {
             })
             .ok_or_else(|| ureq::Error::BadUri(format!("{uri} has no port")))?;
         let deadline = timeout.not_zero().map(|d| Instant::now() + *d);
-        let ips = self.lookup(host, deadline).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                ureq::Error::HostNotFound
-            } else {
-                ureq::Error::Io(e)
-            }
-        })?;
+        // An I/O error keeps the reason (which file, which server); HostNotFound would not.
+        let ips = self.lookup(host, deadline).map_err(ureq::Error::Io)?;
         let mut out = self.empty();
         // ureq keeps at most 16 addresses.
         for ip in ips.into_iter().take(16) {
@@ -602,6 +630,21 @@ mod tests {
                 "10.0.0.1".parse::<IpAddr>().unwrap(),
                 "2001:db8::53".parse::<IpAddr>().unwrap()
             ]
+        );
+    }
+
+    #[test]
+    fn search_domains_apply_to_short_names_only() {
+        let conf = "domain old.lan\nsearch corp.example lan.\nnameserver 10.0.0.1\n";
+        let search = search_domains(conf);
+        assert_eq!(search, vec!["corp.example", "lan"]);
+        assert_eq!(
+            candidates("hcl", &search),
+            vec!["hcl.corp.example", "hcl.lan", "hcl"]
+        );
+        assert_eq!(
+            candidates("hcl.example.org", &search),
+            vec!["hcl.example.org"]
         );
     }
 

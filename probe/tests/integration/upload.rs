@@ -505,6 +505,11 @@ fn unknown_host_is_reported_without_nss() {
     };
     let err = upload_report(&report("nohost"), &opts).unwrap_err();
     assert!(matches!(err, UploadError::Unreachable { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("nowhere.invalid") && msg.contains("hosts") && msg.contains("DNS server"),
+        "{msg}"
+    );
 }
 
 #[test]
