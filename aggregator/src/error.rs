@@ -113,7 +113,8 @@ impl IntoResponse for AppError {
     }
 }
 
-/// True when the client wants JSON: API paths, or an Accept header that prefers JSON.
+/// True when the client wants JSON: API paths, `.json` paths, or an Accept header that asks
+/// for JSON and not HTML.
 pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
     if path == "/api" || path.starts_with("/api/") || path.ends_with(".json") {
         return true;
@@ -125,9 +126,14 @@ pub fn wants_json(path: &str, headers: &HeaderMap) -> bool {
     accept.contains("application/json") && !accept.contains("text/html")
 }
 
+/// `?format=json` anywhere in the query.
+pub fn query_wants_json(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|kv| kv == "format=json"))
+}
+
 /// Middleware: re-render [`AppError`] responses as the HTML page for browsers.
 pub async fn negotiate(req: Request<Body>, next: Next) -> Response {
-    let json = wants_json(req.uri().path(), req.headers());
+    let json = wants_json(req.uri().path(), req.headers()) || query_wants_json(req.uri().query());
     let resp = next.run(req).await;
     if json {
         return resp;
@@ -158,4 +164,40 @@ pub fn escape_html(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_page_escapes_the_message() {
+        let page = AppError::BadRequest("<script>alert(1)</script> & \"x\"".into()).html_page();
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        assert!(!page.contains("<script>"));
+    }
+
+    #[test]
+    fn internal_details_are_not_shown() {
+        let e = AppError::Internal("password=hunter2 at /srv/db".into());
+        assert_eq!(e.public_message(), "internal error");
+        assert_eq!(e.json_body()["error"]["status"], 500);
+    }
+
+    #[test]
+    fn json_is_chosen_for_api_format_and_accept() {
+        let none = HeaderMap::new();
+        assert!(wants_json("/api/v1/reports/x", &none));
+        assert!(query_wants_json(Some("a=1&format=json")));
+        assert!(!query_wants_json(Some("format=jsonx")));
+        assert!(!wants_json("/machines", &none));
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert!(wants_json("/machines", &h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/json;q=0.9"),
+        );
+        assert!(!wants_json("/machines", &h));
+    }
 }

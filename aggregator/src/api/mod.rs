@@ -14,6 +14,7 @@ pub mod validate;
 use std::net::SocketAddr;
 
 use axum::body::Body;
+use axum::extract::rejection::LengthLimitError;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -83,7 +84,7 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
 fn body_error(e: axum::Error, limit: usize) -> AppError {
     let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(s) = src {
-        if s.is::<http_body_util_limited::LengthLimitError>() {
+        if s.is::<LengthLimitError>() {
             return validate::too_large(limit, "");
         }
         src = s.source();
@@ -93,10 +94,6 @@ fn body_error(e: axum::Error, limit: usize) -> AppError {
         return validate::too_large(limit, "");
     }
     AppError::BadRequest(format!("could not read the request body: {e}"))
-}
-
-mod http_body_util_limited {
-    pub use axum::extract::rejection::LengthLimitError;
 }
 
 /// `GET /api/v1/reports/{id}`: hidden reports only for the admin.
@@ -138,6 +135,7 @@ async fn set_hidden(
     if !st.store.set_hidden(&id, hidden).await? {
         return Err(AppError::NotFound);
     }
+    tracing::info!(%id, hidden, "moderation");
     Ok(Json(serde_json::json!({ "id": id, "hidden": hidden })).into_response())
 }
 
@@ -150,6 +148,7 @@ async fn delete_report(
     if !st.store.delete_report(&id).await? {
         return Err(AppError::NotFound);
     }
+    tracing::info!(%id, "moderation: deleted");
     Ok(Json(serde_json::json!({ "id": id, "deleted": true })).into_response())
 }
 

@@ -299,3 +299,36 @@ fn errors_are_json_for_api_and_html_for_browsers() {
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["status"], 404);
 }
+
+/// Regression: a chunked body (no Content-Length) over the limit must be 413, not 400.
+#[test]
+fn chunked_body_over_the_limit_is_413() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            max_body_bytes: 64 * 1024,
+            ..test_config()
+        },
+    );
+    let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
+    s.write_all(
+        b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let chunk = vec![b' '; 16 * 1024];
+    for _ in 0..5 {
+        s.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .unwrap();
+        s.write_all(&chunk).unwrap();
+        s.write_all(b"\r\n").unwrap();
+    }
+    s.write_all(b"0\r\n\r\n").unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let r = crate::common::parse_response(&raw).unwrap();
+    assert_eq!(r.status, 413, "{}", r.text());
+    assert!(error_message(&r).contains("larger than the limit"));
+}
