@@ -256,7 +256,57 @@ async fn fresh_pg_schema(base: &str) -> Option<String> {
     Some(format!("{base}{sep}options=-csearch_path%3D{schema}"))
 }
 
+/// CPU time per upload by stage, in-process: where the time of one upload goes.
+fn stages(devices: usize) {
+    use hcl_aggregator::api::validate;
+    let (a, b) = template(devices);
+    let body = [a.as_slice(), b"stage-1", b.as_slice()].concat();
+    let iters: u32 = if devices > 10 { 200 } else { 2000 };
+    let time = |f: &dyn Fn()| {
+        let t = Instant::now();
+        for _ in 0..iters {
+            f();
+        }
+        t.elapsed().as_secs_f64() * 1e6 / f64::from(iters)
+    };
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let report = hcl_data::Report::from_value(value.clone()).ok();
+    let parse = time(&|| {
+        let _ = std::hint::black_box(serde_json::from_slice::<serde_json::Value>(&body));
+    });
+    let privacy = time(&|| {
+        std::hint::black_box(hcl_data::privacy_violations_in_value(&value));
+    });
+    let from_value = time(&|| {
+        let _ = std::hint::black_box(hcl_data::Report::from_value(value.clone()));
+    });
+    let cid = time(&|| {
+        std::hint::black_box(report.as_ref().map(|r| r.content_id()));
+    });
+    let encode = time(&|| {
+        let _ = std::hint::black_box(report.as_ref().map(serde_json::to_string));
+    });
+    let whole = time(&|| {
+        let _ = std::hint::black_box(
+            validate::parse(&body, validate::Format::Json).map(|r| validate::content_id(&r)),
+        );
+    });
+    println!(
+        "| {devices} | {} | {parse:.0} | {privacy:.0} | {from_value:.0} | {cid:.0} | {encode:.0} | {whole:.0} |",
+        body.len()
+    );
+}
+
 fn main() {
+    println!("CPU per upload by stage, µs (one thread):\n");
+    println!(
+        "| devices | body bytes | JSON parse | privacy walk | Report::from_value (incl. validate) | content_id | encode for storage | whole upload check (parse+privacy+from_value+content_id) |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for devices in [3, 40] {
+        stages(devices);
+    }
+    println!();
     let secs: f64 = std::env::var("HCL_BENCH_SECS")
         .ok()
         .and_then(|s| s.parse().ok())
