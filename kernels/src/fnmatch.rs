@@ -48,29 +48,58 @@ fn matches_with(pattern: &[u8], len: usize, at: impl Fn(usize) -> TextChar) -> b
     let mut t = 0usize;
     let mut star: Option<(usize, usize)> = None;
     loop {
-        if p < pattern.len() && pattern[p] == b'*' {
-            p += 1;
-            star = Some((p, t));
-            continue;
-        }
-        if p < pattern.len() && t < len {
-            let (element, next) = parse_element(pattern, p);
-            if element_matches(&element, at(t)) {
-                p = next;
-                t += 1;
+        if let Some(&pc) = pattern.get(p) {
+            if pc == b'*' {
+                p += 1;
+                if p == pattern.len() {
+                    // A trailing star matches whatever is left.
+                    return true;
+                }
+                star = Some((p, t));
                 continue;
             }
-        } else if p == pattern.len() && t == len {
+            if t < len {
+                let (ok, next) = match pc {
+                    b'?' => (true, p + 1),
+                    b'[' | b'\\' => {
+                        let (element, next) = parse_element(pattern, p);
+                        (element_matches(&element, at(t)), next)
+                    }
+                    _ => (literal_matches(pc, at(t)), p + 1),
+                };
+                if ok {
+                    p = next;
+                    t += 1;
+                    continue;
+                }
+            }
+        } else if t == len {
             return true;
         }
-        match star {
-            Some((sp, st)) if st < len => {
-                star = Some((sp, st + 1));
-                p = sp;
-                t = st + 1;
+        let Some((sp, st)) = star else { return false };
+        let mut nt = st + 1;
+        // After `*` a plain literal must come next: skip text that cannot start the match.
+        if let Some(&c) = pattern.get(sp)
+            && !matches!(c, b'*' | b'?' | b'[' | b'\\')
+        {
+            while nt < len && !literal_matches(c, at(nt)) {
+                nt += 1;
             }
-            _ => return false,
         }
+        if nt > len {
+            return false;
+        }
+        star = Some((sp, nt));
+        p = sp;
+        t = nt;
+    }
+}
+
+#[inline]
+fn literal_matches(l: u8, c: TextChar) -> bool {
+    match c {
+        TextChar::Known(k) => l == k,
+        TextChar::UnknownHex => HEX_UPPER.contains(&l),
     }
 }
 

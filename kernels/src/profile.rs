@@ -403,7 +403,6 @@ impl ProfileData {
             fw.files.sort();
         }
         data.firmware = firmware;
-        data.canonicalize();
         Ok(data)
     }
 }
@@ -449,38 +448,47 @@ impl AliasIndex {
         hits: &mut Vec<Hit>,
     ) {
         loop {
+            if hi <= lo {
+                return;
+            }
+            // A few candidates left: check each directly.
+            if hi - lo <= 16 {
+                for i in lo..hi {
+                    self.check(aliases, i, text, partial, depth, hits);
+                }
+                return;
+            }
             // Aliases whose literal prefix ends here sort first in the range.
             let ends = lo
                 + self
                     .prefix_len
                     .get(lo..hi)
                     .map_or(0, |r| r.partition_point(|&l| l as usize == depth));
-            for (a, &plen) in aliases
-                .get(lo..ends)
-                .unwrap_or_default()
-                .iter()
-                .zip(self.prefix_len.get(lo..ends).unwrap_or_default())
-            {
-                let pat = a.pattern.as_bytes();
-                let matched = if plen as usize == pat.len() {
-                    depth == text.len()
-                } else {
-                    let (p, t) = (&pat[depth..], &text[depth..]);
-                    if partial {
-                        fnmatch_partial(p, t)
-                    } else {
-                        fnmatch(p, t)
-                    }
-                };
-                if matched {
-                    hits.push((a.kind, a.priority, a.module, plen));
-                }
+            for i in lo..ends {
+                self.check(aliases, i, text, partial, depth, hits);
             }
             lo = ends;
-            let Some(&c) = text.get(depth) else { return };
             if lo >= hi {
                 return;
             }
+            // Every prefix in a sorted range shares the first and last one's common prefix:
+            // compare it at once instead of narrowing byte by byte.
+            let (Some(first), Some(last)) = (aliases.get(lo), aliases.get(hi - 1)) else {
+                return;
+            };
+            let (f, l) = (prefix(first), prefix(last));
+            let lcp = f.iter().zip(l).take_while(|(x, y)| x == y).count();
+            if lcp > depth {
+                let (Some(want), Some(have)) = (f.get(depth..lcp), text.get(depth..lcp)) else {
+                    return;
+                };
+                if !literal_eq(want, have, partial) {
+                    return;
+                }
+                depth = lcp;
+                continue;
+            }
+            let Some(&c) = text.get(depth) else { return };
             if partial && c == b'?' {
                 for h in b"0123456789ABCDEF" {
                     let (l, r) = narrow(aliases, lo, hi, depth, *h);
@@ -494,6 +502,50 @@ impl AliasIndex {
             depth += 1;
         }
     }
+
+    /// Check alias `i`, whose literal prefix is known to equal the text up to `depth`.
+    fn check(
+        &self,
+        aliases: &[Alias],
+        i: usize,
+        text: &[u8],
+        partial: bool,
+        depth: usize,
+        hits: &mut Vec<Hit>,
+    ) {
+        let (Some(a), Some(&plen)) = (aliases.get(i), self.prefix_len.get(i)) else {
+            return;
+        };
+        let pat = a.pattern.as_bytes();
+        let plen_u = plen as usize;
+        let (Some(want), Some(have)) = (pat.get(depth..plen_u), text.get(depth..plen_u)) else {
+            return;
+        };
+        if !literal_eq(want, have, partial) {
+            return;
+        }
+        let matched = if plen_u == pat.len() {
+            plen_u == text.len()
+        } else {
+            let (p, t) = (&pat[plen_u..], &text[plen_u..]);
+            if partial {
+                fnmatch_partial(p, t)
+            } else {
+                fnmatch(p, t)
+            }
+        };
+        if matched {
+            hits.push((a.kind, a.priority, a.module, plen));
+        }
+    }
+}
+
+/// Literal comparison; with `partial`, a `?` in the text stands for any uppercase hex digit.
+fn literal_eq(want: &[u8], have: &[u8], partial: bool) -> bool {
+    want.len() == have.len()
+        && want.iter().zip(have).all(|(w, h)| {
+            w == h || (partial && *h == b'?' && matches!(w, b'0'..=b'9' | b'A'..=b'F'))
+        })
 }
 
 /// The sub-range of [lo, hi) whose prefix byte at `depth` is `c` (all have longer prefixes).

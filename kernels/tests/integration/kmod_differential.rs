@@ -8,132 +8,15 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use hcl_kernels::{AliasKind, Catalog};
+use hcl_kernels::{Catalog, sample};
 
-use crate::common::{Rng, shared_dir};
+use crate::common::shared_dir;
 
 /// (profile id, kernel release) of the kmod trees.
-const TREES: [(&str, &str); 4] = [
-    ("debian-12", "6.1.0-50-amd64"),
-    ("debian-13", "6.12.117+deb13-amd64"),
-    ("debian-13-backports", "7.3.4+deb13-amd64"),
-    ("debian-sid", "7.2.13+deb14-amd64"),
-];
+const TREES: [(&str, &str); 4] = sample::KMOD_TREES;
 
 /// A module name kmod resolves by name in every tree; separates the answers of a batch.
 const SENTINEL: &str = "dummy";
-
-/// Field widths of pci and usb modaliases, by tag.
-fn width(bus: &str, tag: &str) -> usize {
-    match (bus, tag) {
-        ("pci", "v" | "d" | "sv" | "sd") => 8,
-        ("usb", "v" | "p" | "d") => 4,
-        _ => 2,
-    }
-}
-
-const HEX: &[u8] = b"0123456789ABCDEF";
-/// Common class bytes so class-matching drivers (ahci, nvme, xhci_pci...) get hits.
-const CLASSES: [&str; 8] = [
-    "01 06 01", "01 08 02", "0C 03 30", "0C 03 20", "03 00 00", "02 00 00", "02 80 00", "04 03 00",
-];
-
-/// One concrete modalias from an alias pattern: each field's value kept, wildcards filled with
-/// random hex of the field's width, brackets resolved to a member; with `near_miss`, one literal
-/// digit is changed.
-fn instantiate(pattern: &str, rng: &mut Rng, near_miss: bool) -> Option<String> {
-    let (bus, rest) = pattern.split_once(':')?;
-    if bus != "pci" && bus != "usb" {
-        return None;
-    }
-    let b = rest.as_bytes();
-    let mut fields: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let start = i;
-        while i < b.len() && b[i].is_ascii_lowercase() {
-            i += 1;
-        }
-        let tag = rest.get(start..i)?.to_owned();
-        let vstart = i;
-        while i < b.len() && !b[i].is_ascii_lowercase() {
-            if b[i] == b'[' {
-                while i < b.len() && b[i] != b']' {
-                    i += 1;
-                }
-            }
-            i += 1;
-        }
-        fields.push((tag, b.get(vstart..i.min(b.len()))?.to_vec()));
-    }
-    let class = CLASSES[rng.below(CLASSES.len())]
-        .split(' ')
-        .map(str::to_owned)
-        .collect::<Vec<_>>();
-    let mut out = format!("{bus}:");
-    let mut literal_positions = Vec::new();
-    for (tag, value) in &fields {
-        let w = width(bus, tag);
-        out.push_str(tag);
-        let mut v: Vec<u8> = Vec::new();
-        let mut j = 0;
-        while j < value.len() && v.len() < w {
-            match value[j] {
-                b'*' => {
-                    // Fill the rest of the field; pci class fields from common classes.
-                    let fill = match (bus, tag.as_str()) {
-                        ("pci", "bc") => class[0].clone().into_bytes(),
-                        ("pci", "sc") => class[1].clone().into_bytes(),
-                        ("pci", "i") => class[2].clone().into_bytes(),
-                        _ => (0..w).map(|_| HEX[rng.below(16)]).collect(),
-                    };
-                    let need = w - v.len();
-                    v.extend(fill.iter().rev().take(need).rev());
-                    j = value.len();
-                }
-                b'?' => {
-                    v.push(HEX[rng.below(16)]);
-                    j += 1;
-                }
-                b'[' => {
-                    let end = value[j..].iter().position(|&c| c == b']').map(|k| j + k)?;
-                    let set = &value[j + 1..end];
-                    let members: Vec<u8> = HEX
-                        .iter()
-                        .copied()
-                        .filter(|h| hcl_kernels::fnmatch::fnmatch(&value[j..=end], &[*h]))
-                        .collect();
-                    let _ = set;
-                    v.push(*members.get(rng.below(members.len().max(1)))?);
-                    j = end + 1;
-                }
-                c => {
-                    literal_positions.push(out.len() + v.len());
-                    v.push(c);
-                    j += 1;
-                }
-            }
-        }
-        while v.len() < w {
-            v.push(HEX[rng.below(16)]);
-        }
-        out.push_str(std::str::from_utf8(&v).ok()?);
-    }
-    if near_miss && !literal_positions.is_empty() {
-        let pos = literal_positions[rng.below(literal_positions.len())];
-        let mut bytes = out.into_bytes();
-        let old = bytes[pos];
-        if old.is_ascii_hexdigit() {
-            let idx = HEX
-                .iter()
-                .position(|&h| h == old.to_ascii_uppercase())
-                .unwrap_or(0);
-            bytes[pos] = HEX[(idx + 1 + rng.below(15)) % 16];
-        }
-        out = String::from_utf8(bytes).ok()?;
-    }
-    Some(out)
-}
 
 /// Real modaliases: this machine's /sys/devices plus a fixed set seen on real machines.
 fn real_modaliases() -> Vec<String> {
@@ -227,29 +110,10 @@ fn kmod_answers(root: &Path, ver: &str, modaliases: &[String]) -> Vec<Vec<String
 fn kmod_differential_zero_differences() {
     let shared = shared_dir();
     let catalog: &Catalog = crate::common::embedded();
-    let mut rng = Rng::new(0x5eed_cafe);
-
-    // Patterns of all four kernels, each pattern once.
-    let mut patterns: BTreeSet<String> = BTreeSet::new();
-    for (id, _) in TREES {
-        let p = catalog.get(id).expect("profile");
-        for a in &p.data().aliases {
-            if a.kind != AliasKind::Inferred
-                && (a.pattern.starts_with("pci:") || a.pattern.starts_with("usb:"))
-            {
-                patterns.insert(a.pattern.clone());
-            }
-        }
-    }
-    let patterns: Vec<String> = patterns.into_iter().collect();
-    let mut modaliases: BTreeSet<String> = BTreeSet::new();
-    while modaliases.len() < 10_400 {
-        let p = &patterns[rng.below(patterns.len())];
-        let near_miss = rng.below(5) == 0;
-        if let Some(m) = instantiate(p, &mut rng, near_miss) {
-            modaliases.insert(m);
-        }
-    }
+    let ids: Vec<&str> = TREES.iter().map(|(id, _)| *id).collect();
+    let mut modaliases: BTreeSet<String> = sample::modaliases(catalog, &ids, 10_400, 0x5eed_cafe)
+        .into_iter()
+        .collect();
     let generated = modaliases.len();
     modaliases.extend(real_modaliases());
     let modaliases: Vec<String> = modaliases.into_iter().collect();

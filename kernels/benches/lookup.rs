@@ -1,0 +1,200 @@
+//! Lookup benchmark: hcl-kernels against libkmod on the same kmod trees and the same 10,000+
+//! modaliases (made from the real pci/usb alias patterns, as in the differential test), one
+//! core each; then profile load time, peak memory and the size of the compact profiles.
+//!
+//! Run: `cargo bench -p hcl-kernels --bench lookup` (needs `cc` and libkmod-dev; the shared data
+//! at ../shared or $HCL_SHARED_DIR). Not run in CI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hcl_kernels::{Catalog, sample};
+
+const REPEAT: usize = 5;
+
+fn shared_dir() -> PathBuf {
+    std::env::var_os("HCL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+}
+
+/// A /proc/self/status field in KiB.
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn compile_harness(out: &Path) -> Result<PathBuf, String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/kmod_lookup.c");
+    let exe = out.join("kmod_lookup");
+    let status = Command::new("cc")
+        .args(["-O2", "-o"])
+        .arg(&exe)
+        .arg(&src)
+        .arg("-lkmod")
+        .status()
+        .map_err(|e| format!("cannot run cc: {e}"))?;
+    if !status.success() {
+        return Err("cc failed (apt-get install libkmod-dev)".into());
+    }
+    Ok(exe)
+}
+
+/// The kmod tree as libkmod's `kmod_load_resources` wants it: the shared trees lack
+/// modules.symbols.bin, which pci/usb lookups never consult, so a copy of another index stands
+/// in for it (without preloaded indexes libkmod would reopen them on every lookup).
+fn kmod_tree(shared: &Path, ver: &str, tmp: &Path) -> PathBuf {
+    let src = shared
+        .join("kmod-roots")
+        .join(ver)
+        .join("lib/modules")
+        .join(ver);
+    let dir = tmp.join("root").join(ver);
+    std::fs::create_dir_all(&dir).expect("tree dir");
+    for f in [
+        "modules.dep.bin",
+        "modules.alias.bin",
+        "modules.builtin.alias.bin",
+        "modules.builtin.bin",
+    ] {
+        std::fs::copy(src.join(f), dir.join(f)).expect("copy index");
+    }
+    std::fs::copy(
+        src.join("modules.builtin.bin"),
+        dir.join("modules.symbols.bin"),
+    )
+    .expect("copy index");
+    dir
+}
+
+fn main() {
+    let shared = shared_dir();
+    let t = Instant::now();
+    let baseline_hwm = status_kib("VmHWM:");
+    let catalog = Catalog::embedded().expect("embedded profiles");
+    let first_load = t.elapsed();
+    let after_hwm = status_kib("VmHWM:");
+    let rss = status_kib("VmRSS:");
+
+    // Load time: best of 20 (the first one above includes page faults of a cold binary).
+    let mut loads: Vec<Duration> = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            let c = Catalog::embedded().expect("embedded");
+            let d = t.elapsed();
+            drop(c);
+            d
+        })
+        .collect();
+    loads.sort();
+
+    let ids: Vec<&str> = sample::KMOD_TREES.iter().map(|(id, _)| *id).collect();
+    let modaliases = sample::modaliases(&catalog, &ids, 10_000, 0x5eed_cafe);
+    let tmp = std::env::temp_dir().join(format!("hcl-kernels-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).expect("temp dir");
+    let list = tmp.join("modaliases.txt");
+    std::fs::write(&list, modaliases.join("\n") + "\n").expect("write modaliases");
+    let harness = compile_harness(&tmp);
+
+    println!(
+        "lookups: {} modaliases x {REPEAT} rounds, one core",
+        modaliases.len()
+    );
+    println!(
+        "{:<20} {:>14} {:>14} {:>7} {:>10}",
+        "kernel", "hcl-kernels/s", "libkmod/s", "ratio", "kmod KiB"
+    );
+    for (id, ver) in sample::KMOD_TREES {
+        let profile = catalog.get(id).expect("profile");
+        let t = Instant::now();
+        let mut found = 0usize;
+        for _ in 0..REPEAT {
+            for m in &modaliases {
+                if !std::hint::black_box(profile.resolve(m))
+                    .kmod_answer()
+                    .is_empty()
+                {
+                    found += 1;
+                }
+            }
+        }
+        let ours = (modaliases.len() * REPEAT) as f64 / t.elapsed().as_secs_f64();
+        let (theirs, kmod_kib, kmod_found) = match &harness {
+            Ok(exe) => {
+                let dir = kmod_tree(&shared, ver, &tmp);
+                let out = Command::new(exe)
+                    .arg(&dir)
+                    .arg(&list)
+                    .arg(REPEAT.to_string())
+                    .output()
+                    .expect("run harness");
+                let text = String::from_utf8_lossy(&out.stdout);
+                let f: Vec<f64> = text
+                    .split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect();
+                match f.as_slice() {
+                    [n, secs, found, kib] => (n / secs, *kib, *found as usize),
+                    _ => (f64::NAN, f64::NAN, 0),
+                }
+            }
+            Err(_) => (f64::NAN, f64::NAN, 0),
+        };
+        println!(
+            "{id:<20} {ours:>14.0} {theirs:>14.0} {:>7.2} {kmod_kib:>10.0}",
+            ours / theirs
+        );
+        if harness.is_ok() && kmod_found != found {
+            println!("  note: answers differ in count: hcl-kernels {found}, libkmod {kmod_found}");
+        }
+    }
+    if let Err(e) = &harness {
+        println!("libkmod harness not run: {e}");
+    }
+
+    println!();
+    println!(
+        "profile load (all {} embedded): first {:.1} ms, best {:.1} ms, median {:.1} ms",
+        catalog.profiles().len(),
+        first_load.as_secs_f64() * 1e3,
+        loads[0].as_secs_f64() * 1e3,
+        loads[loads.len() / 2].as_secs_f64() * 1e3
+    );
+    for p in catalog.profiles() {
+        let bytes = std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("profiles")
+                .join(format!("{}.profile.zst", p.meta.id)),
+        )
+        .unwrap_or_default();
+        let t = Instant::now();
+        let _ = hcl_kernels::Profile::decode(&bytes, &p.meta.id);
+        println!(
+            "  {:<20} {:>8} bytes compact, load {:.2} ms",
+            p.meta.id,
+            bytes.len(),
+            t.elapsed().as_secs_f64() * 1e3
+        );
+    }
+    let total: u64 = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".profile.zst"))
+                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0);
+    println!("compact profiles total: {total} bytes");
+    println!(
+        "memory: peak RSS {} KiB after loading all profiles (from {baseline_hwm} KiB before), RSS with catalog {rss} KiB",
+        after_hwm
+    );
+    let _ = std::fs::remove_dir_all(&tmp);
+}
