@@ -88,9 +88,17 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
     };
     let leaks = hcl_data::privacy_violations_in_value(&value);
     if !leaks.is_empty() {
+        // The first few are enough to fix the report; a hostile one could list thousands.
+        let more = leaks.len().saturating_sub(10);
+        let shown: Vec<&str> = leaks.iter().take(10).map(String::as_str).collect();
+        let tail = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
         return Err(AppError::Unprocessable(format!(
-            "report carries personal identifiers, refused: {}",
-            leaks.join("; ")
+            "report carries personal identifiers, refused: {}{tail}",
+            shown.join("; ")
         )));
     }
     Report::from_value(value).map_err(|e| match e {
