@@ -18,6 +18,9 @@ pub struct Config {
     pub rate_per_sec: f64,
     /// Bucket size: uploads a client may send at once.
     pub rate_burst: u32,
+    /// Behind a reverse proxy: take the client address for the rate limit from the last
+    /// `X-Forwarded-For` entry (the one the proxy added) instead of the peer address.
+    pub trust_forwarded_for: bool,
 }
 
 impl Default for Config {
@@ -27,6 +30,7 @@ impl Default for Config {
             admin_token: None,
             rate_per_sec: 1.0,
             rate_burst: 30,
+            trust_forwarded_for: false,
         }
     }
 }

@@ -70,6 +70,9 @@ struct ServeArgs {
     /// Uploads a client address may send in a burst.
     #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
     rate_burst: u32,
+    /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address.
+    #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
+    trust_forwarded_for: bool,
     /// Most SQLite writes committed together (group commit; 1 turns it off).
     #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = 512)]
     sqlite_batch: usize,
@@ -90,6 +93,7 @@ fn main() -> anyhow::Result<()> {
                 admin_token: a.admin_token,
                 rate_per_sec: a.rate_per_sec,
                 rate_burst: a.rate_burst,
+                trust_forwarded_for: a.trust_forwarded_for,
             };
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,

@@ -11,7 +11,7 @@
 pub mod ratelimit;
 pub mod validate;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
 use axum::extract::rejection::LengthLimitError;
@@ -40,9 +40,9 @@ pub fn routes() -> Router<AppState> {
 
 /// `POST /api/v1/reports`.
 async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Response, AppError> {
-    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+    if let Some(ip) = client_ip(&st, &req) {
         st.limiter
-            .check(addr.ip())
+            .check(ip)
             .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
     }
     let limit = st.config.max_body_bytes;
@@ -78,6 +78,27 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
         "created": outcome == PutOutcome::Created,
     });
     Ok((status, [(header::LOCATION, url)], Json(body)).into_response())
+}
+
+/// The client address the rate limit counts: the peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry (earlier entries are whatever the client wrote, so not trusted).
+fn client_ip(st: &AppState, req: &Request<Body>) -> Option<IpAddr> {
+    if st.config.trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|last| last.trim().parse::<IpAddr>().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// A body read error: too large, or the connection broke.

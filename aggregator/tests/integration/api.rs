@@ -332,3 +332,40 @@ fn chunked_body_over_the_limit_is_413() {
     assert_eq!(r.status, 413, "{}", r.text());
     assert!(error_message(&r).contains("larger than the limit"));
 }
+
+#[test]
+fn rate_limit_behind_a_proxy_counts_the_forwarded_address_only_when_trusted() {
+    let upload = |addr, n: usize, xff: &str| {
+        http(
+            addr,
+            "POST",
+            "/api/v1/reports",
+            &[
+                ("Content-Type", "application/json"),
+                ("X-Forwarded-For", xff),
+            ],
+            &sample_json(n),
+        )
+        .unwrap()
+        .status
+    };
+    let limited = |trust| hcl_aggregator::Config {
+        rate_per_sec: 0.001,
+        rate_burst: 1,
+        trust_forwarded_for: trust,
+        ..test_config()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), limited(true));
+    assert_eq!(upload(srv.addr, 1, "10.0.0.1"), 201);
+    assert_eq!(upload(srv.addr, 2, "10.0.0.1"), 429);
+    // Only the last entry counts: a client cannot dodge the limit by writing its own.
+    assert_eq!(upload(srv.addr, 3, "192.0.2.7, 10.0.0.1"), 429);
+    assert_eq!(upload(srv.addr, 4, "10.0.0.2"), 201);
+
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(dir.path(), limited(false));
+    assert_eq!(upload(srv.addr, 1, "10.0.0.1"), 201);
+    // Not trusted: the header is ignored and both come from 127.0.0.1.
+    assert_eq!(upload(srv.addr, 2, "10.0.0.2"), 429);
+}
