@@ -25,10 +25,14 @@ impl Drop for Server {
 
 /// Start `hcl-aggregator serve` on a free loopback port and wait for its "listening" line.
 fn spawn_server(db: &Path, max_body: usize) -> Server {
+    spawn_server_url(&format!("sqlite://{}", db.display()), max_body)
+}
+
+fn spawn_server_url(url: &str, max_body: usize) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcl-aggregator"))
         .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-sec", "0"])
         .arg("--db")
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(url)
         .arg("--max-body-bytes")
         .arg(max_body.to_string())
         .env("RUST_LOG", "warn")
@@ -54,7 +58,40 @@ fn spawn_server(db: &Path, max_body: usize) -> Server {
 fn kill_9_during_uploads_loses_no_acknowledged_report() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hcl.db");
-    let mut srv = spawn_server(&db, 8 << 20);
+    let url = format!("sqlite://{}", db.display());
+    kill_9_scenario(&url);
+    // SQLite's own check of the file after the crash.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use sqlx::Connection;
+        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let ok: String = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(ok, "ok");
+    });
+}
+
+#[test]
+fn kill_9_during_uploads_loses_no_acknowledged_report_postgres() {
+    let Ok(base) = std::env::var("HCL_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but HCL_TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL"
+        );
+        eprintln!("\n*** SKIPPED kill_9 on PostgreSQL: HCL_TEST_POSTGRES_URL is not set ***\n");
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let url = rt.block_on(crate::common::fresh_pg_schema(&base));
+    kill_9_scenario(&url);
+}
+
+/// Stream uploads from several threads, `kill -9` the server mid-stream, restart it on the same
+/// database, and check every acknowledged report and every stored row.
+fn kill_9_scenario(url: &str) {
+    let mut srv = spawn_server_url(url, 8 << 20);
     let addr = srv.addr;
     let acked = Arc::new(Mutex::new(Vec::<usize>::new()));
     let next = Arc::new(AtomicUsize::new(0));
@@ -102,7 +139,7 @@ fn kill_9_during_uploads_loses_no_acknowledged_report() {
     );
 
     // Restart on the same database: every acknowledged report is there, intact.
-    let srv = spawn_server(&db, 8 << 20);
+    let srv = spawn_server_url(url, 8 << 20);
     for &n in &acked {
         let id = sample_report(n).content_id();
         let r = http(srv.addr, "GET", &format!("/api/v1/reports/{id}"), &[], b"").unwrap();
@@ -110,24 +147,16 @@ fn kill_9_during_uploads_loses_no_acknowledged_report() {
         let back: hcl_data::Report = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(back, sample_report(n));
     }
-    // No partial record: every stored row decodes into a valid report, and SQLite agrees.
+    // No partial record: every stored row decodes into a valid report under its content id.
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let url = format!("sqlite://{}", db.display());
-        let store = hcl_aggregator::store::open(&url).await.unwrap();
+        let store = hcl_aggregator::store::open(url).await.unwrap();
         let all = store.list_reports(true).await.expect("every row decodes");
         assert!(all.len() >= acked.len());
         for r in &all {
             r.report.validate().expect("stored report is valid");
             assert_eq!(r.id, r.report.content_id());
         }
-        use sqlx::Connection;
-        let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let ok: String = sqlx::query_scalar("PRAGMA integrity_check")
-            .fetch_one(&mut c)
-            .await
-            .unwrap();
-        assert_eq!(ok, "ok");
     });
     // It resumes: an old report is known, a new one is taken.
     let first = acked.first().copied().unwrap_or(0);
