@@ -19,28 +19,36 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v.get(v.len() / 2).copied().unwrap_or_default()
 }
 
-/// Median wall time and peak RSS (KiB) of a command, via GNU time's `%e %M`.
-fn measure(cmd: &[&str]) -> Option<(Duration, u64)> {
+/// Median wall time, median CPU time (user + sys) and peak RSS (KiB) of a command, via GNU
+/// time. CPU time is the fairer figure on a loaded machine.
+fn measure(cmd: &[&str]) -> Option<(Duration, Duration, u64)> {
     let mut times = Vec::new();
+    let mut cpu = Vec::new();
     let mut peak = 0;
     for _ in 0..RUNS {
         let start = Instant::now();
         let out = Command::new("/usr/bin/time")
-            .args(["-f", "HCLBENCH %M"])
+            .args(["-f", "HCLBENCH %M %U %S"])
             .args(cmd)
             .output()
             .ok()?;
         times.push(start.elapsed());
         let err = String::from_utf8_lossy(&out.stderr);
-        let kib: u64 = err
-            .lines()
-            .find_map(|l| l.strip_prefix("HCLBENCH "))?
-            .trim()
-            .parse()
-            .ok()?;
+        let line = err.lines().find_map(|l| l.strip_prefix("HCLBENCH "))?;
+        let mut parts = line.split_whitespace();
+        let kib: u64 = parts.next()?.parse().ok()?;
+        let user: f64 = parts.next()?.parse().ok()?;
+        let sys: f64 = parts.next()?.parse().ok()?;
+        cpu.push(Duration::from_secs_f64(user + sys));
         peak = peak.max(kib);
     }
-    Some((median(times), peak))
+    Some((median(times), median(cpu), peak))
+}
+
+fn fmt_measure(m: Option<(Duration, Duration, u64)>) -> String {
+    m.map_or("n/a".to_owned(), |(t, c, k)| {
+        format!("{} ({} CPU) / {:.1} MiB", ms(t), ms(c), k as f64 / 1024.0)
+    })
 }
 
 fn in_process(root: &Path) -> (Duration, usize) {
@@ -85,22 +93,18 @@ fn main() {
         size as f64 / 1048576.0
     );
     println!(
-        "| tree | devices | probe in-process (median of {RUNS}) | `hcl-probe scan --format json` wall / peak RSS | `lspci -k` wall / peak RSS |"
+        "| tree | devices | probe in-process (median of {RUNS}) | `hcl-probe scan --format json` wall (CPU) / peak RSS | `lspci -k` wall (CPU) / peak RSS |"
     );
     println!("|---|---|---|---|---|");
     for (label, root) in &roots {
         let (inproc, devices) = in_process(root);
         let root_s = root.to_string_lossy();
         let probe_cmd = [probe, "scan", "--root", &root_s, "--format", "json"];
-        let probe_m = measure(&probe_cmd).map_or("n/a".to_owned(), |(t, k)| {
-            format!("{} / {:.1} MiB", ms(t), k as f64 / 1024.0)
-        });
+        let probe_m = fmt_measure(measure(&probe_cmd));
         // lspci reads sysfs.path/devices/*/config: captured trees hold no config space, so
         // lspci runs on the live tree only.
         let lspci_m = if root == Path::new("/") {
-            measure(&["lspci", "-k"]).map_or("n/a".to_owned(), |(t, k)| {
-                format!("{} / {:.1} MiB", ms(t), k as f64 / 1024.0)
-            })
+            fmt_measure(measure(&["lspci", "-k"]))
         } else {
             "n/a (no config space in captures)".to_owned()
         };

@@ -4,6 +4,7 @@
 mod capture;
 mod cli;
 mod common;
+mod facts;
 mod golden;
 mod kmod_oracle;
 mod malformed;

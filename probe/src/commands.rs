@@ -1,0 +1,134 @@
+//! What each subcommand does, behind the argument parsing of main.rs.
+
+use std::io::{BufRead, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use hcl_kernels::Catalog;
+use hcl_probe::output::{self, Format, TableOptions};
+use hcl_probe::root::Root;
+use hcl_probe::{capture as cap, scan as sc, upload as up};
+
+use crate::{RootArgs, UploadArgs};
+
+fn catalog(args: &RootArgs) -> anyhow::Result<Catalog> {
+    Ok(match &args.profiles {
+        Some(dir) => {
+            Catalog::load_dir(dir).with_context(|| format!("profiles in {}", dir.display()))?
+        }
+        None => Catalog::embedded().context("embedded kernel profiles")?,
+    })
+}
+
+/// Scan and print the warnings to stderr (stdout carries only the report).
+fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
+    let catalog = catalog(args)?;
+    let root = Root::new(&args.root);
+    let scan = sc::scan(&root, &catalog)?;
+    for w in &scan.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(scan.report)
+}
+
+pub fn scan(
+    root: &RootArgs,
+    format: Format,
+    qubes_hcl: Option<&Path>,
+    save: Option<&Path>,
+    all: bool,
+) -> anyhow::Result<()> {
+    let report = scan_report(root)?;
+    let table = TableOptions {
+        color: output::color_wanted(),
+        all,
+    };
+    let text = output::render(&report, format, table)?;
+    std::io::stdout().write_all(text.as_bytes())?;
+    if let Some(file) = qubes_hcl {
+        let yaml = output::qubes_hcl(&report)?;
+        std::fs::write(file, yaml).with_context(|| format!("writing {}", file.display()))?;
+        eprintln!("Qubes HCL report written to {}", file.display());
+    }
+    if let Some(dir) = save {
+        let path = up::save_report(&report, dir)?;
+        eprintln!("report saved to {}", path.display());
+    }
+    Ok(())
+}
+
+pub fn capture(root: &RootArgs, output: &Path) -> anyhow::Result<()> {
+    let catalog = catalog(root)?;
+    let done = cap::capture(&root.root, output, &catalog)?;
+    for w in &done.warnings {
+        eprintln!("warning: {w}");
+    }
+    eprintln!(
+        "captured {} files and {} links into {}",
+        done.files,
+        done.links,
+        output.display()
+    );
+    Ok(())
+}
+
+pub fn upload(
+    root: &RootArgs,
+    args: &UploadArgs,
+    from: Option<&Path>,
+    yes: bool,
+) -> anyhow::Result<()> {
+    let mut opts = up::UploadOptions::new(&args.url);
+    opts.ca_file = args.ca_file.clone();
+    opts.retries = args.retries;
+    opts.backoff = Duration::from_secs(1);
+    if let Some(dir) = from {
+        let results = up::upload_saved(dir, &opts)?;
+        if results.is_empty() {
+            eprintln!("no unsent report in {}", dir.display());
+        }
+        let mut failed = 0;
+        for r in &results {
+            match &r.result {
+                Ok(o) => eprintln!("{}: sent, {}", r.file.display(), o.url),
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("{}: not sent: {e}", r.file.display());
+                }
+            }
+        }
+        if failed > 0 {
+            bail!(
+                "{failed} saved report(s) were not sent; they stay in {}",
+                dir.display()
+            );
+        }
+        return Ok(());
+    }
+    let report = scan_report(root)?;
+    println!(
+        "This is exactly what will be sent to {}:\n",
+        opts.endpoint()
+    );
+    println!("{}", up::preview(&report));
+    if !yes && !confirm("Send it? [y/N] ")? {
+        bail!("not sent");
+    }
+    let outcome = up::upload_report(&report, &opts)?;
+    let what = if outcome.already_stored {
+        "already stored:"
+    } else {
+        "stored:"
+    };
+    println!("{what} {}", outcome.url);
+    Ok(())
+}
+
+fn confirm(prompt: &str) -> anyhow::Result<bool> {
+    print!("{prompt}");
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes" | "Yes"))
+}
