@@ -21,6 +21,9 @@ pub struct Config {
     /// Behind a reverse proxy: take the client address for the rate limit from the last
     /// `X-Forwarded-For` entry (the one the proxy added) instead of the peer address.
     pub trust_forwarded_for: bool,
+    /// Longest time to receive an upload's body; a client trickling bytes holds a connection
+    /// and memory, so it gets 408 after this.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for Config {
@@ -31,6 +34,7 @@ impl Default for Config {
             rate_per_sec: 1.0,
             rate_burst: 30,
             trust_forwarded_for: false,
+            body_timeout: std::time::Duration::from_secs(120),
         }
     }
 }

@@ -70,6 +70,9 @@ struct ServeArgs {
     /// Uploads a client address may send in a burst.
     #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
     rate_burst: u32,
+    /// Seconds an upload's body may take to arrive (then 408).
+    #[arg(long, env = "HCL_BODY_TIMEOUT_SECS", default_value_t = 120)]
+    body_timeout_secs: u64,
     /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address.
     #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
@@ -94,6 +97,7 @@ fn main() -> anyhow::Result<()> {
                 rate_per_sec: a.rate_per_sec,
                 rate_burst: a.rate_burst,
                 trust_forwarded_for: a.trust_forwarded_for,
+                body_timeout: std::time::Duration::from_secs(a.body_timeout_secs),
             };
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,

@@ -56,8 +56,15 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
         // Refuse before reading a byte of it.
         return Err(validate::too_large(limit, "(Content-Length)"));
     }
-    let body = axum::body::to_bytes(req.into_body(), limit)
+    let timeout = st.config.body_timeout;
+    let body = tokio::time::timeout(timeout, axum::body::to_bytes(req.into_body(), limit))
         .await
+        .map_err(|_| {
+            AppError::RequestTimeout(format!(
+                "the report body did not arrive within {} s",
+                timeout.as_secs()
+            ))
+        })?
         .map_err(|e| body_error(e, limit))?;
     let report = tokio::task::spawn_blocking(move || {
         let bytes = validate::decode(body.to_vec(), encoding.as_deref(), limit)?;

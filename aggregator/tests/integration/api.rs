@@ -369,3 +369,30 @@ fn rate_limit_behind_a_proxy_counts_the_forwarded_address_only_when_trusted() {
     // Not trusted: the header is ignored and both come from 127.0.0.1.
     assert_eq!(upload(srv.addr, 2, "10.0.0.2"), 429);
 }
+
+/// A client that sends half a body and stalls gets 408 and frees the connection.
+#[test]
+fn trickled_body_times_out_with_408() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            body_timeout: std::time::Duration::from_millis(500),
+            ..test_config()
+        },
+    );
+    let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
+    s.write_all(
+        b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\nConnection: close\r\n\r\n{\"schema_version\"",
+    )
+    .unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let r = crate::common::parse_response(&raw).unwrap();
+    assert_eq!(r.status, 408, "{}", r.text());
+    assert!(error_message(&r).contains("did not arrive"));
+}
