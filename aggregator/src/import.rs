@@ -27,6 +27,9 @@ pub struct FileFailure {
     pub message: String,
 }
 
+/// Files parsed before their reports are stored together.
+const IMPORT_CHUNK: usize = 256;
+
 /// Counts of an import.
 #[derive(Debug, Clone, Default)]
 pub struct ImportSummary {
@@ -56,30 +59,36 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
         .collect();
     files.sort();
     let mut sum = ImportSummary::default();
-    for path in files {
-        sum.files += 1;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let report = match load_one(&path, &name) {
-            Ok(r) => r,
-            Err(message) => {
-                sum.failures.push(FileFailure {
+    // Parse a chunk, then store it in one go (few commits instead of one per file).
+    for chunk in files.chunks(IMPORT_CHUNK) {
+        let mut batch = Vec::with_capacity(chunk.len());
+        for path in chunk {
+            sum.files += 1;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match load_one(path, &name) {
+                Ok(report) => {
+                    if report.devices.iter().any(|d| d.partial)
+                        || report.origin == hcl_data::Origin::QubesHcl
+                    {
+                        sum.partial += 1;
+                    }
+                    sum.devices += report.devices.len();
+                    batch.push((report.content_id(), report));
+                }
+                Err(message) => sum.failures.push(FileFailure {
                     file: name,
                     message,
-                });
-                continue;
+                }),
             }
-        };
-        if report.devices.iter().any(|d| d.partial) || report.origin == hcl_data::Origin::QubesHcl {
-            sum.partial += 1;
         }
-        sum.devices += report.devices.len();
-        let id = report.content_id();
-        match store.put_report(&id, &report).await? {
-            PutOutcome::Created => sum.created += 1,
-            PutOutcome::AlreadyStored => sum.already_stored += 1,
+        for outcome in store.put_reports(&batch).await? {
+            match outcome {
+                PutOutcome::Created => sum.created += 1,
+                PutOutcome::AlreadyStored => sum.already_stored += 1,
+            }
         }
     }
     Ok(sum)

@@ -48,6 +48,15 @@ pub trait Store: Send + Sync {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Store a report under its content id; durable before it returns.
     async fn put_report(&self, id: &str, report: &Report) -> Result<PutOutcome, StoreError>;
+    /// Store several reports (id, report); each durable before it returns. Backends with group
+    /// commit override it to write them in few transactions (imports).
+    async fn put_reports(&self, items: &[(String, Report)]) -> Result<Vec<PutOutcome>, StoreError> {
+        let mut out = Vec::with_capacity(items.len());
+        for (id, report) in items {
+            out.push(self.put_report(id, report).await?);
+        }
+        Ok(out)
+    }
     async fn get_report(&self, id: &str) -> Result<Option<StoredReport>, StoreError>;
     /// All reports, oldest first; hidden ones only when asked.
     async fn list_reports(&self, include_hidden: bool) -> Result<Vec<StoredReport>, StoreError>;

@@ -200,6 +200,33 @@ impl Store for SqliteStore {
         self.send(|reply| Op::Put { id, body, reply }).await
     }
 
+    async fn put_reports(&self, items: &[(String, Report)]) -> Result<Vec<PutOutcome>, StoreError> {
+        // Queue them all before waiting, so the writer commits them together.
+        let mut waiting = Vec::with_capacity(items.len());
+        for (id, report) in items {
+            let (reply, rx) = oneshot::channel();
+            let op = Op::Put {
+                id: id.clone(),
+                body: encode(report)?,
+                reply,
+            };
+            self.writer
+                .send(op)
+                .await
+                .map_err(|_| StoreError::Database("the SQLite writer has stopped".into()))?;
+            waiting.push(rx);
+        }
+        let mut out = Vec::with_capacity(waiting.len());
+        for rx in waiting {
+            out.push(
+                rx.await.map_err(|_| {
+                    StoreError::Database("the SQLite writer dropped a write".into())
+                })??,
+            );
+        }
+        Ok(out)
+    }
+
     async fn get_report(&self, id: &str) -> Result<Option<StoredReport>, StoreError> {
         let row = sqlx::query("SELECT id, received_at, hidden, body FROM reports WHERE id = ?")
             .bind(id)

@@ -47,17 +47,12 @@ async fn import_real_qubes_hcl_is_idempotent() {
         .await
         .unwrap();
     assert!(first.files >= 1_195, "{} files", first.files);
-    // Nearly all real files import; each failure names its file.
+    // Every real file imports (spelling variants and stray fields are tolerated).
     assert!(
-        first.failures.len() * 50 <= first.files,
-        "too many failures: {:?}",
+        first.failures.is_empty(),
+        "{} failures, first: {:?}",
+        first.failures.len(),
         first.failures.iter().take(5).collect::<Vec<_>>()
-    );
-    assert!(
-        first
-            .failures
-            .iter()
-            .all(|f| f.file.ends_with(".yml") || f.file.ends_with(".yaml"))
     );
     assert_eq!(
         first.created + first.already_stored + first.failures.len(),

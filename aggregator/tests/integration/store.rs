@@ -91,6 +91,20 @@ async fn scenario(store: Arc<dyn Store>) {
     }
     assert_eq!(created, 40);
     assert_eq!(store.count_reports().await.unwrap(), 41);
+
+    // Several at once (imports): outcomes in order, a known one reported as such.
+    let batch: Vec<(String, hcl_data::Report)> = [200, 201, 1, 200]
+        .into_iter()
+        .map(|n| {
+            let r = sample_report(n);
+            (r.content_id(), r)
+        })
+        .collect();
+    let outcomes = store.put_reports(&batch).await.unwrap();
+    use PutOutcome::{AlreadyStored, Created};
+    assert_eq!(outcomes, [Created, Created, AlreadyStored, AlreadyStored]);
+    assert_eq!(store.count_reports().await.unwrap(), 43);
+    assert!(store.put_reports(&[]).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -103,7 +117,7 @@ async fn sqlite_store_scenario() {
     scenario(store).await;
     // Reopening the same file sees the same data (the server restarted).
     let store = hcl_aggregator::store::open(&url).await.unwrap();
-    assert_eq!(store.count_reports().await.unwrap(), 41);
+    assert_eq!(store.count_reports().await.unwrap(), 43);
 }
 
 #[tokio::test]
