@@ -189,10 +189,16 @@ fn main() {
     );
 
     // Cold rebuild: empty cache, as after a server start.
+    println!("peak memory before the rebuild: {:.0} MiB", peak_mib());
     let cache = CoverageCache::new(catalog.clone());
     let t = Instant::now();
     let hcl = Hcl::build(reports.clone(), &cache);
     let build_cold = t.elapsed().as_secs_f64();
+    println!(
+        "peak memory after the cold snapshot: {:.0} MiB (RSS now {:.0} MiB)",
+        peak_mib(),
+        rss_mib()
+    );
     let t = Instant::now();
     let report = analysis::kernel_report(&hcl, &ids, None, &Filter::default()).expect("report");
     let report_s = t.elapsed().as_secs_f64();

@@ -104,7 +104,15 @@ impl CoverageCache {
         self.catalog
             .profiles()
             .iter()
-            .map(|p| p.coverage(modalias, partial))
+            .map(|p| {
+                let mut c = p.coverage(modalias, partial);
+                // Only missing firmware is ever shown; a GPU driver asks for hundreds of files,
+                // and keeping them all for every cached modalias cost gigabytes at 100,000
+                // reports.
+                c.firmware.retain(|f| f.shipped == Some(false));
+                c.firmware.shrink_to_fit();
+                c
+            })
             .collect()
     }
 }
