@@ -121,6 +121,7 @@ impl ProfileBuilder {
             extra_modules: data.modules.iter().filter(|m| m.extra).count(),
         };
         data.meta.has_firmware_list = data.firmware.is_some();
+        data.canonicalize();
         Profile::from_data(data)
     }
 }

@@ -154,8 +154,11 @@ pub struct Profile {
 impl Profile {
     /// Wrap profile data, building the index.
     pub fn from_data(mut data: ProfileData) -> Self {
-        data.canonicalize();
-        let index = profile::AliasIndex::new(&data.aliases);
+        let mut index = profile::AliasIndex::new(&data.aliases);
+        if !index.is_sorted(&data.aliases) {
+            data.canonicalize();
+            index = profile::AliasIndex::new(&data.aliases);
+        }
         let mut by_name: Vec<u32> = (0..data.modules.len() as u32).collect();
         by_name.sort_by(|a, b| {
             let name = |i: &u32| data.modules.get(*i as usize).map(|m| m.name.as_str());

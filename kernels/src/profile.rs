@@ -177,6 +177,39 @@ pub struct ProfileData {
     pub rhel: Vec<RhelRule>,
 }
 
+/// Splits on one ASCII byte; cheaper than `str::split` for the many short fields of a profile.
+struct Fields<'a> {
+    rest: Option<&'a str>,
+    sep: u8,
+}
+
+impl<'a> Fields<'a> {
+    fn new(text: &'a str, sep: u8) -> Self {
+        Fields {
+            rest: Some(text),
+            sep,
+        }
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a str;
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.bytes().position(|b| b == self.sep) {
+            // The separator is ASCII, so both sides are on char boundaries.
+            Some(i) => {
+                self.rest = rest.get(i + 1..);
+                rest.get(..i)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
 /// Sort key of an alias in the index: its literal prefix.
 fn prefix(a: &Alias) -> &[u8] {
     let p = a.pattern.as_bytes();
@@ -284,14 +317,23 @@ impl ProfileData {
         };
         // Profiles are a few MB uncompressed; a larger claim is corrupt data.
         const LIMIT: usize = 64 << 20;
-        let mut text = Vec::new();
-        let mut decoder = zstd::stream::read::Decoder::new(bytes)
-            .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(&mut decoder, LIMIT as u64 + 1),
-            &mut text,
-        )
-        .map_err(|e| bad(format!("corrupt zstd data: {e}")))?;
+        let text = match zstd::zstd_safe::get_frame_content_size(bytes) {
+            // One allocation of the recorded size (profiles are written with it).
+            Ok(Some(size)) if size <= LIMIT as u64 => zstd::bulk::decompress(bytes, size as usize)
+                .map_err(|e| bad(format!("corrupt zstd data: {e}")))?,
+            Ok(Some(_)) => return Err(bad("profile larger than 64 MiB uncompressed".into())),
+            _ => {
+                let mut text = Vec::new();
+                let mut decoder = zstd::stream::read::Decoder::new(bytes)
+                    .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(&mut decoder, LIMIT as u64 + 1),
+                    &mut text,
+                )
+                .map_err(|e| bad(format!("corrupt zstd data: {e}")))?;
+                text
+            }
+        };
         if text.len() > LIMIT {
             return Err(bad("profile larger than 64 MiB uncompressed".into()));
         }
@@ -301,7 +343,7 @@ impl ProfileData {
 
     /// Parse the text form.
     pub fn from_text(text: &str, origin: &str) -> Result<Self, Error> {
-        let mut lines = text.split('\n').enumerate();
+        let mut lines = Fields::new(text, b'\n').enumerate();
         let bad = |line: usize, message: &str| Error::BadFile {
             path: format!("{origin}:{}", line + 1),
             message: message.to_owned(),
@@ -322,7 +364,7 @@ impl ProfileData {
             if line.is_empty() {
                 continue;
             }
-            let mut f = line.split('\t');
+            let mut f = Fields::new(line, b'\t');
             match f.next() {
                 Some("M") => {
                     let name = f.next().filter(|s| !s.is_empty());
@@ -426,6 +468,18 @@ impl AliasIndex {
                 .map(|a| literal_prefix_len(&a.pattern) as u32)
                 .collect(),
         }
+    }
+
+    /// True when the aliases are in literal-prefix order, all the lookup needs.
+    pub(crate) fn is_sorted(&self, aliases: &[Alias]) -> bool {
+        let prefix_at = |i: usize| {
+            let a = aliases.get(i)?;
+            a.pattern
+                .as_bytes()
+                .get(..*self.prefix_len.get(i)? as usize)
+        };
+        self.prefix_len.len() == aliases.len()
+            && (1..aliases.len()).all(|i| prefix_at(i - 1) <= prefix_at(i))
     }
 
     /// Every alias matching `text` (kmod-normalised). With `partial`, `?` in the text is an
