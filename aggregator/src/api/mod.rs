@@ -66,13 +66,15 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
             ))
         })?
         .map_err(|e| body_error(e, limit))?;
-    let report = tokio::task::spawn_blocking(move || {
+    // Decoding, parsing and hashing are CPU work (ms for a big report): off the async threads.
+    let (report, id) = tokio::task::spawn_blocking(move || {
         let bytes = validate::decode(body.to_vec(), encoding.as_deref(), limit)?;
-        validate::parse(&bytes, format)
+        let report = validate::parse(&bytes, format)?;
+        let id = validate::content_id(&report);
+        Ok::<_, AppError>((report, id))
     })
     .await
     .map_err(|e| AppError::Internal(format!("upload worker failed: {e}")))??;
-    let id = validate::content_id(&report);
     let outcome = st.store.put_report(&id, &report).await?;
     let url = format!("/reports/{id}");
     let status = match outcome {
