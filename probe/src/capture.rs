@@ -25,6 +25,9 @@ const DENY: &[&str] = &[
     "uevent",
 ];
 
+/// Marker file kept in directories that would otherwise be empty.
+pub const KEEP: &str = ".hcl-probe-keep";
+
 /// What a capture wrote.
 #[derive(Debug)]
 pub struct Captured {
@@ -88,6 +91,18 @@ pub fn capture(source: &Path, out: &Path, catalog: &Catalog) -> Result<Captured,
             Recorded::Link { target, .. } => {
                 std::os::unix::fs::symlink(target, &dest).map_err(|e| Error::io(&dest, e))?;
                 captured.links += 1;
+            }
+        }
+    }
+    // Git keeps no empty directory, and an empty one still says something (an ACPI table
+    // directory without DMAR/IVRS means "no IOMMU", not "unknown"): leave a marker in it.
+    for (rel, rec) in &last {
+        if let Recorded::Dir { .. } = rec {
+            let dir = out.join(rel);
+            let empty = fs::read_dir(&dir).is_ok_and(|mut e| e.next().is_none());
+            if empty {
+                let keep = dir.join(KEEP);
+                fs::write(&keep, b"").map_err(|e| Error::io(&keep, e))?;
             }
         }
     }

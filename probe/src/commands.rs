@@ -45,7 +45,12 @@ pub fn scan(
         all,
     };
     let text = output::render(&report, format, table)?;
-    std::io::stdout().write_all(text.as_bytes())?;
+    if let Err(e) = std::io::stdout().write_all(text.as_bytes()) {
+        // `hcl-probe scan | head`: the reader is gone; still write the files asked for.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
     if let Some(file) = qubes_hcl {
         let yaml = output::qubes_hcl(&report)?;
         std::fs::write(file, yaml).with_context(|| format!("writing {}", file.display()))?;

@@ -40,3 +40,34 @@ fn capture_refuses_a_non_empty_directory() {
         "mine"
     );
 }
+
+#[test]
+fn empty_directories_survive_git() {
+    // Regression: the dev VM capture's empty ACPI table directory vanished in a git checkout,
+    // turning "no IOMMU" into "unknown". Captures now leave a marker in empty directories.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("sys/firmware/acpi/tables")).unwrap();
+    std::fs::create_dir_all(src.join("sys/devices/platform/pcspkr")).unwrap();
+    std::fs::write(
+        src.join("sys/devices/platform/pcspkr/modalias"),
+        "platform:pcspkr\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("cap");
+    let (ok, _, err) = run_probe(&[
+        "capture",
+        "--root",
+        src.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.join("sys/firmware/acpi/tables")
+            .join(hcl_probe::capture::KEEP)
+            .is_file()
+    );
+    let scan = scan_tree(&out);
+    assert_eq!(scan.report.system.iommu, hcl_data::Tri::No);
+}

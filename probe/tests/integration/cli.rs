@@ -148,3 +148,29 @@ fn qubes_hcl_file_has_the_report_fields() {
         "{text}"
     );
 }
+
+#[test]
+fn a_closed_stdout_is_not_an_error_and_loses_no_file() {
+    // Regression: `hcl-probe scan | head` failed with "Broken pipe" before writing --save.
+    let tmp = tempfile::tempdir().unwrap();
+    let save = tmp.path().join("saved");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_hcl-probe"))
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--save",
+            save.to_str().unwrap(),
+            "--root",
+        ])
+        .arg(fixture("qemu-q35-usb-laptopish"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(std::fs::read_dir(&save).unwrap().count(), 1, "{err}");
+}

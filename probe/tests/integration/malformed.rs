@@ -41,7 +41,7 @@ fn tiny_tree(root: &Path) {
 }
 
 fn scan_with_warnings(root: &Path) -> (hcl_data::Report, Vec<String>) {
-    let s = scan(&Root::new(root), &catalog()).expect("a report is produced");
+    let s = scan(&Root::new(root), catalog()).expect("a report is produced");
     s.report.validate().expect("still a valid report");
     (
         s.report,
