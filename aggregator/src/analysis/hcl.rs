@@ -78,6 +78,10 @@ pub struct DeviceRow {
     /// False for a USB device row: its interfaces carry the drivers, and counting both would
     /// count the device twice (the probe's summaries skip it the same way).
     pub counts: bool,
+    /// `device` or `interface` for USB rows.
+    pub usb_kind: Option<String>,
+    /// Topology path under /sys/devices, to tie USB interfaces to their device.
+    pub sysfs_path: Option<String>,
     /// Per catalog kernel, in catalog order.
     pub coverage: Coverages,
 }
@@ -323,9 +327,12 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
             let coverage = cache.get(&d.modalias, d.partial);
             let key = device_key(&d);
             let name = device_name(&d);
-            let counts = d.usb.as_ref().is_none_or(|u| u.kind != "device");
+            let usb_kind = d.usb.as_ref().map(|u| u.kind.clone());
+            let counts = usb_kind.as_deref() != Some("device");
             DeviceRow {
                 counts,
+                usb_kind,
+                sysfs_path: d.sysfs_path,
                 key,
                 partial: d.partial,
                 category: d.category,
@@ -338,6 +345,8 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
             }
         })
         .collect();
+    let mut devices = devices;
+    summarise_usb_devices(&mut devices, nk);
     let status = (0..nk).map(|k| machine_status(&devices, k)).collect();
     ReportView {
         id,
@@ -359,6 +368,68 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
         qubes_versions: report.qubes.map(|q| q.versions).unwrap_or_default(),
         devices,
         status,
+    }
+}
+
+/// A USB device row takes the best verdict of its interfaces, per kernel, as the probe does:
+/// drivers bind to interfaces, so the device's own modalias rarely matches anything.
+fn summarise_usb_devices(devices: &mut [DeviceRow], nk: usize) {
+    let parent = |p: &str| p.rsplit_once('/').map(|(a, _)| a.to_owned());
+    let interfaces: Vec<(String, Coverages)> = devices
+        .iter()
+        .filter(|d| d.usb_kind.as_deref() == Some("interface"))
+        .filter_map(|d| Some((parent(d.sysfs_path.as_deref()?)?, d.coverage.clone())))
+        .collect();
+    for d in devices.iter_mut() {
+        if d.usb_kind.as_deref() != Some("device") {
+            continue;
+        }
+        let Some(path) = d.sysfs_path.as_deref() else {
+            continue;
+        };
+        let mine: Vec<&Coverages> = interfaces
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, c)| c)
+            .collect();
+        let summary: Coverages = (0..nk)
+            .map(|k| {
+                let covs: Vec<&hcl_data::Coverage> = mine.iter().filter_map(|c| c.get(k)).collect();
+                let mut cov = hcl_data::Coverage {
+                    partial: d.partial,
+                    ..Default::default()
+                };
+                if covs.is_empty() {
+                    cov.reason = "no interface of this USB device was found".to_owned();
+                    return cov;
+                }
+                for c in &covs {
+                    for (from, to) in [
+                        (&c.modules, &mut cov.modules),
+                        (&c.builtin, &mut cov.builtin),
+                        (&c.inferred_builtin, &mut cov.inferred_builtin),
+                    ] {
+                        for m in from {
+                            if !to.contains(m) {
+                                to.push(m.clone());
+                            }
+                        }
+                    }
+                }
+                cov.verdict = covs
+                    .iter()
+                    .map(|c| c.verdict)
+                    .min()
+                    .unwrap_or(Verdict::Unknown);
+                let driven = covs.iter().filter(|c| c.verdict.is_driven()).count();
+                cov.reason = format!(
+                    "{driven} of {} interfaces have a driver (best verdict of its interfaces)",
+                    covs.len()
+                );
+                cov
+            })
+            .collect();
+        d.coverage = summary;
     }
 }
 
@@ -601,6 +672,8 @@ mod tests {
             driver: None,
             out_of_tree_driver: false,
             counts,
+            usb_kind: None,
+            sysfs_path: None,
             coverage: verdicts
                 .iter()
                 .map(|v| Coverage {
@@ -621,6 +694,28 @@ mod tests {
         let st = machine_status(&devices, 0);
         assert_eq!(st.state, MachineState::Ok);
         assert_eq!((st.dom0_total, st.dom0_driven), (1, 1));
+    }
+
+    #[test]
+    fn usb_device_rows_take_the_best_verdict_of_their_interfaces() {
+        let mut dev = row(Role::Dom0, false, &[Verdict::NoDriver, Verdict::NoDriver]);
+        dev.usb_kind = Some("device".into());
+        dev.sysfs_path = Some("/devices/pci0000:00/0000:00:14.0/usb1/1-1".into());
+        let mut hid = row(Role::Dom0, true, &[Verdict::Supported, Verdict::NoDriver]);
+        hid.usb_kind = Some("interface".into());
+        hid.sysfs_path = Some("/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.0".into());
+        let mut other = row(Role::Dom0, true, &[Verdict::NoDriver, Verdict::Deprecated]);
+        other.usb_kind = Some("interface".into());
+        other.sysfs_path = Some("/devices/pci0000:00/0000:00:14.0/usb1/1-1/1-1:1.1".into());
+        let mut lonely = row(Role::Dom0, false, &[Verdict::Supported, Verdict::Supported]);
+        lonely.usb_kind = Some("device".into());
+        lonely.sysfs_path = Some("/devices/pci0000:00/0000:00:14.0/usb1/1-2".into());
+        let mut rows = vec![dev, hid, other, lonely];
+        summarise_usb_devices(&mut rows, 2);
+        assert_eq!(rows[0].coverage[0].verdict, Verdict::Supported);
+        assert_eq!(rows[0].coverage[1].verdict, Verdict::Deprecated);
+        assert!(rows[0].coverage[0].reason.starts_with("1 of 2 interfaces"));
+        assert_eq!(rows[3].coverage[0].verdict, Verdict::Unknown);
     }
 
     #[test]
