@@ -89,6 +89,20 @@ pub fn upload(
     opts.retries = args.retries;
     opts.backoff = Duration::from_secs(1);
     if let Some(dir) = from {
+        // Show exactly what leaves the machine, as for a fresh scan.
+        let pending = up::pending_files(dir)?;
+        for file in &pending {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            println!(
+                "{} will be sent to {}:\n{text}",
+                file.display(),
+                opts.endpoint()
+            );
+        }
+        if !pending.is_empty() && !yes && !confirm("Send them? [y/N] ")? {
+            bail!("not sent");
+        }
         let results = up::upload_saved(dir, &opts)?;
         if results.is_empty() {
             eprintln!("no unsent report in {}", dir.display());

@@ -174,3 +174,42 @@ fn a_closed_stdout_is_not_an_error_and_loses_no_file() {
     assert!(out.status.success(), "{err}");
     assert_eq!(std::fs::read_dir(&save).unwrap().count(), 1, "{err}");
 }
+
+#[test]
+fn upload_from_a_folder_shows_the_reports_and_asks_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let save = tmp.path().join("stick");
+    let root = fixture("dev-vm-firecracker");
+    let (ok, _, err) = run_probe(&[
+        "scan",
+        "--format",
+        "json",
+        "--save",
+        save.to_str().unwrap(),
+        "--root",
+        root.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    // No answer on stdin: nothing is sent, the saved report stays pending.
+    let (ok, out, err) = run_probe(&[
+        "upload",
+        "--url",
+        "https://127.0.0.1:9",
+        "--retries",
+        "0",
+        "--from",
+        save.to_str().unwrap(),
+    ]);
+    assert!(!ok);
+    assert!(err.contains("not sent"), "{err}");
+    assert!(
+        out.contains("will be sent to https://127.0.0.1:9/api/v1/reports"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\"modalias\""),
+        "the report itself is shown: {out}"
+    );
+    let pending = hcl_probe::upload::pending_files(&save).unwrap();
+    assert_eq!(pending.len(), 1);
+}
