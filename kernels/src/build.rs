@@ -162,6 +162,14 @@ impl Profile {
                 } else {
                     entry.loadable = true;
                 }
+                // RHEL ships some modules only in the optional kernel-modules-extra package.
+                if m
+                    .package
+                    .as_deref()
+                    .is_some_and(|p| p.contains("modules-extra"))
+                {
+                    entry.extra = true;
+                }
                 for f in &m.firmware {
                     if !entry.firmware.contains(f) {
                         entry.firmware.push(f.clone());

@@ -392,3 +392,52 @@ fn cli_import_list_and_diff_with_profile_dir() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["partial_coverage"], true);
 }
+
+/// The builder the binary importers feed: modules, built-ins with recorded aliases, firmware.
+#[test]
+fn profile_from_module_set_resolves_like_kmod() {
+    use hcl_kernels::binary::{ModuleInfo, ModuleSet};
+    let set = ModuleSet {
+        kernel_version: "7.3.4+deb13-amd64".into(),
+        modules: vec![ModuleInfo {
+            name: "iwlwifi".into(),
+            path: "kernel/drivers/net/wireless/intel/iwlwifi/iwlwifi.ko.xz".into(),
+            aliases: vec!["pci:v00008086d00002723sv*sd*bc*sc*i*".into()],
+            firmware: vec!["iwlwifi-cc-a0-77.ucode".into()],
+            ..Default::default()
+        }],
+        builtin: vec![ModuleInfo {
+            name: "virtio_pci".into(),
+            path: "kernel/drivers/virtio/virtio_pci.ko".into(),
+            aliases: vec!["pci:v00001AF4d*sv*sd*bc*sc*i*".into()],
+            firmware: vec![],
+            package: Some("kernel-modules-extra".into()),
+        }],
+        firmware_files: vec!["iwlwifi-cc-a0-72.ucode".into()],
+        ..Default::default()
+    };
+    let meta = ProfileMeta {
+        id: "from-set".into(),
+        ..Default::default()
+    };
+    let p = Profile::from_module_set(meta, &set, None);
+    assert_eq!(p.meta.kernel_version, "7.3.4+deb13-amd64");
+    assert!(p.meta.records_builtin_aliases);
+    let ax200 = p.coverage(
+        "pci:v00008086d00002723sv00008086sd00000084bc02sc80i00",
+        false,
+    );
+    assert_eq!(ax200.modules, vec!["iwlwifi".to_owned()]);
+    assert_eq!(ax200.verdict, Verdict::Supported);
+    assert_eq!(
+        ax200.firmware[0].shipped,
+        Some(true),
+        "older API file ships"
+    );
+    let virtio = p.resolve("pci:v00001AF4d00001041sv00001AF4sd00001041bc02sc00i00");
+    assert_eq!(virtio.builtin, vec!["virtio_pci".to_owned()]);
+    assert!(p.module("virtio_pci").is_some_and(|m| m.extra));
+    // Round trip through the compact form.
+    let back = Profile::decode(&p.encode().expect("encode"), "mem").expect("decode");
+    assert!(back.data() == p.data());
+}
