@@ -163,8 +163,7 @@ impl Profile {
                     entry.loadable = true;
                 }
                 // RHEL ships some modules only in the optional kernel-modules-extra package.
-                if m
-                    .package
+                if m.package
                     .as_deref()
                     .is_some_and(|p| p.contains("modules-extra"))
                 {
