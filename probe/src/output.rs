@@ -321,6 +321,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     if r.kernels.is_empty() {
         let _ = writeln!(o, "(no kernel profiles: nothing to compare)");
     }
+    details(&mut o, &devices, &p);
     let oot: Vec<&Device> = r.devices.iter().filter(|d| d.out_of_tree_driver).collect();
     if !oot.is_empty() {
         let _ = writeln!(o);
@@ -353,6 +354,46 @@ pub fn qubes_hcl(report: &Report) -> Result<String, Error> {
     Ok(hcl_data::qubes_hcl::to_yaml(report)?)
 }
 
+/// Why a kernel falls short for a device that matters (dom0 or assignable): missing firmware,
+/// a distro refusal, a lost driver. One line per kernel, the engine's reason.
+fn details(o: &mut String, devices: &[&Device], p: &Paint) {
+    let mut header = false;
+    for d in devices.iter().filter(|d| d.role != Role::Other) {
+        let any_driven = d.coverage.values().any(|c| c.verdict.is_driven());
+        let notes: Vec<(&String, &hcl_data::Coverage)> = d
+            .coverage
+            .iter()
+            .filter(|(_, c)| {
+                !matches!(c.verdict, Verdict::Supported | Verdict::Unknown)
+                    && (c.verdict != Verdict::NoDriver || any_driven)
+            })
+            .collect();
+        if notes.is_empty() {
+            continue;
+        }
+        if !header {
+            let _ = writeln!(o);
+            let _ = writeln!(o, "{}", p.paint("1", "Details"));
+            header = true;
+        }
+        let _ = writeln!(o, "{}", label(d).trim());
+        for (k, c) in notes {
+            let missing: Vec<&str> = c
+                .firmware
+                .iter()
+                .filter(|f| f.shipped == Some(false))
+                .map(|f| f.file.as_str())
+                .collect();
+            let fw = if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", missing.join(", "))
+            };
+            let _ = writeln!(o, "  {k:<20} {}{fw}", c.reason);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,6 +402,60 @@ mod tests {
     fn long_labels_are_cut() {
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("ab", 4), "ab  ");
+    }
+
+    #[test]
+    fn details_name_missing_firmware_and_lost_drivers() {
+        use hcl_data::{Coverage, FirmwareNeed};
+        let cov = |v: Verdict, reason: &str, fw: Vec<FirmwareNeed>| Coverage {
+            verdict: v,
+            reason: reason.to_owned(),
+            firmware: fw,
+            ..Default::default()
+        };
+        let d = Device {
+            bus: "pci".into(),
+            role: Role::Assignable,
+            vendor: Some("8086".into()),
+            device: Some("24fd".into()),
+            coverage: [
+                (
+                    "debian-13".to_owned(),
+                    cov(Verdict::Supported, "ok", vec![]),
+                ),
+                (
+                    "debian-12".to_owned(),
+                    cov(
+                        Verdict::FirmwareMissing,
+                        "firmware missing",
+                        vec![FirmwareNeed {
+                            module: "iwlwifi".into(),
+                            file: "iwlwifi-8265-36.ucode".into(),
+                            shipped: Some(false),
+                            package: None,
+                        }],
+                    ),
+                ),
+                (
+                    "rhel-9.6".to_owned(),
+                    cov(Verdict::NoDriver, "lost: debian-13 drive it", vec![]),
+                ),
+            ]
+            .into_iter()
+            .collect(),
+            ..Default::default()
+        };
+        let mut o = String::new();
+        details(&mut o, &[&d], &Paint { on: false });
+        assert!(
+            o.contains("debian-12            firmware missing (missing: iwlwifi-8265-36.ucode)"),
+            "{o}"
+        );
+        assert!(
+            o.contains("rhel-9.6             lost: debian-13 drive it"),
+            "{o}"
+        );
+        assert!(!o.contains("debian-13  "), "{o}");
     }
 
     #[test]
