@@ -131,10 +131,22 @@ impl Profile {
     /// `firmware` is the distro's firmware file list, when known; otherwise the firmware files
     /// the sources themselves carried (`ModuleSet::firmware_files`) are used when there are any.
     pub fn from_module_set(
-        mut meta: ProfileMeta,
+        meta: ProfileMeta,
         set: &ModuleSet,
         firmware: Option<FirmwareList>,
     ) -> Profile {
+        ProfileBuilder::from_module_set(meta, set, firmware).build()
+    }
+}
+
+impl ProfileBuilder {
+    /// A builder holding a [`ModuleSet`], to add inference before building; see
+    /// [`Profile::from_module_set`].
+    pub fn from_module_set(
+        mut meta: ProfileMeta,
+        set: &ModuleSet,
+        firmware: Option<FirmwareList>,
+    ) -> ProfileBuilder {
         if meta.kernel_version.is_empty() {
             meta.kernel_version = set.kernel_version.clone();
         }
@@ -193,7 +205,34 @@ impl Profile {
                 )
             })
         });
-        b.build()
+        b
+    }
+
+    /// A builder with the recorded aliases of an existing profile, as an inference source.
+    pub fn from_profile(profile: &Profile) -> ProfileBuilder {
+        let mut b = ProfileBuilder::new(profile.meta.clone());
+        let data = profile.data();
+        for a in &data.aliases {
+            if let Some(m) = data.modules.get(a.module as usize) {
+                b.aliases.push((a.kind, a.pattern.clone(), m.name.clone()));
+            }
+        }
+        b
+    }
+
+    /// Infer built-in aliases from a catalog's real-data profiles when this kernel does not
+    /// record them (before about 6.18). Returns the number of aliases added.
+    pub fn infer_from_catalog(&mut self, catalog: &Catalog) -> usize {
+        if series(&self.meta.kernel_version).is_none_or(|s| s >= 618) {
+            return 0;
+        }
+        let sources: Vec<ProfileBuilder> = catalog
+            .profiles()
+            .iter()
+            .map(ProfileBuilder::from_profile)
+            .collect();
+        let refs: Vec<&ProfileBuilder> = sources.iter().collect();
+        infer_builtins(self, &refs)
     }
 }
 
@@ -238,30 +277,25 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
             .into_iter()
             .map(str::to_owned)
             .collect();
+        // Only sources that add aliases this kernel does not record compete.
         let best = tables
             .iter()
             .filter_map(|(s, t)| {
-                let aliases = t.get(name.as_str())?;
+                let new: Vec<String> = t
+                    .get(name.as_str())?
+                    .iter()
+                    .filter(|a| !own_aliases.iter().any(|o| o == *a))
+                    .map(|a| (*a).to_owned())
+                    .collect();
                 let theirs = series(&s.meta.kernel_version)?;
                 // Real data first, then the closest series, then the newer kernel.
-                Some((
-                    (!s.meta.real_data, (theirs - own).abs(), -theirs),
-                    s,
-                    aliases,
-                ))
+                (!new.is_empty())
+                    .then(|| ((!s.meta.real_data, (theirs - own).abs(), -theirs), s, new))
             })
             .min_by(|a, b| a.0.cmp(&b.0));
-        let Some((_, source, aliases)) = best else {
+        let Some((_, source, new)) = best else {
             continue;
         };
-        let new: Vec<String> = aliases
-            .iter()
-            .filter(|a| !own_aliases.iter().any(|o| o == *a))
-            .map(|a| (*a).to_owned())
-            .collect();
-        if new.is_empty() {
-            continue;
-        }
         let source_id = source.meta.id.clone();
         target.module(&name).inferred_from = Some(source_id);
         for a in new {

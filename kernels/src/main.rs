@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
-use hcl_kernels::{Catalog, FirmwareList, Profile, ProfileMeta, build_shipped, import};
+use hcl_kernels::{Catalog, FirmwareList, ProfileBuilder, ProfileMeta, build_shipped, import};
 
 #[derive(Parser)]
 #[command(version, about = "Kernel profiles for HCL Probe")]
@@ -170,17 +170,17 @@ fn import_cmd(
         id: id.to_owned(),
         ..Default::default()
     };
-    let profile = match sources {
+    let mut builder = match sources {
         [dir] if dir.join("modules.alias").is_file() => {
             let mut b = import::import_debian_dir(dir, meta)?;
             b.meta.real_data = true;
             b.firmware = fw;
-            b.build()
+            b
         }
         [dir] if dir.join("modules.alias.pci-usb").is_file() => {
             let mut b = import::import_derived_dir(dir, meta)?;
             b.firmware = fw;
-            b.build()
+            b
         }
         _ => {
             let bar = progress_bar(0);
@@ -189,9 +189,18 @@ fn import_cmd(
                 bar.set_position(done);
             });
             bar.finish_and_clear();
-            Profile::from_module_set(meta, &set?, fw)
+            ProfileBuilder::from_module_set(meta, &set?, fw)
         }
     };
+    // Kernels before about 6.18 do not record built-in device aliases: infer them from the
+    // shipped profiles, as build-shipped does.
+    if builder.meta.real_data {
+        let inferred = builder.infer_from_catalog(&Catalog::embedded()?);
+        if inferred > 0 {
+            eprintln!("inferred {inferred} built-in aliases from the shipped profiles");
+        }
+    }
+    let profile = builder.build();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(format!("{id}.profile.zst"));
     std::fs::write(&path, profile.encode()?)
