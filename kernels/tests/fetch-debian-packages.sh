@@ -7,8 +7,18 @@
 set -euo pipefail
 
 cache="${HCL_DEB_CACHE:-$HOME/.cache/hcl-probe/debs}"
-mirror="${HCL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-security="${HCL_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+# The archive this machine already uses (its own apt sources), unless overridden.
+apt_uris() {
+  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; break } }'
+  cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }'
+}
+mirror="${HCL_DEBIAN_MIRROR:-$(apt_uris | grep -v -- '-security' | grep -m1 '/debian/*$' || true)}"
+security="${HCL_DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -m1 '/debian-security/*$' || true)}"
+if [ -z "$mirror" ] || [ -z "$security" ]; then
+  echo "fetch-debian-packages: no Debian archive in this machine's apt sources; set HCL_DEBIAN_MIRROR and HCL_DEBIAN_SECURITY_MIRROR" >&2
+  exit 1
+fi
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 
 # package=version, file name as apt-get download writes it (':' in versions becomes %3a).
