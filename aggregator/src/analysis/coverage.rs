@@ -80,13 +80,16 @@ impl CoverageCache {
             .map(|n| n.get())
             .unwrap_or(1)
             .min(todo.len());
-        let chunk = todo.len().div_ceil(threads);
+        // Interleaved, not in halves: sorted keys put one vendor's devices together, and the
+        // engine's cost differs a lot between vendors, so halves left one thread idle.
+        let todo = &todo;
         let results: Vec<Vec<(Key, Coverages)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = todo
-                .chunks(chunk)
-                .map(|part| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
                     s.spawn(move || {
-                        part.iter()
+                        todo.iter()
+                            .skip(t)
+                            .step_by(threads)
                             .map(|(m, p)| ((Box::from(*m), *p), self.compute(m, *p)))
                             .collect::<Vec<_>>()
                     })
