@@ -230,8 +230,16 @@ pub struct Coverage {
     /// which cannot see them on kernels before about 6.18.
     #[serde(default)]
     pub inferred_builtin: Vec<String>,
+    /// Firmware files the matching modules ask for. In a probe report only the files the distro
+    /// does not ship are listed (amdgpu alone asks for over 600); the counts below keep the rest.
     #[serde(default)]
     pub firmware: Vec<FirmwareNeed>,
+    /// How many firmware files the matching modules ask for in all.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub firmware_declared: u32,
+    /// How many of those the distro's firmware packages ship; None when it has no list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_shipped: Option<u32>,
     /// RHEL hardware status when the distro has one for this device or driver.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rhel_status: Option<RhelStatus>,
@@ -340,4 +348,30 @@ pub struct QubesVersion {
     pub kernel: Option<String>,
     #[serde(default)]
     pub remark: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl Coverage {
+    /// The compact form a report carries: firmware reduced to the files the distro lacks, with
+    /// the declared and shipped counts kept.
+    pub fn compact_firmware(&mut self) {
+        if self.firmware.is_empty() {
+            return;
+        }
+        self.firmware_declared = u32::try_from(self.firmware.len()).unwrap_or(u32::MAX);
+        self.firmware_shipped = if self.firmware.iter().any(|f| f.shipped.is_none()) {
+            None
+        } else {
+            let n = self
+                .firmware
+                .iter()
+                .filter(|f| f.shipped == Some(true))
+                .count();
+            Some(u32::try_from(n).unwrap_or(u32::MAX))
+        };
+        self.firmware.retain(|f| f.shipped == Some(false));
+    }
 }

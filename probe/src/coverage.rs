@@ -25,7 +25,9 @@ pub fn apply(catalog: &Catalog, found: &mut [Found]) {
                 // Filled from the interfaces below.
                 Coverage::default()
             } else {
-                p.coverage(&dev.modalias, dev.partial)
+                let mut c = p.coverage(&dev.modalias, dev.partial);
+                c.compact_firmware();
+                c
             };
             dev.coverage.insert(p.meta.id.clone(), cov);
         }

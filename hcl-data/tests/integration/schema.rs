@@ -310,3 +310,41 @@ fn kernel_summary_cannot_cover_more_than_it_has() {
         "{e:?}"
     );
 }
+
+/// amdgpu asks for over 600 firmware files per kernel: a report carries only the missing ones
+/// and the counts (regression: a probe report with one AMD GPU was half a megabyte).
+#[test]
+fn compact_firmware_keeps_missing_files_and_counts() {
+    use hcl_data::{Coverage, FirmwareNeed};
+    let need = |file: &str, shipped| FirmwareNeed {
+        module: "amdgpu".into(),
+        file: file.into(),
+        shipped,
+        package: None,
+    };
+    let mut c = Coverage {
+        firmware: vec![
+            need("amdgpu/a.bin", Some(true)),
+            need("amdgpu/b.bin", Some(false)),
+            need("amdgpu/c.bin", Some(true)),
+        ],
+        ..Coverage::default()
+    };
+    c.compact_firmware();
+    assert_eq!(c.firmware_declared, 3);
+    assert_eq!(c.firmware_shipped, Some(2));
+    assert_eq!(c.firmware.len(), 1);
+    assert_eq!(c.firmware[0].file, "amdgpu/b.bin");
+
+    // No distro list: nothing is called missing, the shipped count is unknown.
+    let mut unknown = Coverage {
+        firmware: vec![need("amdgpu/a.bin", None)],
+        ..Coverage::default()
+    };
+    unknown.compact_firmware();
+    assert_eq!(
+        (unknown.firmware_declared, unknown.firmware_shipped),
+        (1, None)
+    );
+    assert!(unknown.firmware.is_empty());
+}
