@@ -196,7 +196,8 @@ impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        match rest.bytes().position(|b| b == self.sep) {
+        // `str::find` with one ASCII char searches with memchr.
+        match rest.find(char::from(self.sep)) {
             // The separator is ASCII, so both sides are on char boundaries.
             Some(i) => {
                 self.rest = rest.get(i + 1..);

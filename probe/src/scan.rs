@@ -15,8 +15,22 @@ pub struct Scan {
     pub warnings: Vec<Warning>,
 }
 
+/// What a scan knows before any kernel profile is needed: facts and named, classified devices.
+#[derive(Debug)]
+pub struct Machine {
+    system: hcl_data::System,
+    found: Vec<sysfs::Found>,
+}
+
 /// Scan the machine under `root` against every profile of `catalog`.
 pub fn scan(root: &Root, catalog: &Catalog) -> Result<Scan, Error> {
+    let machine = read_machine(root)?;
+    Ok(match_kernels(root, machine, catalog))
+}
+
+/// The first half of a scan, which needs no profiles: callers can decode the profiles on
+/// another thread meanwhile (decoding is most of a scan's time).
+pub fn read_machine(root: &Root) -> Result<Machine, Error> {
     if !root.base().is_dir() {
         return Err(Error::NotARoot(root.base().to_path_buf()));
     }
@@ -24,6 +38,12 @@ pub fn scan(root: &Root, catalog: &Catalog) -> Result<Scan, Error> {
     let mut found = sysfs::enumerate(root);
     name_devices(root, &mut found);
     classify::classify(&mut found);
+    Ok(Machine { system, found })
+}
+
+/// The second half: coverage by every profile of `catalog`, and the report.
+pub fn match_kernels(root: &Root, machine: Machine, catalog: &Catalog) -> Scan {
+    let Machine { system, mut found } = machine;
     coverage::apply(catalog, &mut found);
     let devices: Vec<_> = found.into_iter().map(|f| f.device).collect();
     let ids: Vec<String> = catalog
@@ -49,10 +69,10 @@ pub fn scan(root: &Root, catalog: &Catalog) -> Result<Scan, Error> {
         kernels,
         qubes: None,
     };
-    Ok(Scan {
+    Scan {
         report,
         warnings: root.take_warnings(),
-    })
+    }
 }
 
 /// Vendor and device names, loading each id database only when a device needs it.
