@@ -20,16 +20,8 @@ use hcl_data::{Coverage, Device, Report, Role, System, Tri, Verdict};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const KERNELS: [&str; 8] = [
-    "debian-12",
-    "debian-13",
-    "debian-13-backports",
-    "debian-sid",
-    "rhel-8.10",
-    "rhel-9.6",
-    "rhel-10.0",
-    "qubes-6.12",
-];
+/// The shipped candidates, so the reports look like the probe's.
+const KERNELS: [&str; 8] = hcl_kernels::SHIPPED_IDS;
 
 /// A report of a realistic size: `devices` PCI/USB devices, each with coverage for 8 kernels.
 /// The report id is the placeholder `BENCHID` so each upload can be made unique cheaply.

@@ -497,8 +497,18 @@ fn pci_ids(modalias: &str) -> Option<[Option<String>; 4]> {
     ])
 }
 
-/// The names of the profiles shipped in `kernels/profiles/`, in catalog order.
-pub const SHIPPED_IDS: [&str; 8] = [
+/// Declares the shipped profiles once: their ids and their embedded bytes.
+macro_rules! shipped {
+    ($($id:literal),* $(,)?) => {
+        /// The names of the profiles shipped in `kernels/profiles/`, in catalog order.
+        pub const SHIPPED_IDS: [&str; [$($id),*].len()] = [$($id),*];
+
+        static EMBEDDED: &[(&str, &[u8])] =
+            &[$(($id, include_bytes!(concat!("../profiles/", $id, ".profile.zst")))),*];
+    };
+}
+
+shipped!(
     "debian-12",
     "debian-13",
     "debian-13-backports",
@@ -507,23 +517,6 @@ pub const SHIPPED_IDS: [&str; 8] = [
     "rhel-9.6",
     "rhel-10.0",
     "qubes-6.12",
-];
-
-macro_rules! shipped {
-    ($($id:literal),*) => {
-        &[$(($id, include_bytes!(concat!("../profiles/", $id, ".profile.zst")))),*]
-    };
-}
-
-static EMBEDDED: &[(&str, &[u8])] = shipped!(
-    "debian-12",
-    "debian-13",
-    "debian-13-backports",
-    "debian-sid",
-    "rhel-8.10",
-    "rhel-9.6",
-    "rhel-10.0",
-    "qubes-6.12"
 );
 
 /// A set of profiles.
