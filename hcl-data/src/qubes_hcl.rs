@@ -351,7 +351,14 @@ fn device_from_line(field: &str, line: &str) -> Option<Device> {
             Some(name.to_string()),
         )
     };
-    let (class, subclass, prog_if) = class_of(line);
+    let (mut class, subclass, prog_if) = class_of(line);
+    // A line of the `gpu:` field is a display controller (base class 03) even when it does not
+    // say which kind: without that, drivers that match GPUs by vendor and class (nouveau,
+    // amdgpu's older ids) could not be told apart from "unknown". HDMI audio functions pasted
+    // there are class 04, so they keep an unknown class.
+    if field == "gpu" && class.is_none() && !line.to_ascii_lowercase().contains("audio") {
+        class = Some("03".to_owned());
+    }
     let hx = |v: Option<String>, w: usize| v.unwrap_or_else(|| "?".repeat(w));
     let modalias = format!(
         "pci:v0000{}d0000{}sv????????sd????????bc{}sc{}i{}",
@@ -682,6 +689,28 @@ mod tests {
         assert!(device_from_line("gpu", "\tSubsystem: Lenovo Device [17aa:22e4]").is_none());
         let amd = device_from_line("gpu", "Advanced Micro Devices, Inc. [AMD/ATI] Device 1638");
         assert_eq!(amd.unwrap().vendor.as_deref(), Some("1002"));
+    }
+
+    /// Regression: `gpu: NVIDIA ... [10de:0a65]` without a class matched nouveau (vendor +
+    /// class 03 alias) only as "unknown", moving 110 HCL machines to "no data".
+    #[test]
+    fn gpu_field_lines_are_display_class() {
+        let d =
+            device_from_line("gpu", "NVIDIA Corporation GT218 [GeForce 210] [10de:0a65]").unwrap();
+        assert!(d.modalias.ends_with("bc03sc??i??"), "{}", d.modalias);
+        assert_eq!(d.class, None, "the full class stays unknown");
+        let audio = device_from_line(
+            "gpu",
+            "NVIDIA Corporation High Definition Audio [10de:0be3]",
+        )
+        .unwrap();
+        assert!(
+            audio.modalias.ends_with("bc??sc??i??"),
+            "{}",
+            audio.modalias
+        );
+        let net = device_from_line("network", "Intel Corporation Device [8086:24fd]").unwrap();
+        assert!(net.modalias.ends_with("bc??sc??i??"), "{}", net.modalias);
     }
 
     #[test]

@@ -107,6 +107,9 @@ impl FirmwareList {
     /// `<stem>-<N>.ucode` names, a lower API number (the driver falls back to those).
     /// Returns the package and, when it differs, the file that satisfies the need.
     pub fn satisfies(&self, file: &str) -> Option<(String, Option<String>)> {
+        if let Some(found) = self.satisfies_glob(file) {
+            return found;
+        }
         for candidate in [file.to_owned(), format!("{file}.xz"), format!("{file}.zst")] {
             if let Some(pkg) = self.lookup(&candidate) {
                 let alt = (candidate != file).then_some(candidate);
@@ -139,6 +142,31 @@ impl FirmwareList {
         let (_, f, pkg) = best?;
         let pkg = self.packages.get(pkg as usize)?.clone();
         Some((pkg, Some(f.to_owned())))
+    }
+}
+
+impl FirmwareList {
+    /// Drivers may declare a folder of files as a glob (ath11k: `ath11k/WCN6855/hw2.0/*`): it is
+    /// met when some shipped file matches. None when `file` is no glob.
+    fn satisfies_glob(&self, file: &str) -> Option<Option<(String, Option<String>)>> {
+        let literal = literal_prefix_len(file);
+        if literal == file.len() {
+            return None;
+        }
+        let prefix = file.get(..literal).unwrap_or("");
+        // Files sharing the literal prefix are adjacent in the sorted list.
+        let start = self.files.partition_point(|(f, _)| f.as_str() < prefix);
+        let hit = self
+            .files
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(f, _)| f.starts_with(prefix))
+            .find(|(f, _)| fnmatch(file.as_bytes(), f.as_bytes()));
+        Some(hit.and_then(|(f, pkg)| {
+            let pkg = self.packages.get(*pkg as usize)?.clone();
+            Some((pkg, Some(f.clone())))
+        }))
     }
 }
 

@@ -441,3 +441,26 @@ fn profile_from_module_set_resolves_like_kmod() {
     let back = Profile::decode(&p.encode().expect("encode"), "mem").expect("decode");
     assert!(back.data() == p.data());
 }
+
+/// Regression: ath11k declares its firmware as folder globs (`ath11k/WCN6855/hw2.0/*`), which
+/// no exact file name matches, so Qualcomm QCNFA765 Wi-Fi showed as "firmware missing" on
+/// Debian although firmware-atheros ships those folders.
+#[test]
+fn firmware_declared_as_glob_is_met_by_a_shipped_file() {
+    let deb = catalog().get("debian-13").expect("debian-13");
+    let qcnfa765 = "pci:v000017CBd00001103sv000017CBsd00000108bc02sc80i00";
+    let cov = deb.coverage(qcnfa765, false);
+    assert!(cov.modules.iter().any(|m| m == "ath11k_pci"), "{cov:?}");
+    assert_eq!(cov.verdict, Verdict::Supported, "{}", cov.reason);
+    let wcn = cov
+        .firmware
+        .iter()
+        .find(|f| f.file == "ath11k/WCN6855/hw2.0/*")
+        .expect("declared glob listed");
+    assert_eq!(wcn.shipped, Some(true));
+    assert_eq!(wcn.package.as_deref(), Some("firmware-atheros"));
+
+    let list = FirmwareList::from_pairs([("ath11k/WCN6855/hw2.0/amss.bin".into(), "fw".into())]);
+    assert!(list.satisfies("ath11k/WCN6855/hw2.0/*").is_some());
+    assert!(list.satisfies("ath11k/QCA6390/hw2.0/*").is_none());
+}
