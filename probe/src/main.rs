@@ -27,7 +27,7 @@ struct RootArgs {
     #[arg(long, default_value = "/")]
     root: PathBuf,
     /// Read kernel profiles from this directory instead of the embedded ones.
-    #[arg(long, env = "HCL_PROFILES_DIR")]
+    #[arg(long, env = "HCL_PROFILES")]
     profiles: Option<PathBuf>,
 }
 
