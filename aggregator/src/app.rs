@@ -46,16 +46,20 @@ pub struct AppState {
     pub catalog: Arc<hcl_kernels::Catalog>,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
+    /// Snapshots behind the pages; writes through the API invalidate them.
+    pub pages: Arc<crate::web::PageCache>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<hcl_kernels::Catalog>, config: Config) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_per_sec, config.rate_burst));
+        let pages = Arc::new(crate::web::PageCache::new(catalog.clone()));
         Self {
             store,
             catalog,
             config: Arc::new(config),
             limiter,
+            pages,
         }
     }
 }

@@ -76,6 +76,9 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
     .await
     .map_err(|e| AppError::Internal(format!("upload worker failed: {e}")))??;
     let outcome = st.store.put_report(&id, &report).await?;
+    if outcome == PutOutcome::Created {
+        st.pages.invalidate();
+    }
     let url = format!("/reports/{id}");
     let status = match outcome {
         PutOutcome::Created => StatusCode::CREATED,
@@ -165,6 +168,7 @@ async fn set_hidden(
     if !st.store.set_hidden(&id, hidden).await? {
         return Err(AppError::NotFound);
     }
+    st.pages.invalidate();
     tracing::info!(%id, hidden, "moderation");
     Ok(Json(serde_json::json!({ "id": id, "hidden": hidden })).into_response())
 }
@@ -178,6 +182,7 @@ async fn delete_report(
     if !st.store.delete_report(&id).await? {
         return Err(AppError::NotFound);
     }
+    st.pages.invalidate();
     tracing::info!(%id, "moderation: deleted");
     Ok(Json(serde_json::json!({ "id": id, "deleted": true })).into_response())
 }

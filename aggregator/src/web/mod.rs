@@ -6,11 +6,12 @@
 //! snapshot; the kernel engine's answers are cached per distinct modalias for the life of the
 //! process, so a rebuild is grouping work only.
 
+mod cache;
 pub mod pages;
 pub mod query;
 pub mod svg;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
@@ -20,9 +21,10 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
-use crate::analysis::{AnalysisError, CoverageCache, Filter, Hcl};
+use crate::analysis::{AnalysisError, Filter, Hcl};
 use crate::app::AppState;
 use crate::error::AppError;
+pub use cache::PageCache;
 use pages::Frame;
 use query::Params;
 
@@ -86,32 +88,25 @@ fn format(params: &Params, headers: &HeaderMap, api: bool) -> Result<Format, App
     })
 }
 
-/// One coverage cache per kernel catalog, shared by all requests (and all servers of a test
-/// process that share a catalog).
-fn coverage_cache(catalog: &Arc<hcl_kernels::Catalog>) -> Arc<CoverageCache> {
-    static CACHE: Mutex<Option<Arc<CoverageCache>>> = Mutex::new(None);
-    let mut slot = CACHE.lock().unwrap_or_else(|p| p.into_inner());
-    match &*slot {
-        Some(c) if Arc::ptr_eq(c.catalog(), catalog) => c.clone(),
-        _ => {
-            let c = Arc::new(CoverageCache::new(catalog.clone()));
-            *slot = Some(c.clone());
-            c
-        }
-    }
-}
-
-/// Read the visible reports that pass `filter` and build the snapshot off the async threads.
+/// The snapshot of the visible reports that pass `filter`: the cached one while it is current,
+/// else read from the store and built off the async threads.
 async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
+    if let Some(hcl) = st.pages.get(filter) {
+        return Ok(hcl);
+    }
+    // Read before the store: a write landing meanwhile leaves this snapshot already stale.
+    let generation = st.pages.generation();
     let reports = st.store.list_reports(false).await?;
-    let cache = coverage_cache(&st.catalog);
-    let filter = filter.clone();
-    tokio::task::spawn_blocking(move || {
-        let reports = reports.into_iter().filter(|r| filter.matches(r)).collect();
+    let cache = st.pages.coverage();
+    let owned = filter.clone();
+    let hcl = tokio::task::spawn_blocking(move || {
+        let reports = reports.into_iter().filter(|r| owned.matches(r)).collect();
         Arc::new(Hcl::build(reports, &cache))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))
+    .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))?;
+    st.pages.put(filter, generation, hcl.clone());
+    Ok(hcl)
 }
 
 fn params_and_filter(q: &RawQuery) -> Result<(Params, Filter), AppError> {
@@ -232,7 +227,7 @@ async fn report(
         .await?
         .filter(|r| !r.hidden)
         .ok_or(AppError::NotFound)?;
-    let cache = coverage_cache(&st.catalog);
+    let cache = st.pages.coverage();
     let hcl = tokio::task::spawn_blocking(move || Hcl::build(vec![stored], &cache))
         .await
         .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))?;
