@@ -181,16 +181,17 @@ impl Report {
         Ok(())
     }
 
-    /// A hash of the report's canonical JSON (keys sorted, no spaces), hex SHA-256. The same
-    /// report sent twice has the same id, so the server stores it once.
+    /// A hash of the report as the schema serialises it (fields in schema order, maps sorted
+    /// by key, no spaces), hex SHA-256. The same report sent twice has the same id however its
+    /// JSON was laid out, so the server stores it once. Streamed into the hasher: no copy of the
+    /// report is built (this runs on every upload).
     pub fn content_id(&self) -> String {
-        let mut canon = Vec::new();
-        match serde_json::to_value(self) {
-            Ok(v) => write_canonical(&v, &mut canon),
-            // Cannot happen (every map key is a string); hash the Debug form rather than panic.
-            Err(_) => canon.extend_from_slice(format!("{self:?}").as_bytes()),
+        let mut hasher = HashWriter(Sha256::new());
+        // Writing to a hasher cannot fail; hash the Debug form rather than panic if it did.
+        if serde_json::to_writer(&mut hasher, self).is_err() {
+            hasher.0.update(format!("{self:?}").as_bytes());
         }
-        hex::encode(Sha256::digest(&canon))
+        hex::encode(hasher.0.finalize())
     }
 
     /// Everything in the report that looks like a personal identifier: a MAC address, a UUID
@@ -395,43 +396,17 @@ fn find_uuid(s: &str) -> Option<&str> {
     None
 }
 
-/// Sorted keys, no whitespace: the same report always gives the same bytes.
-fn write_canonical(v: &Value, out: &mut Vec<u8>) {
-    match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            out.push(b'{');
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // A JSON string cannot fail to serialise; the fallback keeps the key distinct.
-                if serde_json::to_writer(&mut *out, k).is_err() {
-                    out.extend_from_slice(k.as_bytes());
-                }
-                out.push(b':');
-                if let Some(v) = map.get(*k) {
-                    write_canonical(v, out);
-                }
-            }
-            out.push(b'}');
-        }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(b']');
-        }
-        scalar => {
-            if serde_json::to_writer(&mut *out, scalar).is_err() {
-                out.extend_from_slice(b"null");
-            }
-        }
+/// Feeds serialised bytes straight into a hash.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -736,17 +711,6 @@ mod tests {
         assert_eq!(find_uuid(&format!("uuid={u};")), Some(u));
         assert_eq!(find_uuid("4c4c4544-0042-3510-8052-b4c04f4e333"), None);
         assert_eq!(find_uuid("x4c4c4544-0042-3510-8052-b4c04f4e33321"), None);
-    }
-
-    #[test]
-    fn canonical_json_sorts_keys() {
-        let v: Value = serde_json::from_str(r#"{"b":[1,{"z":null,"a":"x"}],"a":true}"#).unwrap();
-        let mut out = Vec::new();
-        write_canonical(&v, &mut out);
-        assert_eq!(
-            String::from_utf8(out).unwrap(),
-            r#"{"a":true,"b":[1,{"a":"x","z":null}]}"#
-        );
     }
 
     #[test]
