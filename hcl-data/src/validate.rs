@@ -183,15 +183,13 @@ impl Report {
 
     /// A hash of the report as the schema serialises it (fields in schema order, maps sorted
     /// by key, no spaces), hex SHA-256. The same report sent twice has the same id however its
-    /// JSON was laid out, so the server stores it once. Streamed into the hasher: no copy of the
-    /// report is built (this runs on every upload).
+    /// JSON was laid out, so the server stores it once. Serialised from the typed report, with
+    /// no JSON value tree in between (this runs on every upload).
     pub fn content_id(&self) -> String {
-        let mut hasher = HashWriter(Sha256::new());
-        // Writing to a hasher cannot fail; hash the Debug form rather than panic if it did.
-        if serde_json::to_writer(&mut hasher, self).is_err() {
-            hasher.0.update(format!("{self:?}").as_bytes());
-        }
-        hex::encode(hasher.0.finalize())
+        let bytes = serde_json::to_vec(self)
+            // Cannot fail (every map key is a string); hash the Debug form rather than panic.
+            .unwrap_or_else(|_| format!("{self:?}").into_bytes());
+        hex::encode(Sha256::digest(&bytes))
     }
 
     /// Everything in the report that looks like a personal identifier: a MAC address, a UUID
@@ -394,20 +392,6 @@ fn find_uuid(s: &str) -> Option<&str> {
         }
     }
     None
-}
-
-/// Feeds serialised bytes straight into a hash.
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 fn kind(v: &Value) -> &'static str {
