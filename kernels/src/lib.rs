@@ -528,23 +528,46 @@ pub struct Catalog {
 impl Catalog {
     /// The profiles embedded in this binary.
     pub fn embedded() -> Result<Self, Error> {
-        // Decoding is most of a probe scan's time: one thread per profile (hcl-probe's < 50 ms).
-        let profiles = std::thread::scope(|s| {
-            let handles: Vec<_> = EMBEDDED
-                .iter()
-                .map(|(id, bytes)| {
-                    s.spawn(move || Profile::decode(bytes, &format!("embedded {id}.profile.zst")))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::bad("embedded profiles", "decoder panicked"))
+        // Decoding is most of a probe scan's time: one worker per core, each taking the next
+        // profile (one thread per profile held every decompressed text at once: more memory,
+        // no less time).
+        let workers = std::thread::available_parallelism()
+            .map_or(2, usize::from)
+            .clamp(1, EMBEDDED.len().max(1));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut slots: Vec<Option<Result<Profile, Error>>> = Vec::new();
+        slots.resize_with(EMBEDDED.len(), || None);
+        let done = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut out = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((id, bytes)) = EMBEDDED.get(i) else {
+                                return out;
+                            };
+                            let origin = format!("embedded {id}.profile.zst");
+                            out.push((i, Profile::decode(bytes, &origin)));
+                        }
                     })
                 })
-                .collect::<Result<Vec<_>, _>>()
-        })?;
+                .collect();
+            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
+        });
+        for worker in done {
+            let decoded =
+                worker.map_err(|_| Error::bad("embedded profiles", "decoder panicked"))?;
+            for (i, profile) in decoded {
+                if let Some(slot) = slots.get_mut(i) {
+                    *slot = Some(profile);
+                }
+            }
+        }
+        let profiles = slots
+            .into_iter()
+            .map(|p| p.unwrap_or_else(|| Err(Error::bad("embedded profiles", "not decoded"))))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Catalog { profiles })
     }
 
