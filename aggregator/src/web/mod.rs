@@ -15,7 +15,8 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -109,19 +110,8 @@ async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> 
     Ok(hcl)
 }
 
-fn params_and_filter(q: &RawQuery) -> Result<(Params, Filter), AppError> {
-    let p = Params::parse(q.0.as_deref());
-    let f = p.filter.normalized().map_err(analysis_error)?;
-    Ok((p, f))
-}
-
 fn analysis_error(e: AnalysisError) -> AppError {
     AppError::BadRequest(e.to_string())
-}
-
-fn is_api(headers: &HeaderMap, uri: &axum::http::Uri) -> bool {
-    let _ = headers;
-    uri.path().starts_with("/api/")
 }
 
 /// Render a page as HTML or JSON.
@@ -157,69 +147,68 @@ async fn style() -> Response {
     resp
 }
 
-async fn overview(
-    State(st): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
-    respond(&pages::overview(&hcl, Frame::default()), fmt)
+/// What every page reads from its request: the query, the filter in it, and the
+/// representation asked for (`?format=`, `/api/v1/...` or `Accept: application/json`).
+struct PageQuery {
+    params: Params,
+    filter: Filter,
+    format: Format,
 }
 
-async fn machines(
-    State(st): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
-    if fmt == Format::Csv {
-        return Ok(csv_response(
-            "machines.csv",
-            crate::analysis::csv::machines(&hcl),
-        ));
+impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let params = Params::parse(parts.uri.query());
+        let filter = params.filter.normalized().map_err(analysis_error)?;
+        let api = parts.uri.path().starts_with("/api/");
+        let format = format(&params, &parts.headers, api)?;
+        Ok(PageQuery {
+            params,
+            filter,
+            format,
+        })
     }
-    let page = pages::machines(&hcl, &f, Frame::default()).paginate(p.page, PER_PAGE);
-    respond(&page, fmt)
 }
 
-async fn machines_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
-    let (_, f) = params_and_filter(&q)?;
-    let hcl = snapshot(&st, &f).await?;
-    Ok(csv_response(
-        "machines.csv",
-        crate::analysis::csv::machines(&hcl),
-    ))
+async fn overview(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let hcl = snapshot(&st, &q.filter).await?;
+    respond(&pages::overview(&hcl, Frame::default()), q.format)
+}
+
+async fn machines(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let hcl = snapshot(&st, &q.filter).await?;
+    if q.format == Format::Csv {
+        return Ok(machines_csv_of(&hcl));
+    }
+    let page = pages::machines(&hcl, &q.filter, Frame::default()).paginate(q.params.page, PER_PAGE);
+    respond(&page, q.format)
+}
+
+async fn machines_csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    Ok(machines_csv_of(&*snapshot(&st, &q.filter).await?))
+}
+
+fn machines_csv_of(hcl: &Hcl) -> Response {
+    csv_response("machines.csv", crate::analysis::csv::machines(hcl))
 }
 
 async fn machine(
     State(st): State<AppState>,
     Path((brand, model)): Path<(String, String)>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
+    q: PageQuery,
 ) -> Result<Response, AppError> {
-    let (p, _) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
+    // A machine page shows all its reports, whatever the filter.
     let hcl = snapshot(&st, &Filter::default()).await?;
     let page = pages::machine(&hcl, &brand, &model, Frame::default()).ok_or(AppError::NotFound)?;
-    respond(&page, fmt)
+    respond(&page, q.format)
 }
 
 async fn report(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
+    q: PageQuery,
 ) -> Result<Response, AppError> {
-    let (p, _) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
     // One report: no need to read the others.
     let stored = st
         .store
@@ -232,121 +221,84 @@ async fn report(
         .await
         .map_err(|e| AppError::Internal(format!("snapshot task failed: {e}")))?;
     let page = pages::report(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
-    respond(&page, fmt)
+    respond(&page, q.format)
 }
 
-async fn devices(
-    State(st): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
-    if fmt == Format::Csv {
-        return Ok(csv_response(
-            "devices.csv",
-            crate::analysis::csv::devices(&hcl),
-        ));
+async fn devices(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let hcl = snapshot(&st, &q.filter).await?;
+    if q.format == Format::Csv {
+        return Ok(devices_csv_of(&hcl));
     }
-    let page = pages::devices(&hcl, &f, Frame::default()).paginate(p.page, PER_PAGE);
-    respond(&page, fmt)
+    let page = pages::devices(&hcl, &q.filter, Frame::default()).paginate(q.params.page, PER_PAGE);
+    respond(&page, q.format)
 }
 
-async fn devices_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
-    let (_, f) = params_and_filter(&q)?;
-    let hcl = snapshot(&st, &f).await?;
-    Ok(csv_response(
-        "devices.csv",
-        crate::analysis::csv::devices(&hcl),
-    ))
+async fn devices_csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    Ok(devices_csv_of(&*snapshot(&st, &q.filter).await?))
+}
+
+fn devices_csv_of(hcl: &Hcl) -> Response {
+    csv_response("devices.csv", crate::analysis::csv::devices(hcl))
 }
 
 async fn device(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
+    q: PageQuery,
 ) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
+    let hcl = snapshot(&st, &q.filter).await?;
     let page = pages::device(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
-    respond(&page, fmt)
+    respond(&page, q.format)
 }
 
-async fn kernels(
-    State(st): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
-    respond(&pages::kernels(&hcl, Frame::default()), fmt)
+async fn kernels(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let hcl = snapshot(&st, &q.filter).await?;
+    respond(&pages::kernels(&hcl, Frame::default()), q.format)
 }
 
 async fn kernel(
     State(st): State<AppState>,
     Path(id): Path<String>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
+    q: PageQuery,
 ) -> Result<Response, AppError> {
-    let (p, f) = params_and_filter(&q)?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    let hcl = snapshot(&st, &f).await?;
+    let hcl = snapshot(&st, &q.filter).await?;
     let page = pages::kernel(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
-    respond(&page, fmt)
+    respond(&page, q.format)
 }
 
-async fn report_page(
-    st: &AppState,
-    q: &RawQuery,
-) -> Result<(Params, pages::KernelReportPage), AppError> {
-    let (p, f) = params_and_filter(q)?;
-    let hcl = snapshot(st, &f).await?;
-    let page = pages::kernel_report_page(
+async fn report_page(st: &AppState, q: &PageQuery) -> Result<pages::KernelReportPage, AppError> {
+    let hcl = snapshot(st, &q.filter).await?;
+    pages::kernel_report_page(
         &hcl,
-        &p.candidates,
-        p.baseline.as_deref(),
-        &f,
+        &q.params.candidates,
+        q.params.baseline.as_deref(),
+        &q.filter,
         Frame::default(),
     )
-    .map_err(analysis_error)?;
-    Ok((p, page))
+    .map_err(analysis_error)
 }
 
-async fn kernel_report(
-    State(st): State<AppState>,
-    uri: axum::http::Uri,
-    headers: HeaderMap,
-    q: RawQuery,
-) -> Result<Response, AppError> {
-    let (p, page) = report_page(&st, &q).await?;
-    let fmt = format(&p, &headers, is_api(&headers, &uri))?;
-    if fmt == Format::Csv {
-        return Ok(csv_response(
-            "kernel-report.csv",
-            crate::analysis::csv::kernel_report(&page.report),
-        ));
+async fn kernel_report(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let page = report_page(&st, &q).await?;
+    if q.format == Format::Csv {
+        return Ok(kernel_report_csv_of(&page));
     }
-    respond(&page, fmt)
+    respond(&page, q.format)
 }
 
-async fn kernel_report_csv(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
-    let (_, page) = report_page(&st, &q).await?;
-    Ok(csv_response(
+async fn kernel_report_csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    Ok(kernel_report_csv_of(&report_page(&st, &q).await?))
+}
+
+fn kernel_report_csv_of(page: &pages::KernelReportPage) -> Response {
+    csv_response(
         "kernel-report.csv",
         crate::analysis::csv::kernel_report(&page.report),
-    ))
+    )
 }
 
-async fn kernel_report_md(State(st): State<AppState>, q: RawQuery) -> Result<Response, AppError> {
-    let (_, page) = report_page(&st, &q).await?;
+async fn kernel_report_md(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+    let page = report_page(&st, &q).await?;
     let mut resp = crate::analysis::markdown::kernel_report(&page.report).into_response();
     resp.headers_mut().insert(
         header::CONTENT_TYPE,
