@@ -1,7 +1,6 @@
 //! The HCL pages through the real binary and real headless Chromium: what a person sees, the
 //! JSON and CSV twins of the pages, the static site and the Markdown report.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -34,27 +33,12 @@ fn bin() -> &'static str {
 fn spawn_server() -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("hcl.db");
-    let mut child = Command::new(bin())
-        .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-sec", "0"])
-        .arg("--db")
-        .arg(format!("sqlite://{}", db.display()))
-        .args(["--admin-token", ADMIN_TOKEN])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn hcl-aggregator");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read listening line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("address");
+    let (child, addr) = crate::common::spawn_serve([
+        "--db".to_owned(),
+        format!("sqlite://{}", db.display()),
+        "--admin-token".to_owned(),
+        ADMIN_TOKEN.to_owned(),
+    ]);
     Server {
         child,
         addr,

@@ -1,10 +1,10 @@
 //! Crash safety of the real binary: `kill -9` during a stream of uploads loses no acknowledged
 //! report and leaves no partial record; hostile uploads never bring the server down.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,28 +29,12 @@ fn spawn_server(db: &Path, max_body: usize) -> Server {
 }
 
 fn spawn_server_url(url: &str, max_body: usize) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hcl-aggregator"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-sec", "0"])
-        .arg("--db")
-        .arg(url)
-        .arg("--max-body-bytes")
-        .arg(max_body.to_string())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn hcl-aggregator");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read listening line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .parse()
-        .expect("address");
+    let (child, addr) = crate::common::spawn_serve([
+        "--db".to_owned(),
+        url.to_owned(),
+        "--max-body-bytes".to_owned(),
+        max_body.to_string(),
+    ]);
     Server { child, addr }
 }
 
