@@ -8,7 +8,7 @@ use crate::root::Root;
 const PCI_IDS: &[u8] = include_bytes!("../data/pci.ids.zst");
 const USB_IDS: &[u8] = include_bytes!("../data/usb.ids.zst");
 /// `# Version:` headers of the embedded snapshots (checked by a unit test).
-const PCI_IDS_VERSION: &str = "2023.04.10";
+const PCI_IDS_VERSION: &str = "2025.06.09";
 const USB_IDS_VERSION: &str = "2025.07.26";
 
 /// Which id database.
