@@ -51,28 +51,31 @@ impl IdDb {
         for dir in ["usr/share/hwdata", "usr/share/misc"] {
             let rel = format!("{dir}/{}", kind.file_name());
             let path = root.path(&rel);
+            // The version is in the first lines: read the whole file only when it is newer
+            // (the usual case on a live system is an older one, not worth 1 MB of reading).
+            let Some(version) = file_head(&path).as_deref().and_then(header_version) else {
+                continue;
+            };
+            if version.as_str() <= embedded_version {
+                continue;
+            }
             let Ok(text) = std::fs::read(&path) else {
                 continue;
             };
             let text = String::from_utf8_lossy(&text).into_owned();
-            let Some(version) = header_version(&text) else {
-                continue;
-            };
-            if version.as_str() > embedded_version {
-                return IdDb::from_text(text, format!("/{rel} {version}"));
+            return IdDb::from_text(text, format!("/{rel} {version}"));
+        }
+        let text = match decompress(blob) {
+            Ok(text) => text,
+            Err(e) => {
+                // Cannot happen with the shipped snapshot; names are optional anyway.
+                root.warn(
+                    kind.file_name(),
+                    format!("embedded snapshot unreadable: {e}"),
+                );
+                String::new()
             }
-        }
-        let mut text = String::new();
-        let decoded =
-            zstd::stream::read::Decoder::new(blob).and_then(|mut d| d.read_to_string(&mut text));
-        if let Err(e) = decoded {
-            // Cannot happen with the shipped snapshot; names are optional anyway.
-            root.warn(
-                kind.file_name(),
-                format!("embedded snapshot unreadable: {e}"),
-            );
-            text.clear();
-        }
+        };
         IdDb::from_text(text, format!("embedded {embedded_version}"))
     }
 
@@ -133,6 +136,28 @@ impl IdDb {
             (id == want).then(|| rest.get(4..).unwrap_or_default().trim().to_owned())
         })
     }
+}
+
+/// The first 4 KiB of a file, as text.
+fn file_head(path: &std::path::Path) -> Option<String> {
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .ok()?
+        .take(4096)
+        .read_to_end(&mut head)
+        .ok()?;
+    Some(String::from_utf8_lossy(&head).into_owned())
+}
+
+/// The embedded snapshot in one call: its frame records the size, so no streaming is needed.
+fn decompress(blob: &[u8]) -> std::io::Result<String> {
+    let size = zstd::zstd_safe::get_frame_content_size(blob)
+        .ok()
+        .flatten()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(8 << 20);
+    let bytes = zstd::bulk::decompress(blob, size)?;
+    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 fn header_version(text: &str) -> Option<String> {
