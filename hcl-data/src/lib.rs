@@ -12,11 +12,13 @@
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
 //! imports and writes the Qubes HCL YAML files.
 
+mod date;
 mod error;
 pub mod qubes_hcl;
 mod report;
 mod validate;
 
+pub use date::civil_from_days;
 pub use error::Error;
 pub use report::*;
 pub use validate::{
