@@ -246,35 +246,23 @@ pub fn kernel_report(
     }
 
     let mut losses: Vec<Loss> = losses.into_values().collect();
-    // Dom0-critical first, then the losses that hurt the most machines.
+    // Per kernel: dom0-critical first, then what hurts the most machines.
     losses.sort_by(|a, b| {
-        (
-            a.to.as_str(),
-            a.role,
-            std::cmp::Reverse(a.machine_count),
-            &a.device,
-        )
-            .cmp(&(
-                b.to.as_str(),
-                b.role,
-                std::cmp::Reverse(b.machine_count),
-                &b.device,
-            ))
+        severity(&a.to, a.role, a.machine_count, &a.device).cmp(&severity(
+            &b.to,
+            b.role,
+            b.machine_count,
+            &b.device,
+        ))
     });
     let order = |v: &mut Vec<DeviceIssue>| {
         v.sort_by(|a, b| {
-            (
-                a.kernel.as_str(),
-                a.role,
-                std::cmp::Reverse(a.machine_count),
-                &a.device,
-            )
-                .cmp(&(
-                    b.kernel.as_str(),
-                    b.role,
-                    std::cmp::Reverse(b.machine_count),
-                    &b.device,
-                ))
+            severity(&a.kernel, a.role, a.machine_count, &a.device).cmp(&severity(
+                &b.kernel,
+                b.role,
+                b.machine_count,
+                &b.device,
+            ))
         })
     };
     let mut firmware_gaps: Vec<DeviceIssue> = fw.into_values().collect();
@@ -368,4 +356,14 @@ fn add_machine(
     if list.len() < MACHINES_LISTED {
         list.push(MachineRef::of(r));
     }
+}
+
+/// Sort key of a loss or an issue: kernel, role (dom0 first), most machines, device.
+fn severity<'a>(
+    kernel: &'a str,
+    role: Role,
+    machines: usize,
+    device: &'a DeviceKey,
+) -> (&'a str, Role, std::cmp::Reverse<usize>, &'a DeviceKey) {
+    (kernel, role, std::cmp::Reverse(machines), device)
 }
