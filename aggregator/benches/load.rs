@@ -5,7 +5,8 @@
 //!     cargo bench -p hcl-aggregator --bench load
 //!
 //! Env: `HCL_BENCH_SECS` (seconds per case, default 3), `HCL_BENCH_POSTGRES_URL` or
-//! `HCL_TEST_POSTGRES_URL` (PostgreSQL cases; skipped when unset).
+//! `HCL_TEST_POSTGRES_URL` (PostgreSQL cases; skipped when unset), `HCL_BENCH_FILTER` (run only
+//! the cases whose "backend report" label contains it, e.g. `group commit | realistic`).
 //! The server is the real `hcl-aggregator serve` binary in its own process, so its peak RSS
 //! (VmHWM) is the server's alone; the uploaders are raw HTTP/1.1 keep-alive clients.
 
@@ -117,6 +118,11 @@ impl Server {
         Server { child, addr }
     }
 
+    /// CPU time (user + system) the server process has used so far, seconds.
+    fn cpu_secs(&self) -> f64 {
+        cpu_secs_of(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// Peak resident memory of the server process so far, KiB.
     fn peak_rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -127,6 +133,19 @@ impl Server {
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .unwrap_or(0)
     }
+}
+
+/// utime + stime of a `/proc/PID/stat` file, seconds (clock ticks are 100 per second on Linux).
+fn cpu_secs_of(stat: &str) -> f64 {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0))
+        .collect();
+    let ticks = f.get(11).copied().unwrap_or(0) + f.get(12).copied().unwrap_or(0);
+    ticks as f64 / 100.0
 }
 
 /// One keep-alive connection posting reports until `deadline`; returns latencies in µs.
@@ -194,6 +213,7 @@ async fn uploader(
 }
 
 struct CaseResult {
+    uploads: usize,
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
@@ -226,6 +246,7 @@ async fn run_case(
         f64::from(all.get(i).copied().unwrap_or(0)) / 1000.0
     };
     CaseResult {
+        uploads: all.len(),
         rps: all.len() as f64 / elapsed,
         p50_ms: pct(0.50),
         p99_ms: pct(0.99),
@@ -253,7 +274,7 @@ fn stages(devices: usize) {
     use hcl_aggregator::api::validate;
     let (a, b) = template(devices);
     let body = [a.as_slice(), b"stage-1", b.as_slice()].concat();
-    let iters: u32 = if devices > 10 { 200 } else { 2000 };
+    let iters: u32 = if devices > 10 { 300 } else { 3000 };
     let time = |f: &dyn Fn()| {
         let t = Instant::now();
         for _ in 0..iters {
@@ -261,30 +282,34 @@ fn stages(devices: usize) {
         }
         t.elapsed().as_secs_f64() * 1e6 / f64::from(iters)
     };
-    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let report = hcl_data::Report::from_value(value.clone()).ok();
-    let parse = time(&|| {
-        let _ = std::hint::black_box(serde_json::from_slice::<serde_json::Value>(&body));
-    });
+    let report = hcl_data::Report::from_json(&body).ok();
     let privacy = time(&|| {
-        std::hint::black_box(hcl_data::privacy_violations_in_value(&value));
+        let _ = std::hint::black_box(hcl_data::privacy_scan_json(
+            std::str::from_utf8(&body).unwrap_or_default(),
+        ));
     });
-    let from_value = time(&|| {
-        let _ = std::hint::black_box(hcl_data::Report::from_value(value.clone()));
+    let typed = time(&|| {
+        let _ = std::hint::black_box(hcl_data::Report::from_json(&body));
     });
-    let cid = time(&|| {
-        std::hint::black_box(report.as_ref().map(|r| r.content_id()));
-    });
-    let encode = time(&|| {
-        let _ = std::hint::black_box(report.as_ref().map(serde_json::to_string));
+    let canonical = time(&|| {
+        std::hint::black_box(report.as_ref().map(hcl_data::Report::canonical));
     });
     let whole = time(&|| {
-        let _ = std::hint::black_box(
-            validate::parse(&body, validate::Format::Json).map(|r| validate::content_id(&r)),
-        );
+        let _ = std::hint::black_box(validate::check(
+            &body,
+            None,
+            validate::Format::Json,
+            hcl_data::MAX_INPUT_BYTES,
+        ));
+    });
+    // The value-tree path YAML uploads take, for comparison.
+    let value_path = time(&|| {
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        std::hint::black_box(hcl_data::privacy_violations_in_value(&v));
+        let _ = std::hint::black_box(hcl_data::Report::from_value(v));
     });
     println!(
-        "| {devices} | {} | {parse:.0} | {privacy:.0} | {from_value:.0} | {cid:.0} | {encode:.0} | {whole:.0} |",
+        "| {devices} | {} | {privacy:.0} | {typed:.0} | {canonical:.0} | {whole:.0} | {value_path:.0} |",
         body.len()
     );
 }
@@ -292,9 +317,9 @@ fn stages(devices: usize) {
 fn main() {
     println!("CPU per upload by stage, µs (one thread):\n");
     println!(
-        "| devices | body bytes | JSON parse | privacy walk | Report::from_value (incl. validate) | content_id | encode for storage | whole upload check (parse+privacy+from_value+content_id) |"
+        "| devices | body bytes | privacy scan (streaming) | Report::from_json (typed parse + validate) | canonical JSON + content id | whole upload check | value-tree path (parse + privacy walk + from_value) |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for devices in [3, 40] {
         stages(devices);
     }
@@ -320,9 +345,9 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     println!(
-        "| backend | report | body bytes | uploaders | reports/s | p50 ms | p99 ms | server peak RSS MiB |"
+        "| backend | report | body bytes | uploaders | reports/s | p50 ms | p99 ms | server CPU µs/upload | uploaders' CPU µs/upload | server peak RSS MiB |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut backends: Vec<(String, String, usize)> = vec![
         (
             "SQLite, group commit".into(),
@@ -344,13 +369,22 @@ fn main() {
             eprintln!("HCL_BENCH_POSTGRES_URL / HCL_TEST_POSTGRES_URL unset: PostgreSQL skipped")
         }
     }
+    let filter = std::env::var("HCL_BENCH_FILTER").unwrap_or_default();
     let counter = Arc::new(AtomicU64::new(0));
     for (name, url, batch) in &backends {
+        let wanted = |label: &str| format!("{name} | {label}").contains(filter.as_str());
+        if !sizes.iter().any(|(label, _)| wanted(label)) {
+            continue;
+        }
         let server = Server::start(url, *batch);
         for (label, devices) in sizes {
+            if !wanted(label) {
+                continue;
+            }
             let body = Arc::new(template(devices));
             let bytes = body.0.len() + body.1.len() + 12;
             for conc in [1, 16, 64] {
+                let (server_cpu, client_cpu) = (server.cpu_secs(), cpu_secs_of("/proc/self/stat"));
                 let r = rt.block_on(run_case(
                     server.addr,
                     conc,
@@ -358,8 +392,11 @@ fn main() {
                     body.clone(),
                     counter.clone(),
                 ));
+                let per_upload = |secs: f64| secs * 1e6 / r.uploads.max(1) as f64;
+                let server_us = per_upload(server.cpu_secs() - server_cpu);
+                let client_us = per_upload(cpu_secs_of("/proc/self/stat") - client_cpu);
                 println!(
-                    "| {name} | {label} | {bytes} | {conc} | {:.0} | {:.2} | {:.2} | {:.1} |",
+                    "| {name} | {label} | {bytes} | {conc} | {:.0} | {:.2} | {:.2} | {server_us:.0} | {client_us:.0} | {:.1} |",
                     r.rps,
                     r.p50_ms,
                     r.p99_ms,

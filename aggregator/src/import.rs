@@ -76,7 +76,13 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
                         sum.partial += 1;
                     }
                     sum.devices += report.devices.len();
-                    batch.push((report.content_id(), report));
+                    match report.canonical() {
+                        Ok(c) => batch.push(c),
+                        Err(e) => sum.failures.push(FileFailure {
+                            file: name,
+                            message: e.to_string(),
+                        }),
+                    }
                 }
                 Err(message) => sum.failures.push(FileFailure {
                     file: name,
@@ -84,7 +90,7 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
                 }),
             }
         }
-        for outcome in store.put_reports(&batch).await? {
+        for outcome in store.put_reports(batch).await? {
             match outcome {
                 PutOutcome::Created => sum.created += 1,
                 PutOutcome::AlreadyStored => sum.already_stored += 1,

@@ -14,16 +14,18 @@
 
 mod date;
 mod error;
+mod privacy;
 pub mod qubes_hcl;
 mod report;
 mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
+pub use privacy::{privacy_scan_json, privacy_violations_in_json, privacy_violations_in_value};
 pub use report::*;
 pub use validate::{
-    MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT, MAX_TEXT,
-    MAX_VERSIONS, privacy_violations_in_json, privacy_violations_in_value,
+    CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
+    MAX_TEXT, MAX_VERSIONS,
 };
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.

@@ -1,4 +1,4 @@
-//! Reading reports from untrusted bytes, checking them, the content id and the privacy check.
+//! Reading reports from untrusted bytes, checking them, and the content id.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -27,19 +27,29 @@ pub const MAX_VERSIONS: usize = 64;
 impl Report {
     /// Reads and checks a report sent as JSON. Errors name the field and the reason.
     pub fn from_json(bytes: &[u8]) -> Result<Report, Error> {
-        if bytes.len() > MAX_INPUT_BYTES {
-            return Err(Error::TooLarge {
-                size: bytes.len(),
-                max: MAX_INPUT_BYTES,
-            });
-        }
+        check_size(bytes.len())?;
+        let text = std::str::from_utf8(bytes).map_err(|e| {
+            let (line, column) = position(bytes, e.valid_up_to());
+            Error::Syntax {
+                format: "JSON",
+                line,
+                column,
+                message: format!("not UTF-8: {e}"),
+            }
+        })?;
+        Report::from_json_str(text)
+    }
+
+    /// [`Report::from_json`] on text already known to be UTF-8.
+    pub fn from_json_str(text: &str) -> Result<Report, Error> {
+        check_size(text.len())?;
         // Fast path: straight into the types. Only a failure pays for the JSON tree that
         // names the field at fault.
-        if let Ok(report) = serde_json::from_slice::<Report>(bytes) {
+        if let Ok(report) = serde_json::from_str::<Report>(text) {
             report.validate()?;
             return Ok(report);
         }
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| Error::Syntax {
+        let value: Value = serde_json::from_str(text).map_err(|e| Error::Syntax {
             format: "JSON",
             line: e.line(),
             column: e.column(),
@@ -50,12 +60,7 @@ impl Report {
 
     /// Reads and checks a report written as YAML (the same fields as the JSON form).
     pub fn from_yaml(text: &str) -> Result<Report, Error> {
-        if text.len() > MAX_INPUT_BYTES {
-            return Err(Error::TooLarge {
-                size: text.len(),
-                max: MAX_INPUT_BYTES,
-            });
-        }
+        check_size(text.len())?;
         let value: Value = serde_saphyr::from_str_with_options(text, crate::yaml_options())
             .map_err(|e| crate::yaml_error(&e))?;
         Report::from_value(value)
@@ -183,215 +188,49 @@ impl Report {
 
     /// A hash of the report as the schema serialises it (fields in schema order, maps sorted
     /// by key, no spaces), hex SHA-256. The same report sent twice has the same id however its
-    /// JSON was laid out, so the server stores it once. Serialised from the typed report, with
-    /// no JSON value tree in between (this runs on every upload).
+    /// JSON was laid out, so the server stores it once.
     pub fn content_id(&self) -> String {
-        let bytes = serde_json::to_vec(self)
-            // Cannot fail (every map key is a string); hash the Debug form rather than panic.
-            .unwrap_or_else(|_| format!("{self:?}").into_bytes());
-        hex::encode(Sha256::digest(&bytes))
-    }
-
-    /// Everything in the report that looks like a personal identifier: a MAC address, a UUID
-    /// (outside device modaliases and sysfs paths, where kernel interface GUIDs are normal), a
-    /// field named like a serial number, UUID, MAC, hostname or user name. Empty when clean.
-    pub fn privacy_violations(&self) -> Vec<String> {
-        match serde_json::to_value(self) {
-            Ok(v) => privacy_violations_in_value(&v),
-            Err(e) => vec![format!("cannot be checked: {e}")],
+        match self.canonical() {
+            Ok(c) => c.id,
+            // Cannot happen (every map key is a string); hash the Debug form rather than panic.
+            Err(_) => hex::encode(Sha256::digest(format!("{self:?}").as_bytes())),
         }
     }
-}
 
-/// [`Report::privacy_violations`] on any JSON value, e.g. an upload before it is parsed
-/// into a [`Report`] (which would drop unknown fields such as `serial`).
-pub fn privacy_violations_in_value(value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
-    walk_privacy(&mut Vec::new(), value, &mut out);
-    out
-}
-
-/// [`privacy_violations_in_value`] on raw JSON bytes; bytes that are not JSON give no
-/// violations (the parse error is reported elsewhere).
-pub fn privacy_violations_in_json(bytes: &[u8]) -> Vec<String> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(v) => privacy_violations_in_value(&v),
-        Err(_) => Vec::new(),
+    /// The report in its canonical JSON form with its content id ([`Report::content_id`]),
+    /// from one serialisation: what the aggregator stores.
+    pub fn canonical(&self) -> Result<CanonicalReport, Error> {
+        let json = serde_json::to_string(self).map_err(|e| Error::Write(e.to_string()))?;
+        let id = hex::encode(Sha256::digest(json.as_bytes()));
+        Ok(CanonicalReport { id, json })
     }
 }
 
-/// One step of a JSON path.
-enum Seg<'a> {
-    Key(&'a str),
-    Index(usize),
+/// A checked report as stored: its canonical JSON and the content id that JSON hashes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanonicalReport {
+    /// Hex SHA-256 of `json`.
+    pub id: String,
+    /// The report serialised by the schema: fields in schema order, maps sorted, no spaces.
+    pub json: String,
 }
 
-/// `$.devices[3].modalias`; only built for a finding.
-fn render(path: &[Seg<'_>]) -> String {
-    let mut s = String::from("$");
-    for seg in path {
-        match seg {
-            Seg::Key(k) => {
-                s.push('.');
-                s.push_str(k);
-            }
-            Seg::Index(i) => s.push_str(&format!("[{i}]")),
-        }
-    }
-    s
-}
-
-fn walk_privacy<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(s) => {
-            if let Some(mac) = find_mac(s) {
-                out.push(format!(
-                    "{}: looks like a MAC address ({mac})",
-                    render(path)
-                ));
-            }
-            // Kernel interface GUIDs (WMI, MEI) are part of modaliases and sysfs paths.
-            let guid_ok = matches!(path.last(), Some(Seg::Key("modalias" | "sysfs_path")));
-            // A UUID inside a web link is a message or page id, not a machine's.
-            let uuid = (!guid_ok)
-                .then(|| {
-                    s.split_whitespace()
-                        .filter(|token| !token.contains("://"))
-                        .find_map(find_uuid)
-                })
-                .flatten();
-            if let Some(uuid) = uuid {
-                out.push(format!("{}: looks like a UUID ({uuid})", render(path)));
-            }
-            if mentions_serial(s) {
-                out.push(format!("{}: mentions a serial number", render(path)));
-            }
-        }
-        Value::Array(items) => {
-            for (i, v) in items.iter().enumerate() {
-                path.push(Seg::Index(i));
-                walk_privacy(path, v, out);
-                path.pop();
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                path.push(Seg::Key(k));
-                if personal_key(k) && !matches!(v, Value::Null) {
-                    out.push(format!(
-                        "{}: a field for a personal identifier",
-                        render(path)
-                    ));
-                }
-                walk_privacy(path, v, out);
-                path.pop();
-            }
-        }
-        _ => {}
-    }
-}
-
-fn contains_ignore_case(hay: &str, needle: &str) -> bool {
-    hay.as_bytes()
-        .windows(needle.len())
-        .any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
-}
-
-fn personal_key(key: &str) -> bool {
-    const NEEDLES: [&str; 13] = [
-        "serial",
-        "uuid",
-        "guid",
-        "mac_addr",
-        "mac-addr",
-        "macaddr",
-        "hwaddr",
-        "hostname",
-        "host_name",
-        "host-name",
-        "username",
-        "user_name",
-        "user-name",
-    ];
-    key.eq_ignore_ascii_case("mac") || NEEDLES.iter().any(|n| contains_ignore_case(key, n))
-}
-
-fn mentions_serial(s: &str) -> bool {
-    // Cheap first look: most strings have neither word.
-    if !(contains_ignore_case(s, "serial") || contains_ignore_case(s, "s/n")) {
-        return false;
-    }
-    let l = s.to_ascii_lowercase();
-    [
-        "serial number",
-        "serial no",
-        "serial:",
-        "serial=",
-        "s/n:",
-        "s/n ",
-    ]
-    .iter()
-    .any(|m| l.contains(m))
-}
-
-fn is_hex(b: u8) -> bool {
-    b.is_ascii_hexdigit()
-}
-
-/// Six two-digit hex groups joined by one `:` or `-` separator, not part of a longer run.
-fn find_mac(s: &str) -> Option<&str> {
-    let b = s.as_bytes();
-    if b.len() < 17 || !b.iter().any(|&c| c == b':' || c == b'-') {
-        return None;
-    }
-    let joined = |c: &u8| is_hex(*c) || *c == b':' || *c == b'-';
-    for i in 0..b.len() {
-        let Some(w) = b.get(i..i + 17) else { break };
-        let before = i.checked_sub(1).and_then(|j| b.get(j));
-        if before.is_some_and(joined) || b.get(i + 17).is_some_and(joined) {
-            continue;
-        }
-        let sep = w.get(2).copied().filter(|c| *c == b':' || *c == b'-');
-        let ok = sep.is_some()
-            && w.iter().enumerate().all(|(j, &c)| {
-                if j % 3 == 2 {
-                    Some(c) == sep
-                } else {
-                    is_hex(c)
-                }
-            });
-        if ok {
-            return s.get(i..i + 17);
-        }
-    }
-    None
-}
-
-/// 8-4-4-4-12 hex digits, not part of a longer hex run.
-fn find_uuid(s: &str) -> Option<&str> {
-    let b = s.as_bytes();
-    if b.len() < 36 || !b.contains(&b'-') {
-        return None;
-    }
-    let hex = |c: &u8| is_hex(*c);
-    for i in 0..b.len() {
-        let Some(w) = b.get(i..i + 36) else { break };
-        let before = i.checked_sub(1).and_then(|j| b.get(j));
-        if before.is_some_and(hex) || b.get(i + 36).is_some_and(hex) {
-            continue;
-        }
-        let ok = w.iter().enumerate().all(|(j, &c)| {
-            if matches!(j, 8 | 13 | 18 | 23) {
-                c == b'-'
-            } else {
-                is_hex(c)
-            }
+fn check_size(size: usize) -> Result<(), Error> {
+    if size > MAX_INPUT_BYTES {
+        return Err(Error::TooLarge {
+            size,
+            max: MAX_INPUT_BYTES,
         });
-        if ok {
-            return s.get(i..i + 36);
-        }
     }
-    None
+    Ok(())
+}
+
+/// 1-based line and column of byte `at`.
+fn position(bytes: &[u8], at: usize) -> (usize, usize) {
+    let before = bytes.get(..at).unwrap_or(bytes);
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let column = 1 + before.iter().rev().take_while(|&&b| b != b'\n').count();
+    (line, column)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -674,28 +513,6 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mac_detection() {
-        assert_eq!(
-            find_mac("eth0 00:1b:21:3a:4f:5c up"),
-            Some("00:1b:21:3a:4f:5c")
-        );
-        assert_eq!(find_mac("AA-BB-CC-DD-EE-FF"), Some("AA-BB-CC-DD-EE-FF"));
-        assert_eq!(find_mac("00:1b:21:3a:4f"), None);
-        assert_eq!(find_mac("00:1b-21:3a:4f:5c"), None);
-        // PCI addresses and longer colon runs are not MACs.
-        assert_eq!(find_mac("/sys/devices/pci0000:00/0000:00:1f.6"), None);
-        assert_eq!(find_mac("00:11:22:33:44:55:66"), None);
-    }
-
-    #[test]
-    fn uuid_detection() {
-        let u = "4c4c4544-0042-3510-8052-b4c04f4e3332";
-        assert_eq!(find_uuid(&format!("uuid={u};")), Some(u));
-        assert_eq!(find_uuid("4c4c4544-0042-3510-8052-b4c04f4e333"), None);
-        assert_eq!(find_uuid("x4c4c4544-0042-3510-8052-b4c04f4e33321"), None);
-    }
 
     #[test]
     fn dates() {

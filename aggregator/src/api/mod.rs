@@ -67,15 +67,13 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
         })?
         .map_err(|e| body_error(e, limit))?;
     // Decoding, parsing and hashing are CPU work (ms for a big report): off the async threads.
-    let (report, id) = tokio::task::spawn_blocking(move || {
-        let bytes = validate::decode(body.to_vec(), encoding.as_deref(), limit)?;
-        let report = validate::parse(&bytes, format)?;
-        let id = validate::content_id(&report);
-        Ok::<_, AppError>((report, id))
+    let canonical = tokio::task::spawn_blocking(move || {
+        validate::check(&body, encoding.as_deref(), format, limit)
     })
     .await
     .map_err(|e| AppError::Internal(format!("upload worker failed: {e}")))??;
-    let outcome = st.store.put_report(&id, &report).await?;
+    let id = canonical.id.clone();
+    let outcome = st.store.put_report(canonical).await?;
     if outcome == PutOutcome::Created {
         st.pages.invalidate();
     }

@@ -4,9 +4,10 @@
 //! large (also after decompression), 415 wrong content type or encoding, 422 well-formed but not
 //! a valid report.
 
+use std::borrow::Cow;
 use std::io::Read;
 
-use hcl_data::Report;
+use hcl_data::{CanonicalReport, Report};
 
 use crate::error::AppError;
 
@@ -41,21 +42,25 @@ pub fn format_of(content_type: Option<&str>) -> Result<Format, AppError> {
 
 /// Undo `Content-Encoding`, holding the size limit on the decoded bytes (a gzip bomb stops at
 /// `limit` + 1 bytes of output).
-pub fn decode(body: Vec<u8>, encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, AppError> {
+pub fn decode<'a>(
+    body: &'a [u8],
+    encoding: Option<&str>,
+    limit: usize,
+) -> Result<Cow<'a, [u8]>, AppError> {
     let enc = encoding.unwrap_or("identity").trim().to_ascii_lowercase();
     match enc.as_str() {
-        "" | "identity" => Ok(body),
+        "" | "identity" => Ok(Cow::Borrowed(body)),
         "gzip" | "x-gzip" => {
             let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
             let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-            flate2::read::MultiGzDecoder::new(body.as_slice())
+            flate2::read::MultiGzDecoder::new(body)
                 .take(cap)
                 .read_to_end(&mut out)
                 .map_err(|e| AppError::BadRequest(format!("gzip body is corrupt: {e}")))?;
             if out.len() > limit {
                 return Err(too_large(limit, "after decompression"));
             }
-            Ok(out)
+            Ok(Cow::Owned(out))
         }
         other => Err(AppError::UnsupportedMediaType(format!(
             "unsupported Content-Encoding {other:?}: send gzip or none"
@@ -69,43 +74,81 @@ pub fn too_large(limit: usize, when: &str) -> AppError {
     ))
 }
 
+/// The whole check of one upload body: decode, parse, check, and the canonical form that is
+/// stored. CPU work (about a millisecond for a big report): run it off the async threads.
+pub fn check(
+    body: &[u8],
+    encoding: Option<&str>,
+    format: Format,
+    limit: usize,
+) -> Result<CanonicalReport, AppError> {
+    let bytes = decode(body, encoding, limit)?;
+    let report = parse(&bytes, format)?;
+    report
+        .canonical()
+        .map_err(|e| AppError::Internal(format!("cannot serialise the report: {e}")))
+}
+
 /// Parse and check a decoded body. The privacy check runs on the raw document, before fields
-/// unknown to the schema (a `serial` someone added) are dropped by parsing.
+/// unknown to the schema (a `serial` someone added) are dropped by parsing. JSON, the probe's
+/// format, takes the fast path: one streaming privacy pass over the bytes, then straight into
+/// the types; no value tree.
 pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
-    let value: serde_json::Value = match format {
-        Format::Json => serde_json::from_slice(bytes).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                // Valid JSON syntax that serde_json still refuses (e.g. numbers out of range).
-                Category::Data => AppError::Unprocessable(format!("report is not usable: {e}")),
-                Category::Syntax | Category::Eof | Category::Io => {
-                    AppError::BadRequest(format!("body is not valid JSON: {e}"))
-                }
-            }
-        })?,
-        Format::Yaml => serde_saphyr::from_slice_with_options(bytes, yaml_options())
-            .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?,
-    };
-    let leaks = hcl_data::privacy_violations_in_value(&value);
-    if !leaks.is_empty() {
-        // The first few are enough to fix the report; a hostile one could list thousands.
-        let more = leaks.len().saturating_sub(10);
-        let shown: Vec<&str> = leaks.iter().take(10).map(String::as_str).collect();
-        let tail = if more > 0 {
-            format!("; and {more} more")
-        } else {
-            String::new()
-        };
-        return Err(AppError::Unprocessable(format!(
-            "report carries personal identifiers, refused: {}{tail}",
-            shown.join("; ")
-        )));
+    match format {
+        Format::Json => {
+            // UTF-8 is checked once here, not again for every string by both passes.
+            let text = std::str::from_utf8(bytes).map_err(|e| {
+                AppError::BadRequest(format!("body is not valid JSON: not UTF-8: {e}"))
+            })?;
+            let leaks = hcl_data::privacy_scan_json(text).map_err(json_error)?;
+            refuse_leaks(&leaks)?;
+            Report::from_json_str(text).map_err(report_error)
+        }
+        Format::Yaml => {
+            let value: serde_json::Value =
+                serde_saphyr::from_slice_with_options(bytes, yaml_options())
+                    .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?;
+            refuse_leaks(&hcl_data::privacy_violations_in_value(&value))?;
+            Report::from_value(value).map_err(report_error)
+        }
     }
-    Report::from_value(value).map_err(|e| match e {
+}
+
+fn json_error(e: serde_json::Error) -> AppError {
+    use serde_json::error::Category;
+    match e.classify() {
+        // Valid JSON syntax that serde_json still refuses (e.g. numbers out of range).
+        Category::Data => AppError::Unprocessable(format!("report is not usable: {e}")),
+        Category::Syntax | Category::Eof | Category::Io => {
+            AppError::BadRequest(format!("body is not valid JSON: {e}"))
+        }
+    }
+}
+
+fn refuse_leaks(leaks: &[String]) -> Result<(), AppError> {
+    if leaks.is_empty() {
+        return Ok(());
+    }
+    // The first few are enough to fix the report; a hostile one could list thousands.
+    let more = leaks.len().saturating_sub(10);
+    let shown: Vec<&str> = leaks.iter().take(10).map(String::as_str).collect();
+    let tail = if more > 0 {
+        format!("; and {more} more")
+    } else {
+        String::new()
+    };
+    Err(AppError::Unprocessable(format!(
+        "report carries personal identifiers, refused: {}{tail}",
+        shown.join("; ")
+    )))
+}
+
+fn report_error(e: hcl_data::Error) -> AppError {
+    match e {
         hcl_data::Error::TooLarge { .. } => AppError::PayloadTooLarge(e.to_string()),
         hcl_data::Error::Syntax { .. } => AppError::BadRequest(e.to_string()),
         other => AppError::Unprocessable(format!("invalid report: {other}")),
-    })
+    }
 }
 
 /// Parser limits for untrusted YAML: shallow nesting, few aliases (no billion laughs).
@@ -127,9 +170,4 @@ fn yaml_options() -> serde_saphyr::Options {
         },
         with_snippet: false,
     }
-}
-
-/// The content id the report is stored under.
-pub fn content_id(report: &Report) -> String {
-    report.content_id()
 }

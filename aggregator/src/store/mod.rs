@@ -9,7 +9,7 @@ pub mod sqlite;
 
 use std::sync::Arc;
 
-use hcl_data::Report;
+use hcl_data::{CanonicalReport, Report};
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -46,14 +46,18 @@ pub enum PutOutcome {
 pub trait Store: Send + Sync {
     /// Create or upgrade the schema.
     async fn migrate(&self) -> Result<(), StoreError>;
-    /// Store a report under its content id; durable before it returns.
-    async fn put_report(&self, id: &str, report: &Report) -> Result<PutOutcome, StoreError>;
-    /// Store several reports (id, report); each durable before it returns. Backends with group
-    /// commit override it to write them in few transactions (imports).
-    async fn put_reports(&self, items: &[(String, Report)]) -> Result<Vec<PutOutcome>, StoreError> {
+    /// Store a checked report (its canonical JSON) under its content id; durable before it
+    /// returns.
+    async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError>;
+    /// Store several reports; each durable before it returns. Backends with group commit
+    /// override it to write them in few transactions (imports).
+    async fn put_reports(
+        &self,
+        items: Vec<CanonicalReport>,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
         let mut out = Vec::with_capacity(items.len());
-        for (id, report) in items {
-            out.push(self.put_report(id, report).await?);
+        for report in items {
+            out.push(self.put_report(report).await?);
         }
         Ok(out)
     }
@@ -111,11 +115,6 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     fn from(e: sqlx::migrate::MigrateError) -> Self {
         StoreError::Database(format!("migration failed: {e}"))
     }
-}
-
-/// Serialise a report for storage.
-fn encode(report: &Report) -> Result<String, StoreError> {
-    serde_json::to_string(report).map_err(|e| StoreError::Database(format!("encode report: {e}")))
 }
 
 /// Read a stored row back; a bad body is reported, not panicked on.

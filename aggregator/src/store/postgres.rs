@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use hcl_data::Report;
+use hcl_data::CanonicalReport;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
-use super::{PutOutcome, Store, StoreError, StoredReport, decode, encode, now_rfc3339};
+use super::{PutOutcome, Store, StoreError, StoredReport, decode, now_rfc3339};
 
 /// Reports in a PostgreSQL database.
 pub struct PgStore {
@@ -48,13 +48,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn put_report(&self, id: &str, report: &Report) -> Result<PutOutcome, StoreError> {
-        let body = encode(report)?;
+    async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
+        let CanonicalReport { id, json: body } = report;
         let done = sqlx::query(
             "INSERT INTO reports (id, received_at, hidden, body) VALUES ($1, $2, FALSE, $3) \
              ON CONFLICT (id) DO NOTHING",
         )
-        .bind(id)
+        .bind(&id)
         .bind(now_rfc3339())
         .bind(body)
         .execute(&self.pool)

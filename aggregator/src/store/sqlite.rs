@@ -9,7 +9,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use hcl_data::Report;
+use hcl_data::CanonicalReport;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -17,7 +17,7 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PutOutcome, Store, StoreError, StoredReport, decode, encode, now_rfc3339};
+use super::{PutOutcome, Store, StoreError, StoredReport, decode, now_rfc3339};
 
 /// Most writes committed in one transaction by default.
 pub const DEFAULT_MAX_BATCH: usize = 512;
@@ -131,9 +131,9 @@ async fn run_batch(conn: &mut SqliteConnection, ops: Vec<Op>) {
                         "INSERT INTO reports (id, received_at, hidden, body) VALUES (?, ?, 0, ?) \
                          ON CONFLICT(id) DO NOTHING",
                     )
-                    .bind(&id)
+                    .bind(id)
                     .bind(now_rfc3339())
-                    .bind(&body)
+                    .bind(body)
                     .execute(&mut *tx)
                     .await?;
                     let outcome = if done.rows_affected() == 1 {
@@ -194,22 +194,20 @@ impl Store for SqliteStore {
         self.send(|reply| Op::Migrate { reply }).await
     }
 
-    async fn put_report(&self, id: &str, report: &Report) -> Result<PutOutcome, StoreError> {
-        let body = encode(report)?;
-        let id = id.to_owned();
+    async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
+        let CanonicalReport { id, json: body } = report;
         self.send(|reply| Op::Put { id, body, reply }).await
     }
 
-    async fn put_reports(&self, items: &[(String, Report)]) -> Result<Vec<PutOutcome>, StoreError> {
+    async fn put_reports(
+        &self,
+        items: Vec<CanonicalReport>,
+    ) -> Result<Vec<PutOutcome>, StoreError> {
         // Queue them all before waiting, so the writer commits them together.
         let mut waiting = Vec::with_capacity(items.len());
-        for (id, report) in items {
+        for CanonicalReport { id, json: body } in items {
             let (reply, rx) = oneshot::channel();
-            let op = Op::Put {
-                id: id.clone(),
-                body: encode(report)?,
-                reply,
-            };
+            let op = Op::Put { id, body, reply };
             self.writer
                 .send(op)
                 .await

@@ -6,6 +6,10 @@ use hcl_aggregator::store::{PutOutcome, Store};
 
 use crate::common::sample_report;
 
+fn canonical(r: &hcl_data::Report) -> hcl_data::CanonicalReport {
+    r.canonical().expect("serialisable")
+}
+
 async fn scenario(store: Arc<dyn Store>) {
     // Migrating twice is harmless (restart of the server).
     store.migrate().await.expect("second migrate");
@@ -16,15 +20,15 @@ async fn scenario(store: Arc<dyn Store>) {
     let (id1, id2) = (r1.content_id(), r2.content_id());
     assert_ne!(id1, id2);
     assert_eq!(
-        store.put_report(&id1, &r1).await.unwrap(),
+        store.put_report(canonical(&r1)).await.unwrap(),
         PutOutcome::Created
     );
     assert_eq!(
-        store.put_report(&id1, &r1).await.unwrap(),
+        store.put_report(canonical(&r1)).await.unwrap(),
         PutOutcome::AlreadyStored
     );
     assert_eq!(
-        store.put_report(&id2, &r2).await.unwrap(),
+        store.put_report(canonical(&r2)).await.unwrap(),
         PutOutcome::Created
     );
 
@@ -60,7 +64,7 @@ async fn scenario(store: Arc<dyn Store>) {
     assert!(store.get_report(&id1).await.unwrap().unwrap().hidden);
     // Uploading a hidden report again does not unhide it.
     assert_eq!(
-        store.put_report(&id1, &r1).await.unwrap(),
+        store.put_report(canonical(&r1)).await.unwrap(),
         PutOutcome::AlreadyStored
     );
     assert!(store.get_report(&id1).await.unwrap().unwrap().hidden);
@@ -79,7 +83,7 @@ async fn scenario(store: Arc<dyn Store>) {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 let r = sample_report(n);
-                store.put_report(&r.content_id(), &r).await
+                store.put_report(canonical(&r)).await
             }));
         }
     }
@@ -93,18 +97,15 @@ async fn scenario(store: Arc<dyn Store>) {
     assert_eq!(store.count_reports().await.unwrap(), 41);
 
     // Several at once (imports): outcomes in order, a known one reported as such.
-    let batch: Vec<(String, hcl_data::Report)> = [200, 201, 1, 200]
+    let batch: Vec<hcl_data::CanonicalReport> = [200, 201, 1, 200]
         .into_iter()
-        .map(|n| {
-            let r = sample_report(n);
-            (r.content_id(), r)
-        })
+        .map(|n| canonical(&sample_report(n)))
         .collect();
-    let outcomes = store.put_reports(&batch).await.unwrap();
+    let outcomes = store.put_reports(batch).await.unwrap();
     use PutOutcome::{AlreadyStored, Created};
     assert_eq!(outcomes, [Created, Created, AlreadyStored, AlreadyStored]);
     assert_eq!(store.count_reports().await.unwrap(), 43);
-    assert!(store.put_reports(&[]).await.unwrap().is_empty());
+    assert!(store.put_reports(Vec::new()).await.unwrap().is_empty());
 }
 
 #[tokio::test]

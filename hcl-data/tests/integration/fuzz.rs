@@ -72,3 +72,48 @@ proptest! {
         }
     }
 }
+
+/// JSON values whose strings and keys often look like identifiers.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    use serde_json::Value;
+    let text = prop_oneof![
+        "[ -~]{0,12}",
+        Just("00:1b:21:3a:4f:5c".to_owned()),
+        Just("id 4c4c4544-0042-3510-8052-b4c04f4e3332 x".to_owned()),
+        Just("Serial Number: X".to_owned()),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(Value::from),
+        text.prop_map(Value::String),
+    ];
+    let key = prop_oneof![
+        "[a-z_]{0,6}",
+        Just("serial".to_owned()),
+        Just("modalias".to_owned()),
+        Just("Host_Name".to_owned()),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            proptest::collection::btree_map(key.clone(), inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// The upload path's streaming privacy scan finds exactly what the value-tree walk finds.
+    #[test]
+    fn streaming_privacy_scan_equals_tree_walk(value in json_value()) {
+        let text = serde_json::to_string(&value).unwrap();
+        let mut streamed = hcl_data::privacy_scan_json(&text).unwrap();
+        let mut walked = hcl_data::privacy_violations_in_value(&value);
+        streamed.sort();
+        walked.sort();
+        prop_assert_eq!(streamed, walked);
+    }
+}
