@@ -117,17 +117,30 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
-/// Read a stored row back; a bad body is reported, not panicked on.
+/// The first bytes of a zstd frame; JSON text never starts with them.
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+
+/// Read a stored row back: the body is JSON, or zstd-compressed JSON (see the SQLite backend).
+/// A bad body is reported, not panicked on.
 fn decode(
     id: String,
     received_at: String,
     hidden: bool,
-    body: &str,
+    body: &[u8],
 ) -> Result<StoredReport, StoreError> {
-    let report = serde_json::from_str(body).map_err(|e| StoreError::Corrupt {
+    let corrupt = |message: String| StoreError::Corrupt {
         id: id.clone(),
-        message: e.to_string(),
-    })?;
+        message,
+    };
+    let report = if body.starts_with(&ZSTD_MAGIC) {
+        // No stored report is larger than an upload may be.
+        let json = zstd::bulk::decompress(body, hcl_data::MAX_INPUT_BYTES)
+            .map_err(|e| corrupt(format!("cannot decompress: {e}")))?;
+        serde_json::from_slice(&json)
+    } else {
+        serde_json::from_slice(body)
+    }
+    .map_err(|e| corrupt(e.to_string()))?;
     Ok(StoredReport {
         id,
         received_at,

@@ -37,7 +37,7 @@ fn row_to_report(r: &PgRow) -> Result<StoredReport, StoreError> {
         r.try_get("id")?,
         r.try_get("received_at")?,
         r.try_get("hidden")?,
-        r.try_get::<&str, _>("body")?,
+        r.try_get::<&str, _>("body")?.as_bytes(),
     )
 }
 

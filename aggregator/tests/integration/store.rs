@@ -121,6 +121,54 @@ async fn sqlite_store_scenario() {
     assert_eq!(store.count_reports().await.unwrap(), 43);
 }
 
+/// SQLite bodies are stored compressed since the format change; rows written before it hold
+/// JSON text and must still read back, and a corrupt body is an error, not a panic.
+#[tokio::test]
+async fn sqlite_reads_json_text_rows_and_compressed_rows() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("mixed.db").display());
+    let store = hcl_aggregator::store::open(&url).await.unwrap();
+    let (old, new) = (canonical(&sample_report(1)), canonical(&sample_report(2)));
+    let mut raw = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("INSERT INTO reports (id, received_at, hidden, body) VALUES (?, ?, 0, ?)")
+        .bind(&old.id)
+        .bind("2026-01-01T00:00:00.000Z")
+        .bind(&old.json)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.put_report(new.clone()).await.unwrap(),
+        PutOutcome::Created
+    );
+    let (kind, size): (String, i64) =
+        sqlx::query_as("SELECT typeof(body), length(body) FROM reports WHERE id = ?")
+            .bind(&new.id)
+            .fetch_one(&mut raw)
+            .await
+            .unwrap();
+    assert_eq!(kind, "blob");
+    assert!(
+        (size as usize) < new.json.len(),
+        "{size} vs {}",
+        new.json.len()
+    );
+    for (c, n) in [(&old, 1), (&new, 2)] {
+        let got = store.get_report(&c.id).await.unwrap().expect("stored");
+        assert_eq!(got.report, sample_report(n));
+    }
+    assert_eq!(store.list_reports(false).await.unwrap().len(), 2);
+    sqlx::query("UPDATE reports SET body = ? WHERE id = ?")
+        .bind(&[0x28u8, 0xb5, 0x2f, 0xfd, 1, 2, 3][..])
+        .bind(&new.id)
+        .execute(&mut raw)
+        .await
+        .unwrap();
+    let err = store.get_report(&new.id).await.unwrap_err();
+    assert!(err.to_string().contains("unreadable"), "{err}");
+}
+
 #[tokio::test]
 async fn postgres_store_scenario() {
     let Ok(base) = std::env::var("HCL_TEST_POSTGRES_URL") else {
