@@ -8,7 +8,9 @@
 
 pub mod binary;
 pub mod build;
+mod bytes;
 pub mod diff;
+mod filter;
 pub mod fnmatch;
 pub mod import;
 pub mod profile;
@@ -19,6 +21,7 @@ use std::path::{Path, PathBuf};
 use hcl_data::{Coverage, FirmwareNeed, RhelStatus, Verdict};
 
 pub use build::{ProfileBuilder, build_shipped};
+pub use filter::AliasFilter;
 pub use profile::{AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
 
 /// Errors of the kernel engine.
@@ -181,6 +184,23 @@ impl Profile {
     pub fn decode(bytes: &[u8], origin: &str) -> Result<Self, Error> {
         ProfileData::decode(bytes, origin).map(Self::from_data)
     }
+
+    /// Decode a compressed profile file keeping only the aliases `filter` keeps: the profile
+    /// then answers only for the modaliases the filter was made from.
+    pub fn decode_filtered(
+        bytes: &[u8],
+        origin: &str,
+        filter: Option<&AliasFilter>,
+    ) -> Result<Self, Error> {
+        ProfileData::decode_filtered(bytes, origin, filter).map(Self::from_data)
+    }
+
+    /// True when the profile was decoded with an [`AliasFilter`]: it answers only for the
+    /// modaliases it was decoded for, and its alias list is not the kernel's (`meta.counts` is).
+    pub fn is_filtered(&self) -> bool {
+        self.data.filtered
+    }
+
 
     /// The compressed on-disk form.
     pub fn encode(&self) -> Result<Vec<u8>, Error> {

@@ -4,9 +4,13 @@
 //! one tab-separated record per line (`M` module, `A` alias, `P` firmware package, `F` firmware
 //! file, `R` RHEL hardware-status row). Aliases are stored sorted by their literal prefix so
 //! that loading needs no sort; a hand-edited unsorted file still loads (it is sorted then).
+//! Decoding with an [`AliasFilter`] keeps only the aliases that match the caller's modaliases
+//! (a probe needs a few dozen of some 30,000) and skips the other alias lines unparsed.
 
 use std::cmp::Ordering;
 
+use crate::bytes::find_byte;
+use crate::filter::AliasFilter;
 use crate::fnmatch::{fnmatch, fnmatch_partial, literal_prefix_len};
 use crate::{Error, ProfileMeta};
 
@@ -203,9 +207,14 @@ pub struct ProfileData {
     pub aliases: Vec<Alias>,
     pub firmware: Option<FirmwareList>,
     pub rhel: Vec<RhelRule>,
+    /// True when only the aliases an [`AliasFilter`] keeps were decoded: the data then answers
+    /// only for the modaliases it was decoded for, `aliases` is not the profile's alias list
+    /// (`meta.counts` still are the full profile's counts) and it cannot be encoded again.
+    pub filtered: bool,
 }
 
-/// Splits on one ASCII byte; cheaper than `str::split` for the many short fields of a profile.
+/// Splits on one ASCII byte; cheaper than `str::split` for the many short lines and fields of a
+/// profile.
 struct Fields<'a> {
     rest: Option<&'a str>,
     sep: u8,
@@ -224,8 +233,7 @@ impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        // `str::find` with one ASCII char searches with memchr.
-        match rest.find(char::from(self.sep)) {
+        match find_byte(rest.as_bytes(), self.sep) {
             // The separator is ASCII, so both sides are on char boundaries.
             Some(i) => {
                 self.rest = rest.get(i + 1..);
@@ -332,6 +340,13 @@ impl ProfileData {
 
     /// Compressed bytes as committed under `kernels/profiles/`.
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
+        if self.filtered {
+            // Writing it would silently drop most aliases of the profile.
+            return Err(Error::BadFile {
+                path: self.meta.id.clone(),
+                message: "a profile decoded with an alias filter cannot be encoded".into(),
+            });
+        }
         zstd::bulk::compress(self.to_text().as_bytes(), 19).map_err(|e| Error::BadFile {
             path: self.meta.id.clone(),
             message: format!("cannot compress profile: {e}"),
@@ -340,38 +355,30 @@ impl ProfileData {
 
     /// Decode a compressed profile; `origin` names the file in errors.
     pub fn decode(bytes: &[u8], origin: &str) -> Result<Self, Error> {
-        let bad = |message: String| Error::BadFile {
-            path: origin.to_owned(),
-            message,
-        };
-        // Profiles are a few MB uncompressed; a larger claim is corrupt data.
-        const LIMIT: usize = 64 << 20;
-        let text = match zstd::zstd_safe::get_frame_content_size(bytes) {
-            // One allocation of the recorded size (profiles are written with it).
-            Ok(Some(size)) if size <= LIMIT as u64 => zstd::bulk::decompress(bytes, size as usize)
-                .map_err(|e| bad(format!("corrupt zstd data: {e}")))?,
-            Ok(Some(_)) => return Err(bad("profile larger than 64 MiB uncompressed".into())),
-            _ => {
-                let mut text = Vec::new();
-                let mut decoder = zstd::stream::read::Decoder::new(bytes)
-                    .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
-                std::io::Read::read_to_end(
-                    &mut std::io::Read::take(&mut decoder, LIMIT as u64 + 1),
-                    &mut text,
-                )
-                .map_err(|e| bad(format!("corrupt zstd data: {e}")))?;
-                text
-            }
-        };
-        if text.len() > LIMIT {
-            return Err(bad("profile larger than 64 MiB uncompressed".into()));
-        }
-        let text = String::from_utf8(text).map_err(|_| bad("profile is not UTF-8".into()))?;
-        Self::from_text(&text, origin)
+        Self::decode_filtered(bytes, origin, None)
+    }
+
+    /// Decode a compressed profile keeping only the aliases `filter` keeps (all without one).
+    pub fn decode_filtered(
+        bytes: &[u8],
+        origin: &str,
+        filter: Option<&AliasFilter>,
+    ) -> Result<Self, Error> {
+        Self::from_text_filtered(&decompress(bytes, origin)?, origin, filter)
     }
 
     /// Parse the text form.
     pub fn from_text(text: &str, origin: &str) -> Result<Self, Error> {
+        Self::from_text_filtered(text, origin, None)
+    }
+
+    /// Parse the text form keeping only the aliases `filter` keeps (all without one). Skipped
+    /// alias lines are not validated; everything kept is, as by [`ProfileData::from_text`].
+    pub fn from_text_filtered(
+        text: &str,
+        origin: &str,
+        filter: Option<&AliasFilter>,
+    ) -> Result<Self, Error> {
         let mut lines = Fields::new(text, b'\n').enumerate();
         let bad = |line: usize, message: &str| Error::BadFile {
             path: format!("{origin}:{}", line + 1),
@@ -386,6 +393,7 @@ impl ProfileData {
             serde_json::from_str(meta_line).map_err(|e| bad(1, &format!("bad metadata: {e}")))?;
         let mut data = ProfileData {
             meta,
+            filtered: filter.is_some(),
             ..Default::default()
         };
         let mut firmware: Option<FirmwareList> = None;
@@ -412,9 +420,17 @@ impl ProfileData {
                     });
                 }
                 Some("A") => {
-                    let kind = f.next().and_then(AliasKind::from_code);
-                    let priority = f.next().and_then(|s| s.parse().ok());
-                    let module = f.next().and_then(|s| s.parse::<u32>().ok());
+                    let (kind, priority, module) = (f.next(), f.next(), f.next());
+                    // Most aliases are filtered out: look at the pattern (the rest of a valid
+                    // line) before parsing or allocating anything.
+                    if let Some(filter) = filter
+                        && !filter.keeps(f.rest.unwrap_or(""))
+                    {
+                        continue;
+                    }
+                    let kind = kind.and_then(AliasKind::from_code);
+                    let priority = priority.and_then(|s| s.parse().ok());
+                    let module = module.and_then(|s| s.parse::<u32>().ok());
                     let pattern = f.next();
                     let (Some(kind), Some(priority), Some(module), Some(pattern), None) =
                         (kind, priority, module, pattern, f.next())
@@ -476,6 +492,37 @@ impl ProfileData {
         data.firmware = firmware;
         Ok(data)
     }
+}
+
+/// The text of a compressed profile; `origin` names the file in errors.
+pub(crate) fn decompress(bytes: &[u8], origin: &str) -> Result<String, Error> {
+    let bad = |message: String| Error::BadFile {
+        path: origin.to_owned(),
+        message,
+    };
+    // Profiles are a few MB uncompressed; a larger claim is corrupt data.
+    const LIMIT: usize = 64 << 20;
+    let text = match zstd::zstd_safe::get_frame_content_size(bytes) {
+        // One allocation of the recorded size (profiles are written with it).
+        Ok(Some(size)) if size <= LIMIT as u64 => zstd::bulk::decompress(bytes, size as usize)
+            .map_err(|e| bad(format!("corrupt zstd data: {e}")))?,
+        Ok(Some(_)) => return Err(bad("profile larger than 64 MiB uncompressed".into())),
+        _ => {
+            let mut text = Vec::new();
+            let mut decoder = zstd::stream::read::Decoder::new(bytes)
+                .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut decoder, LIMIT as u64 + 1),
+                &mut text,
+            )
+            .map_err(|e| bad(format!("corrupt zstd data: {e}")))?;
+            text
+        }
+    };
+    if text.len() > LIMIT {
+        return Err(bad("profile larger than 64 MiB uncompressed".into()));
+    }
+    String::from_utf8(text).map_err(|_| bad("profile is not UTF-8".into()))
 }
 
 /// The alias index: aliases sorted by literal prefix, walked like a trie with binary searches.
@@ -599,27 +646,33 @@ impl AliasIndex {
         let (Some(a), Some(&plen)) = (aliases.get(i), self.prefix_len.get(i)) else {
             return;
         };
-        let pat = a.pattern.as_bytes();
-        let plen_u = plen as usize;
-        let (Some(want), Some(have)) = (pat.get(depth..plen_u), text.get(depth..plen_u)) else {
-            return;
-        };
-        if !literal_eq(want, have, partial) {
-            return;
-        }
-        let matched = if plen_u == pat.len() {
-            plen_u == text.len()
-        } else {
-            let (p, t) = (&pat[plen_u..], &text[plen_u..]);
-            if partial {
-                fnmatch_partial(p, t)
-            } else {
-                fnmatch(p, t)
-            }
-        };
-        if matched {
+        if alias_matches(a.pattern.as_bytes(), plen as usize, text, partial, depth) {
             hits.push((a.kind, a.priority, a.module, plen));
         }
+    }
+}
+
+/// kmod's test of one alias `pat` (literal prefix length `plen`) against a lookup key, the
+/// first `depth` bytes of the literal prefix being known to agree. The alias filter uses it
+/// too, so a filtered profile keeps exactly the aliases its keys can hit.
+pub(crate) fn alias_matches(
+    pat: &[u8],
+    plen: usize,
+    text: &[u8],
+    partial: bool,
+    depth: usize,
+) -> bool {
+    let (Some(want), Some(have)) = (pat.get(depth..plen), text.get(depth..plen)) else {
+        return false;
+    };
+    if !literal_eq(want, have, partial) {
+        return false;
+    }
+    match (pat.get(plen..), text.get(plen..)) {
+        (Some([]), _) => plen == text.len(),
+        (Some(p), Some(t)) if partial => fnmatch_partial(p, t),
+        (Some(p), Some(t)) => fnmatch(p, t),
+        _ => false,
     }
 }
 

@@ -6,7 +6,8 @@ use std::process::{Command, Stdio};
 
 use hcl_data::Verdict;
 use hcl_kernels::{
-    AliasKind, Catalog, Error, FirmwareList, Profile, ProfileBuilder, ProfileMeta, build_shipped,
+    AliasFilter, AliasKind, Catalog, Error, FirmwareList, Profile, ProfileBuilder, ProfileData,
+    ProfileMeta, build_shipped,
 };
 
 use crate::common::shared_dir;
@@ -261,6 +262,34 @@ fn bad_profile_bytes_give_errors_naming_the_file() {
         catalog().get("debian-99"),
         Err(Error::UnknownKernel(id)) if id == "debian-99"
     ));
+}
+
+/// A filtered decode skips the alias lines it does not keep unread, validates the ones it keeps,
+/// and the result says it is filtered and cannot be written back as a profile.
+#[test]
+fn filtered_decode_validates_what_it_keeps_and_cannot_be_encoded() {
+    let text = "hcl-kernels-profile 1\n{\"id\":\"t\"}\nM\tdrv\tl\t-\n\
+                A\tm\t0\t0\tpci:v00001234d*\nA\tm\t1\t7\tusb:v1234p*\n";
+    let pci = AliasFilter::new([(
+        "pci:v00001234d00000001sv00000000sd00000000bc02sc00i00",
+        false,
+    )]);
+    let usb = AliasFilter::new([("usb:v1234p0001d0000dc00dsc00dp00ic03isc01ip01in00", false)]);
+    let data = ProfileData::from_text_filtered(text, "t", Some(&pci)).expect("bad line skipped");
+    assert!(data.filtered);
+    assert_eq!(data.aliases.len(), 1);
+    let err = ProfileData::from_text_filtered(text, "t", Some(&usb)).expect_err("kept bad line");
+    assert!(err.to_string().contains("t:5"), "{err}");
+    assert!(ProfileData::from_text(text, "t").is_err());
+    let p = Profile::from_data(data);
+    assert!(p.is_filtered());
+    assert_eq!(
+        p.resolve("pci:v00001234d00000001sv00000000sd00000000bc02sc00i00")
+            .modules,
+        ["drv"]
+    );
+    let err = p.encode().expect_err("filtered profiles are not written");
+    assert!(err.to_string().contains("alias filter"), "{err}");
 }
 
 #[test]
