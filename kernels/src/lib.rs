@@ -5,6 +5,10 @@
 //! the shipped profiles (embedded in the binary). Matching follows kmod's rules exactly; where
 //! kmod is blind (built-in drivers on kernels before about 6.18) the engine goes beyond it and
 //! labels the answer `inferred_builtin`.
+//!
+//! Decoding the profiles is most of a probe scan's time. [`Catalog::start_embedded`] starts
+//! decompressing them on background threads; [`PendingCatalog::finish`] then parses them,
+//! keeping with an [`AliasFilter`] only the aliases the machine's modaliases match.
 
 pub mod binary;
 pub mod build;
@@ -13,6 +17,7 @@ pub mod diff;
 mod filter;
 pub mod fnmatch;
 pub mod import;
+mod pending;
 pub mod profile;
 pub mod sample;
 
@@ -22,6 +27,7 @@ use hcl_data::{Coverage, FirmwareNeed, RhelStatus, Verdict};
 
 pub use build::{ProfileBuilder, build_shipped};
 pub use filter::AliasFilter;
+pub use pending::PendingCatalog;
 pub use profile::{AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
 
 /// Errors of the kernel engine.
@@ -200,7 +206,6 @@ impl Profile {
     pub fn is_filtered(&self) -> bool {
         self.data.filtered
     }
-
 
     /// The compressed on-disk form.
     pub fn encode(&self) -> Result<Vec<u8>, Error> {
@@ -548,52 +553,32 @@ pub struct Catalog {
 impl Catalog {
     /// The profiles embedded in this binary.
     pub fn embedded() -> Result<Self, Error> {
-        // Decoding is most of a probe scan's time: one worker per core, each taking the next
-        // profile (one thread per profile held every decompressed text at once: more memory,
-        // no less time).
-        let workers = std::thread::available_parallelism()
-            .map_or(2, usize::from)
-            .clamp(1, EMBEDDED.len().max(1));
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut slots: Vec<Option<Result<Profile, Error>>> = Vec::new();
-        slots.resize_with(EMBEDDED.len(), || None);
-        let done = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    s.spawn(|| {
-                        let mut out = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((id, bytes)) = EMBEDDED.get(i) else {
-                                return out;
-                            };
-                            let origin = format!("embedded {id}.profile.zst");
-                            out.push((i, Profile::decode(bytes, &origin)));
-                        }
-                    })
+        Self::start_embedded().finish(None)
+    }
+
+    /// Start decompressing the embedded profiles on background threads; finish with the
+    /// modaliases to look up once they are known ([`PendingCatalog::finish`]).
+    pub fn start_embedded() -> PendingCatalog {
+        PendingCatalog::start(
+            EMBEDDED
+                .iter()
+                .map(|(id, bytes)| pending::Job {
+                    source: pending::Source::Embedded(bytes),
+                    origin: format!("embedded {id}.profile.zst"),
                 })
-                .collect();
-            handles.into_iter().map(|h| h.join()).collect::<Vec<_>>()
-        });
-        for worker in done {
-            let decoded =
-                worker.map_err(|_| Error::bad("embedded profiles", "decoder panicked"))?;
-            for (i, profile) in decoded {
-                if let Some(slot) = slots.get_mut(i) {
-                    *slot = Some(profile);
-                }
-            }
-        }
-        let profiles = slots
-            .into_iter()
-            .map(|p| p.unwrap_or_else(|| Err(Error::bad("embedded profiles", "not decoded"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog { profiles })
+                .collect(),
+        )
     }
 
     /// Profiles from a directory of `<id>.profile.zst` files, in `catalog.json` order when
     /// present, else by file name.
     pub fn load_dir(dir: &Path) -> Result<Self, Error> {
+        Self::start_dir(dir)?.finish(None)
+    }
+
+    /// [`Catalog::load_dir`] in two steps: the files are listed now, read and decompressed on
+    /// background threads ([`PendingCatalog::finish`]).
+    pub fn start_dir(dir: &Path) -> Result<PendingCatalog, Error> {
         let mut files: Vec<PathBuf> = Vec::new();
         let catalog = dir.join("catalog.json");
         if catalog.exists() {
@@ -610,14 +595,15 @@ impl Catalog {
             }
             files.sort();
         }
-        let profiles = files
-            .iter()
-            .map(|f| {
-                let bytes = std::fs::read(f).map_err(|e| Error::io(f, e))?;
-                Profile::decode(&bytes, &f.display().to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog { profiles })
+        Ok(PendingCatalog::start(
+            files
+                .into_iter()
+                .map(|path| pending::Job {
+                    origin: path.display().to_string(),
+                    source: pending::Source::File(path),
+                })
+                .collect(),
+        ))
     }
 
     /// Wrap profiles built in memory.

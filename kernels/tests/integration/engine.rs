@@ -292,6 +292,28 @@ fn filtered_decode_validates_what_it_keeps_and_cannot_be_encoded() {
     assert!(err.to_string().contains("alias filter"), "{err}");
 }
 
+/// Loading from a directory in two steps names a damaged file in its error; `load_dir` as well.
+#[test]
+fn pending_catalog_from_a_damaged_dir_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    catalog().write_dir(dir.path()).expect("write_dir");
+    let loaded = Catalog::start_dir(dir.path())
+        .expect("listed")
+        .finish(None)
+        .expect("loads");
+    assert_eq!(loaded.profiles().len(), catalog().profiles().len());
+    let damaged = dir.path().join("rhel-9.6.profile.zst");
+    std::fs::write(&damaged, b"not zstd").expect("damage");
+    let err = Catalog::start_dir(dir.path())
+        .expect("listed")
+        .finish(Some(&AliasFilter::new([("pci:v1", false)])))
+        .expect_err("damaged");
+    assert!(err.to_string().contains("rhel-9.6.profile.zst"), "{err}");
+    assert!(Catalog::load_dir(dir.path()).is_err());
+    // Dropped unfinished: the workers stop, nothing hangs or panics.
+    drop(Catalog::start_embedded());
+}
+
 #[test]
 fn diff_debian_13_to_sid_is_consistent() {
     let c = catalog();

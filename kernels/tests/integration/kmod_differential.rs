@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use hcl_kernels::{Catalog, sample};
+use hcl_kernels::{AliasFilter, Catalog, sample};
 
 use crate::common::shared_dir;
 
@@ -172,4 +172,102 @@ fn kmod_differential_zero_differences() {
         "differences:\n{}",
         all_diffs.join("\n")
     );
+}
+
+/// Partial keys as hardware lists give them: the ids known, subsystem and class unknown.
+fn partial_keys(concrete: &[String]) -> Vec<String> {
+    concrete
+        .iter()
+        .filter_map(|m| {
+            if let Some(rest) = m.strip_prefix("pci:v") {
+                let (v, d) = (rest.get(..8)?, rest.get(9..17)?);
+                Some(format!("pci:v{v}d{d}sv????????sd????????bc??sc??i??"))
+            } else if let Some(rest) = m.strip_prefix("usb:v") {
+                let (v, p) = (rest.get(..4)?, rest.get(5..9)?);
+                Some(format!("usb:v{v}p{p}d????dc??dsc??dp??ic??isc??ip??in??"))
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// Decoding with an [`AliasFilter`] keeps kmod-exactness: for every key of the filter, every
+/// shipped profile decoded with it gives the very coverage and drivers the full profile gives.
+#[test]
+fn filtered_profiles_answer_like_full_ones_for_their_keys() {
+    let full: &Catalog = crate::common::embedded();
+    let mut concrete: BTreeSet<String> =
+        sample::modaliases(full, &hcl_kernels::SHIPPED_IDS, 1_500, 0xf1_17e2)
+            .into_iter()
+            .collect();
+    concrete.extend(real_modaliases());
+    // Keys lookups normalise (`-`) or reject (`]`).
+    concrete.insert("platform:serial8250-x".to_owned());
+    concrete.insert("pci:v]".to_owned());
+    let concrete: Vec<String> = concrete.into_iter().collect();
+    let partial: Vec<String> = partial_keys(&concrete).into_iter().step_by(3).collect();
+    let keys: Vec<(&str, bool)> = concrete
+        .iter()
+        .map(|k| (k.as_str(), false))
+        .chain(partial.iter().map(|k| (k.as_str(), true)))
+        .collect();
+    let filter = AliasFilter::new(keys.iter().copied());
+    let filtered = Catalog::start_embedded()
+        .finish(Some(&filter))
+        .expect("filtered decode");
+    assert_eq!(filtered.profiles().len(), full.profiles().len());
+    let mut diffs = Vec::new();
+    let mut driven = 0;
+    for (f, p) in filtered.profiles().iter().zip(full.profiles()) {
+        assert!(f.is_filtered() && !p.is_filtered());
+        assert_eq!(
+            f.meta, p.meta,
+            "metadata (counts included) stays the full one"
+        );
+        assert!(f.data().aliases.len() < p.data().aliases.len());
+        for &(key, is_partial) in &keys {
+            let want = p.coverage(key, is_partial);
+            driven += usize::from(want.verdict.is_driven());
+            let same = f.coverage(key, is_partial) == want
+                && if is_partial {
+                    f.resolve_partial(key) == p.resolve_partial(key)
+                } else {
+                    f.resolve(key) == p.resolve(key)
+                };
+            if !same {
+                diffs.push(format!("{} {key} (partial {is_partial})", p.meta.id));
+            }
+        }
+    }
+    assert!(driven > keys.len(), "the keys must exercise matches");
+    assert!(
+        diffs.is_empty(),
+        "{} differences, first: {:?}",
+        diffs.len(),
+        &diffs[..diffs.len().min(20)]
+    );
+}
+
+/// The point of filtering is speed: for a machine's worth of devices it must keep under 1% of
+/// the aliases (a filter keeping many would silently make probe scans slow again).
+#[test]
+fn filtered_decode_keeps_few_aliases_for_a_machine() {
+    let full: &Catalog = crate::common::embedded();
+    let mut keys: Vec<String> = real_modaliases().into_iter().take(24).collect();
+    keys.extend(sample::modaliases(full, &["debian-13"], 46, 0x70));
+    assert_eq!(keys.len(), 70);
+    let filter = AliasFilter::new(keys.iter().map(|k| (k.as_str(), false)));
+    let filtered = Catalog::start_embedded()
+        .finish(Some(&filter))
+        .expect("filtered decode");
+    for (f, p) in filtered.profiles().iter().zip(full.profiles()) {
+        let (kept, all) = (f.data().aliases.len(), p.data().aliases.len());
+        eprintln!("{}: {kept} of {all} aliases kept", p.meta.id);
+        assert!(
+            kept * 100 < all,
+            "{}: {kept} of {all} aliases kept",
+            p.meta.id
+        );
+    }
 }
