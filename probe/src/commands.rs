@@ -24,19 +24,17 @@ fn catalog(args: &RootArgs) -> anyhow::Result<Catalog> {
 /// Scan and print the warnings to stderr (stdout carries only the report).
 fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
     let root = Root::new(&args.root);
-    // Decode the profiles while sysfs is walked: decoding is most of a scan's time.
-    let (machine, catalog) = std::thread::scope(|s| {
-        let decoding = s.spawn(|| catalog(args));
-        let machine = sc::read_machine(&root);
-        let catalog = decoding
-            .join()
-            .unwrap_or_else(|_| Err(anyhow::anyhow!("decoding the kernel profiles failed")));
-        (machine, catalog)
-    });
-    let catalog = catalog?;
-    let scan = sc::match_kernels(&root, machine?, &catalog);
-    // The process ends right after the report is printed; freeing some 200,000 small
-    // allocations of the profiles one by one would cost more than the matching itself.
+    // Decompressing the profiles is most of a scan's time: it runs on background threads while
+    // sysfs is walked; then only the aliases this machine's devices could match are parsed.
+    let pending = match &args.profiles {
+        Some(dir) => {
+            Catalog::start_dir(dir).with_context(|| format!("profiles in {}", dir.display()))?
+        }
+        None => Catalog::start_embedded(),
+    };
+    let (scan, catalog) = sc::scan_pending(&root, pending)?;
+    // The process ends right after the report is printed; freeing the profiles' tens of
+    // thousands of small allocations (modules, firmware files) one by one is wasted work.
     std::mem::forget(catalog);
     for w in &scan.warnings {
         eprintln!("warning: {w}");

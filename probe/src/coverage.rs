@@ -8,28 +8,38 @@ use hcl_kernels::Catalog;
 
 use crate::sysfs::Found;
 
+/// The (modalias, partial) a device is looked up with in every profile; None when it is not
+/// looked up (an unreadable modalias, or a USB device row, which summarises its interfaces).
+/// [`apply`] and the alias filter the profiles are decoded with both use it.
+pub fn lookup_key(f: &Found) -> Option<(&str, bool)> {
+    let is_usb_device = f.device.usb.as_ref().is_some_and(|u| u.kind == "device");
+    (f.modalias_valid && !is_usb_device).then_some((f.device.modalias.as_str(), f.device.partial))
+}
+
 /// Fill `coverage` and `out_of_tree_driver` of every device.
 pub fn apply(catalog: &Catalog, found: &mut [Found]) {
     let profiles = catalog.profiles();
     for f in found.iter_mut() {
-        let dev = &mut f.device;
-        let is_usb_device = dev.usb.as_ref().is_some_and(|u| u.kind == "device");
-        for p in profiles {
-            let cov = if !f.modalias_valid {
-                Coverage {
+        let key = lookup_key(f);
+        let covs: Vec<Coverage> = profiles
+            .iter()
+            .map(|p| match key {
+                Some((modalias, partial)) => {
+                    let mut c = p.coverage(modalias, partial);
+                    c.compact_firmware();
+                    c
+                }
+                None if !f.modalias_valid => Coverage {
                     verdict: Verdict::Unknown,
                     reason: "the modalias is not readable text, so it was not matched".to_owned(),
                     ..Default::default()
-                }
-            } else if is_usb_device {
-                // Filled from the interfaces below.
-                Coverage::default()
-            } else {
-                let mut c = p.coverage(&dev.modalias, dev.partial);
-                c.compact_firmware();
-                c
-            };
-            dev.coverage.insert(p.meta.id.clone(), cov);
+                },
+                // A USB device row: filled from its interfaces below.
+                None => Coverage::default(),
+            })
+            .collect();
+        for (p, cov) in profiles.iter().zip(covs) {
+            f.device.coverage.insert(p.meta.id.clone(), cov);
         }
         // Out of tree: the module says so itself (taint `O`), or no candidate knows it. Drivers
         // built into the running kernel have no module and are in-tree by construction.

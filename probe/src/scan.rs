@@ -1,7 +1,7 @@
 //! One scan: enumerate, name, classify, match against every candidate kernel, summarise.
 
 use hcl_data::{Origin, Report, SCHEMA_VERSION};
-use hcl_kernels::Catalog;
+use hcl_kernels::{AliasFilter, Catalog, PendingCatalog};
 
 use crate::error::{Error, Warning};
 use crate::ids::{IdDb, Kind};
@@ -22,14 +22,33 @@ pub struct Machine {
     found: Vec<sysfs::Found>,
 }
 
+impl Machine {
+    /// The modaliases [`match_kernels`] will look up: profiles decoded with this filter give
+    /// the same report while decoding only the aliases that could match this machine.
+    pub fn alias_filter(&self) -> AliasFilter {
+        AliasFilter::new(self.found.iter().filter_map(coverage::lookup_key))
+    }
+}
+
 /// Scan the machine under `root` against every profile of `catalog`.
 pub fn scan(root: &Root, catalog: &Catalog) -> Result<Scan, Error> {
     let machine = read_machine(root)?;
     Ok(match_kernels(root, machine, catalog))
 }
 
-/// The first half of a scan, which needs no profiles: callers can decode the profiles on
-/// another thread meanwhile (decoding is most of a scan's time).
+/// [`scan`] with profiles still being decompressed (`Catalog::start_embedded`): the sysfs walk
+/// overlaps the decompression, and only the aliases this machine's devices can match are
+/// parsed. Also returns that catalog, which answers only for this machine's devices: a caller
+/// about to exit may leak it rather than free it.
+pub fn scan_pending(root: &Root, pending: PendingCatalog) -> Result<(Scan, Catalog), Error> {
+    let machine = read_machine(root)?;
+    let catalog = pending.finish(Some(&machine.alias_filter()))?;
+    Ok((match_kernels(root, machine, &catalog), catalog))
+}
+
+/// The first half of a scan, which needs no profiles: callers can decompress the profiles
+/// meanwhile (`Catalog::start_embedded`) and then decode only what this machine needs
+/// ([`Machine::alias_filter`]).
 pub fn read_machine(root: &Root) -> Result<Machine, Error> {
     if !root.base().is_dir() {
         return Err(Error::NotARoot(root.base().to_path_buf()));

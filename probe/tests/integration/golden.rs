@@ -92,3 +92,39 @@ fn every_device_has_coverage_for_every_kernel() {
         assert!(scan.report.privacy_violations().is_empty());
     }
 }
+
+/// The CLI decodes only the aliases the machine's devices can match (an alias filter): the
+/// report must be the one the full profiles give, reasons and module lists included.
+#[test]
+fn filtered_profiles_give_the_full_report() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::common::catalog().write_dir(dir.path()).unwrap();
+    for fixture in fixtures() {
+        let full = serde_json::to_value(normalized(&scan_tree(&fixture).report)).unwrap();
+        let root = hcl_probe::root::Root::new(&fixture);
+        for pending in [
+            hcl_kernels::Catalog::start_embedded(),
+            hcl_kernels::Catalog::start_dir(dir.path()).unwrap(),
+        ] {
+            let (scan, catalog) = hcl_probe::scan::scan_pending(&root, pending).unwrap();
+            assert!(catalog.profiles().iter().all(|p| p.is_filtered()));
+            let got = serde_json::to_value(normalized(&scan.report)).unwrap();
+            assert!(
+                got == full,
+                "{}: filtered report differs",
+                fixture.display()
+            );
+        }
+    }
+}
+
+/// A damaged profile file is an error naming it, not a panic.
+#[test]
+fn damaged_profile_dir_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.profile.zst"), b"not zstd").unwrap();
+    let root = hcl_probe::root::Root::new(&fixtures()[0]);
+    let pending = hcl_kernels::Catalog::start_dir(dir.path()).unwrap();
+    let err = hcl_probe::scan::scan_pending(&root, pending).unwrap_err();
+    assert!(err.to_string().contains("x.profile.zst"), "{err}");
+}
