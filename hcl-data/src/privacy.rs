@@ -290,7 +290,12 @@ fn personal_key(key: &str) -> bool {
     key.eq_ignore_ascii_case("mac")
         || b.windows(2).enumerate().any(|(i, pair)| {
             let &[a, c] = pair else { return false };
-            let pair = [a.to_ascii_lowercase(), c.to_ascii_lowercase()];
+            let a = a.to_ascii_lowercase();
+            // Most letters begin no needle: one compare, then the pair.
+            if !matches!(a, b's' | b'u' | b'g' | b'm' | b'h') {
+                return false;
+            }
+            let pair = [a, c.to_ascii_lowercase()];
             NEEDLE_STARTS.contains(&pair)
                 && NEEDLES.iter().any(|n| {
                     n.as_bytes().starts_with(&pair)
@@ -383,6 +388,7 @@ mod tests {
         for n in NEEDLES {
             let b = n.as_bytes();
             assert!(NEEDLE_STARTS.contains(&[b[0], b[1]]), "{n}");
+            assert!(matches!(b[0], b's' | b'u' | b'g' | b'm' | b'h'), "{n}");
             assert!(personal_key(&format!("x{}", n.to_uppercase())), "{n}");
         }
         assert!(personal_key("MAC"));
