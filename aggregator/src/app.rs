@@ -24,6 +24,9 @@ pub struct Config {
     /// Longest time to receive an upload's body; a client trickling bytes holds a connection
     /// and memory, so it gets 408 after this.
     pub body_timeout: std::time::Duration,
+    /// How long fleet pages (machines, devices, kernel report) may stay behind new uploads
+    /// before their snapshot is rebuilt; moderation shows at once, a report's own page always.
+    pub page_upload_lag: std::time::Duration,
 }
 
 impl Default for Config {
@@ -35,6 +38,7 @@ impl Default for Config {
             rate_burst: 30,
             trust_forwarded_for: false,
             body_timeout: std::time::Duration::from_secs(120),
+            page_upload_lag: crate::web::DEFAULT_UPLOAD_LAG,
         }
     }
 }
@@ -53,7 +57,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<hcl_kernels::Catalog>, config: Config) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_per_sec, config.rate_burst));
-        let pages = Arc::new(crate::web::PageCache::new(catalog.clone()));
+        let pages = Arc::new(crate::web::PageCache::new(
+            catalog.clone(),
+            config.page_upload_lag,
+        ));
         Self {
             store,
             catalog,

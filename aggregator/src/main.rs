@@ -76,6 +76,10 @@ struct ServeArgs {
     /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address.
     #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
+    /// Seconds the fleet pages may stay behind new uploads before they are rebuilt (a rebuild
+    /// reads every report; moderation and a report's own page show at once).
+    #[arg(long, env = "HCL_PAGE_UPLOAD_LAG_SECS", default_value_t = 5)]
+    page_upload_lag_secs: u64,
     /// Most SQLite writes committed together (group commit; 1 turns it off).
     #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = 512)]
     sqlite_batch: usize,
@@ -98,6 +102,7 @@ fn main() -> anyhow::Result<()> {
                 rate_burst: a.rate_burst,
                 trust_forwarded_for: a.trust_forwarded_for,
                 body_timeout: std::time::Duration::from_secs(a.body_timeout_secs),
+                page_upload_lag: std::time::Duration::from_secs(a.page_upload_lag_secs),
             };
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,

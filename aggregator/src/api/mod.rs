@@ -75,7 +75,7 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
     let id = canonical.id.clone();
     let outcome = st.store.put_report(canonical).await?;
     if outcome == PutOutcome::Created {
-        st.pages.invalidate();
+        st.pages.note_upload();
     }
     let url = format!("/reports/{id}");
     let status = match outcome {

@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::analysis::{AnalysisError, Filter, Hcl};
 use crate::app::AppState;
 use crate::error::AppError;
-pub use cache::PageCache;
+pub use cache::{DEFAULT_UPLOAD_LAG, PageCache};
 use pages::Frame;
 use query::Params;
 
@@ -92,6 +92,11 @@ fn format(params: &Params, headers: &HeaderMap, api: bool) -> Result<Format, App
 /// The snapshot of the visible reports that pass `filter`: the cached one while it is current,
 /// else read from the store and built off the async threads.
 async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
+    if let Some(hcl) = st.pages.get(filter) {
+        return Ok(hcl);
+    }
+    // One build at a time: whoever waited here may find the snapshot built meanwhile.
+    let _building = st.pages.build_lock().lock().await;
     if let Some(hcl) = st.pages.get(filter) {
         return Ok(hcl);
     }
