@@ -32,6 +32,8 @@ pub enum AppError {
     Unprocessable(String),
     #[error("{0}")]
     RequestTimeout(String),
+    #[error("{0}")]
+    Gone(String),
     #[error("too many requests: retry in {retry_after_s} s")]
     TooManyRequests { retry_after_s: u64 },
     #[error("storage unavailable: {0}")]
@@ -51,6 +53,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            AppError::Gone(_) => StatusCode::GONE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

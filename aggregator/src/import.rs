@@ -36,6 +36,8 @@ pub struct ImportSummary {
     pub files: usize,
     pub created: usize,
     pub already_stored: usize,
+    /// Reports a moderator deleted earlier: not imported again.
+    pub deleted: usize,
     /// Reports whose identifiers are partial (every Qubes HCL report is).
     pub partial: usize,
     /// Devices mapped from PCI ids in the chipset, GPU and network fields.
@@ -94,6 +96,7 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
             match outcome {
                 PutOutcome::Created => sum.created += 1,
                 PutOutcome::AlreadyStored => sum.already_stored += 1,
+                PutOutcome::Deleted => sum.deleted += 1,
             }
         }
     }
@@ -119,10 +122,11 @@ pub async fn import_cli(db: &str, dir: &Path) -> Result<ImportSummary, ImportErr
         eprintln!("{}: {}", f.file, f.message);
     }
     println!(
-        "{} files: {} imported, {} already stored, {} failed; {} reports with partial identifiers, {} devices",
+        "{} files: {} imported, {} already stored, {} deleted by moderators, {} failed; {} reports with partial identifiers, {} devices",
         sum.files,
         sum.created,
         sum.already_stored,
+        sum.deleted,
         sum.failures.len(),
         sum.partial,
         sum.devices

@@ -2,7 +2,7 @@
 //!
 //! | method | path | what |
 //! |---|---|---|
-//! | POST | `/api/v1/reports` | upload a report (JSON or YAML, optionally gzip): 201 new, 200 known |
+//! | POST | `/api/v1/reports` | upload a report (JSON or YAML, optionally gzip): 201 new, 200 known, 410 deleted by a moderator |
 //! | GET | `/api/v1/reports/{id}` | the stored report |
 //! | POST | `/api/v1/reports/{id}/hide`, `/unhide` | moderation, `Authorization: Bearer` |
 //! | DELETE | `/api/v1/reports/{id}` | moderation, `Authorization: Bearer` |
@@ -81,6 +81,11 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
     let status = match outcome {
         PutOutcome::Created => StatusCode::CREATED,
         PutOutcome::AlreadyStored => StatusCode::OK,
+        PutOutcome::Deleted => {
+            return Err(AppError::Gone(format!(
+                "report {id} was removed by the HCL's moderators and is not accepted again"
+            )));
+        }
     };
     let body = serde_json::json!({
         "id": id,

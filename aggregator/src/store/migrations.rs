@@ -24,17 +24,31 @@ fn migrator(list: &[(i64, &'static str, &'static str)]) -> Migrator {
 }
 
 pub fn sqlite() -> Migrator {
-    migrator(&[(
-        1,
-        "reports",
-        include_str!("../../migrations/sqlite/0001_reports.sql"),
-    )])
+    migrator(&[
+        (
+            1,
+            "reports",
+            include_str!("../../migrations/sqlite/0001_reports.sql"),
+        ),
+        (
+            2,
+            "deleted reports",
+            include_str!("../../migrations/sqlite/0002_deleted_reports.sql"),
+        ),
+    ])
 }
 
 pub fn postgres() -> Migrator {
-    migrator(&[(
-        1,
-        "reports",
-        include_str!("../../migrations/postgres/0001_reports.sql"),
-    )])
+    migrator(&[
+        (
+            1,
+            "reports",
+            include_str!("../../migrations/postgres/0001_reports.sql"),
+        ),
+        (
+            2,
+            "deleted reports",
+            include_str!("../../migrations/postgres/0002_deleted_reports.sql"),
+        ),
+    ])
 }

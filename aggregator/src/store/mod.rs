@@ -39,6 +39,8 @@ pub struct StoredReport {
 pub enum PutOutcome {
     Created,
     AlreadyStored,
+    /// A moderator deleted this report: it is not stored again.
+    Deleted,
 }
 
 /// What every backend offers.
@@ -65,6 +67,8 @@ pub trait Store: Send + Sync {
     /// All reports, oldest first; hidden ones only when asked.
     async fn list_reports(&self, include_hidden: bool) -> Result<Vec<StoredReport>, StoreError>;
     async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError>;
+    /// Remove a report and remember its content id, so the same report uploaded again is
+    /// refused ([`PutOutcome::Deleted`]). False when no such report is stored.
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError>;
     /// Number of stored reports, hidden ones included.
     async fn count_reports(&self) -> Result<u64, StoreError>;

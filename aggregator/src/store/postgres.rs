@@ -51,7 +51,9 @@ impl Store for PgStore {
     async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
         let CanonicalReport { id, json: body } = report;
         let done = sqlx::query(
-            "INSERT INTO reports (id, received_at, hidden, body) VALUES ($1, $2, FALSE, $3) \
+            "INSERT INTO reports (id, received_at, hidden, body) \
+             SELECT $1, $2, FALSE, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = $1) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&id)
@@ -59,8 +61,17 @@ impl Store for PgStore {
         .bind(body)
         .execute(&self.pool)
         .await?;
-        Ok(if done.rows_affected() == 1 {
-            PutOutcome::Created
+        if done.rows_affected() == 1 {
+            return Ok(PutOutcome::Created);
+        }
+        // Rare path: tell a known report from a deleted one.
+        let deleted = sqlx::query("SELECT 1 FROM deleted_reports WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&self.pool)
+            .await?
+            .is_some();
+        Ok(if deleted {
+            PutOutcome::Deleted
         } else {
             PutOutcome::AlreadyStored
         })
@@ -94,11 +105,24 @@ impl Store for PgStore {
     }
 
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM reports WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() > 0)
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            sqlx::query(
+                "INSERT INTO deleted_reports (id, deleted_at) VALUES ($1, $2) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(now_rfc3339())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 
     async fn count_reports(&self) -> Result<u64, StoreError> {

@@ -139,10 +139,12 @@ async fn run_batch(conn: &mut SqliteConnection, ops: Vec<Op>) {
             match op {
                 Op::Put { id, body, reply } => {
                     let done = sqlx::query(
-                        "INSERT INTO reports (id, received_at, hidden, body) VALUES (?, ?, 0, ?) \
+                        "INSERT INTO reports (id, received_at, hidden, body) \
+                         SELECT ?1, ?2, 0, ?3 \
+                         WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = ?1) \
                          ON CONFLICT(id) DO NOTHING",
                     )
-                    .bind(id)
+                    .bind(&id)
                     .bind(now_rfc3339())
                     .bind(body)
                     .execute(&mut *tx)
@@ -150,7 +152,17 @@ async fn run_batch(conn: &mut SqliteConnection, ops: Vec<Op>) {
                     let outcome = if done.rows_affected() == 1 {
                         PutOutcome::Created
                     } else {
-                        PutOutcome::AlreadyStored
+                        // Rare path: tell a known report from a deleted one.
+                        let deleted = sqlx::query("SELECT 1 FROM deleted_reports WHERE id = ?")
+                            .bind(&id)
+                            .fetch_optional(&mut *tx)
+                            .await?
+                            .is_some();
+                        if deleted {
+                            PutOutcome::Deleted
+                        } else {
+                            PutOutcome::AlreadyStored
+                        }
                     };
                     pending.push(Pending::Put(reply, outcome));
                 }
@@ -167,7 +179,18 @@ async fn run_batch(conn: &mut SqliteConnection, ops: Vec<Op>) {
                         .bind(&id)
                         .execute(&mut *tx)
                         .await?;
-                    pending.push(Pending::Bool(reply, done.rows_affected() > 0));
+                    let deleted = done.rows_affected() > 0;
+                    if deleted {
+                        sqlx::query(
+                            "INSERT INTO deleted_reports (id, deleted_at) VALUES (?, ?) \
+                             ON CONFLICT(id) DO NOTHING",
+                        )
+                        .bind(&id)
+                        .bind(now_rfc3339())
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    pending.push(Pending::Bool(reply, deleted));
                 }
                 Op::Migrate { reply } => {
                     let _ = reply.send(Err(StoreError::Database("migrate inside a batch".into())));

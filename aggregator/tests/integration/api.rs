@@ -245,6 +245,21 @@ fn moderation_needs_the_admin_token() {
         http(srv.addr, "DELETE", &path, &admin, b"").unwrap().status,
         404
     );
+    // The same report uploaded again after its deletion: refused, not stored again.
+    let r = http(
+        srv.addr,
+        "POST",
+        "/api/v1/reports",
+        &[("Content-Type", "application/json")],
+        &sample_json(5),
+    )
+    .unwrap();
+    assert_eq!(r.status, 410, "{}", r.text());
+    assert!(r.text().contains("moderators"), "{}", r.text());
+    assert_eq!(
+        http(srv.addr, "GET", &path, &admin, b"").unwrap().status,
+        404
+    );
 }
 
 #[test]

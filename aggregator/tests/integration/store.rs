@@ -75,6 +75,17 @@ async fn scenario(store: Arc<dyn Store>) {
     assert!(!store.delete_report(&id2).await.unwrap());
     assert!(store.get_report(&id2).await.unwrap().is_none());
     assert_eq!(store.count_reports().await.unwrap(), 1);
+    // A deleted report is remembered: the same one uploaded again is not stored again.
+    assert_eq!(
+        store.put_report(canonical(&r2)).await.unwrap(),
+        PutOutcome::Deleted
+    );
+    assert_eq!(
+        store.put_reports(vec![canonical(&r2)]).await.unwrap(),
+        [PutOutcome::Deleted]
+    );
+    assert!(store.get_report(&id2).await.unwrap().is_none());
+    assert_eq!(store.count_reports().await.unwrap(), 1);
 
     // Concurrent writers: 40 distinct reports, each sent twice at once; each stored exactly once.
     let mut tasks = Vec::new();
