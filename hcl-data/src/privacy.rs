@@ -304,19 +304,20 @@ fn personal_key(key: &str) -> bool {
         })
 }
 
+/// What names a serial number in free text (lowercase).
+const SERIAL_MARKERS: [&str; 6] = [
+    "serial number",
+    "serial no",
+    "serial:",
+    "serial=",
+    "s/n:",
+    "s/n ",
+];
+
 /// Whether a string that has `serial` or `s/n` in it names a serial number.
 fn mentions_serial(s: &str) -> bool {
     let l = s.to_ascii_lowercase();
-    [
-        "serial number",
-        "serial no",
-        "serial:",
-        "serial=",
-        "s/n:",
-        "s/n ",
-    ]
-    .iter()
-    .any(|m| l.contains(m))
+    SERIAL_MARKERS.iter().any(|m| l.contains(m))
 }
 
 fn is_hex(b: u8) -> bool {
@@ -436,16 +437,7 @@ mod tests {
     /// The checks as written before the one-pass filter: the filter must not change a finding.
     fn reference(s: &str) -> (Option<&str>, Option<&str>, bool) {
         let l = s.to_ascii_lowercase();
-        let serial = [
-            "serial number",
-            "serial no",
-            "serial:",
-            "serial=",
-            "s/n:",
-            "s/n ",
-        ]
-        .iter()
-        .any(|m| l.contains(m));
+        let serial = SERIAL_MARKERS.iter().any(|m| l.contains(m));
         let uuid = s
             .split_whitespace()
             .filter(|t| !t.contains("://"))
