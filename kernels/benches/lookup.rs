@@ -126,7 +126,8 @@ fn main() {
     loads.sort();
 
     let ids: Vec<&str> = sample::KMOD_TREES.iter().map(|(id, _)| *id).collect();
-    let modaliases = sample::modaliases(&catalog, &ids, 10_000, 0x5eed_cafe);
+    let modaliases =
+        sample::modaliases(&catalog, &ids, 10_000, 0x5eed_cafe).expect("whole profiles");
     let tmp = std::env::temp_dir().join(format!("hcl-kernels-bench-{}", std::process::id()));
     std::fs::create_dir_all(&tmp).expect("temp dir");
     let list = tmp.join("modaliases.txt");

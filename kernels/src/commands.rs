@@ -165,7 +165,7 @@ pub(crate) fn resolve(
 }
 
 pub(crate) fn diff(catalog: &Catalog, a: &str, b: &str, json: bool) -> anyhow::Result<()> {
-    let d = hcl_kernels::diff::diff(catalog.get(a)?, catalog.get(b)?);
+    let d = hcl_kernels::diff::diff(catalog.get(a)?, catalog.get(b)?)?;
     let mut out = std::io::stdout().lock();
     if json {
         writeln!(out, "{}", serde_json::to_string_pretty(&d)?)?;

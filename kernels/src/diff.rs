@@ -71,8 +71,10 @@ fn firmware_met(p: &Profile, module: &str) -> Option<bool> {
     Some(m.firmware.iter().any(|f| list.satisfies(f).is_some()))
 }
 
-/// Compare kernel `b` against kernel `a`.
-pub fn diff(a: &Profile, b: &Profile) -> Diff {
+/// Compare kernel `b` against kernel `a`. Both must be whole profiles, not ones decoded for
+/// one machine (their alias lists would make kernels look alike that are not).
+pub fn diff(a: &Profile, b: &Profile) -> Result<Diff, crate::Error> {
+    let (a, b) = (a.require_whole()?, b.require_whole()?);
     let (da, db) = (drivers(a), drivers(b));
     let (pa, pb) = (patterns(a), patterns(b));
     let ids = |from: &BTreeMap<String, BTreeSet<String>>,
@@ -103,7 +105,7 @@ pub fn diff(a: &Profile, b: &Profile) -> Diff {
     };
     let (fa, fb) = (files(a), files(b));
     let both_have_lists = a.data().firmware.is_some() && b.data().firmware.is_some();
-    Diff {
+    Ok(Diff {
         from: a.meta.id.clone(),
         to: b.meta.id.clone(),
         drivers: Change {
@@ -129,7 +131,7 @@ pub fn diff(a: &Profile, b: &Profile) -> Diff {
             .cloned()
             .collect(),
         partial_coverage: !a.meta.covered_buses.is_empty() || !b.meta.covered_buses.is_empty(),
-    }
+    })
 }
 
 fn bus(pattern: &str) -> String {

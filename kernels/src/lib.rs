@@ -45,6 +45,11 @@ pub enum Error {
     },
     #[error(transparent)]
     Binary(#[from] binary::Error),
+    /// A whole-profile operation on a profile decoded for a few modaliases only.
+    #[error(
+        "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"
+    )]
+    Filtered(String),
 }
 
 impl Error {
@@ -205,6 +210,14 @@ impl Profile {
     /// modaliases it was decoded for, and its alias list is not the kernel's (`meta.counts` is).
     pub fn is_filtered(&self) -> bool {
         self.data.filtered
+    }
+
+    /// `Ok` for a whole profile; [`Error::Filtered`] for one decoded with an [`AliasFilter`].
+    pub fn require_whole(&self) -> Result<&Self, Error> {
+        if self.is_filtered() {
+            return Err(Error::Filtered(self.meta.id.clone()));
+        }
+        Ok(self)
     }
 
     /// The compressed on-disk form.

@@ -39,11 +39,18 @@ pub const KMOD_TREES: [(&str, &str); 4] = [
 ];
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of
-/// the given profiles, one in five a near miss. Deterministic for a seed.
-pub fn modaliases(catalog: &Catalog, ids: &[&str], count: usize, seed: u64) -> Vec<String> {
+/// the given profiles, one in five a near miss. Deterministic for a seed. Profiles decoded for
+/// one machine only are refused ([`crate::Error::Filtered`]): they would sample that machine.
+pub fn modaliases(
+    catalog: &Catalog,
+    ids: &[&str],
+    count: usize,
+    seed: u64,
+) -> Result<Vec<String>, crate::Error> {
     let mut patterns: BTreeSet<&str> = BTreeSet::new();
     for id in ids {
         let Ok(p) = catalog.get(id) else { continue };
+        let p = p.require_whole()?;
         for a in &p.data().aliases {
             if a.kind != AliasKind::Inferred
                 && (a.pattern.starts_with("pci:") || a.pattern.starts_with("usb:"))
@@ -66,7 +73,7 @@ pub fn modaliases(catalog: &Catalog, ids: &[&str], count: usize, seed: u64) -> V
             out.insert(m);
         }
     }
-    out.into_iter().collect()
+    Ok(out.into_iter().collect())
 }
 
 /// Field widths of pci and usb modaliases, by tag.

@@ -321,7 +321,7 @@ fn diff_debian_13_to_sid_is_consistent() {
         c.get("debian-13").expect("a"),
         c.get("debian-sid").expect("b"),
     );
-    let d = hcl_kernels::diff::diff(a, b);
+    let d = hcl_kernels::diff::diff(a, b).unwrap();
     assert!(!d.drivers.lost.is_empty() && !d.drivers.gained.is_empty());
     for m in &d.drivers.lost {
         assert!(a.has_module(m) && !b.has_module(m), "{m}");

@@ -113,6 +113,7 @@ fn kmod_differential_zero_differences() {
     let catalog: &Catalog = crate::common::embedded();
     let ids: Vec<&str> = TREES.iter().map(|(id, _)| *id).collect();
     let mut modaliases: BTreeSet<String> = sample::modaliases(catalog, &ids, 10_400, 0x5eed_cafe)
+        .unwrap()
         .into_iter()
         .collect();
     let generated = modaliases.len();
@@ -199,6 +200,7 @@ fn filtered_profiles_answer_like_full_ones_for_their_keys() {
     let full: &Catalog = crate::common::embedded();
     let mut concrete: BTreeSet<String> =
         sample::modaliases(full, &hcl_kernels::SHIPPED_IDS, 1_500, 0xf1_17e2)
+            .unwrap()
             .into_iter()
             .collect();
     concrete.extend(real_modaliases());
@@ -255,7 +257,7 @@ fn filtered_profiles_answer_like_full_ones_for_their_keys() {
 fn filtered_decode_keeps_few_aliases_for_a_machine() {
     let full: &Catalog = crate::common::embedded();
     let mut keys: Vec<String> = real_modaliases().into_iter().take(24).collect();
-    keys.extend(sample::modaliases(full, &["debian-13"], 46, 0x70));
+    keys.extend(sample::modaliases(full, &["debian-13"], 46, 0x70).unwrap());
     assert_eq!(keys.len(), 70);
     let filter = AliasFilter::new(keys.iter().map(|k| (k.as_str(), false)));
     let filtered = Catalog::start_embedded()
@@ -270,4 +272,11 @@ fn filtered_decode_keeps_few_aliases_for_a_machine() {
             p.meta.id
         );
     }
+    // Whole-profile work refuses them instead of answering from a machine's few aliases.
+    let (a, b) = (&filtered.profiles()[0], &filtered.profiles()[1]);
+    assert!(matches!(
+        hcl_kernels::diff::diff(a, b),
+        Err(hcl_kernels::Error::Filtered(_))
+    ));
+    assert!(sample::modaliases(&filtered, &["debian-13"], 5, 1).is_err());
 }
