@@ -137,8 +137,15 @@ fn decode(
         message,
     };
     let report = if body.starts_with(&ZSTD_MAGIC) {
-        // No stored report is larger than an upload may be.
-        let json = zstd::bulk::decompress(body, hcl_data::MAX_INPUT_BYTES)
+        // One allocation of the size the frame records (the store writes it); no stored
+        // report is larger than an upload may be.
+        let size = zstd::zstd_safe::get_frame_content_size(body)
+            .ok()
+            .flatten()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|&n| n <= hcl_data::MAX_INPUT_BYTES)
+            .ok_or_else(|| corrupt("compressed body without a plausible size".into()))?;
+        let json = zstd::bulk::decompress(body, size)
             .map_err(|e| corrupt(format!("cannot decompress: {e}")))?;
         serde_json::from_slice(&json)
     } else {
