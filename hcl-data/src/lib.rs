@@ -21,7 +21,10 @@ mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
-pub use privacy::{privacy_scan_json, privacy_violations_in_json, privacy_violations_in_value};
+pub use privacy::{
+    Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
+    privacy_violations_in_value,
+};
 pub use report::*;
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,

@@ -18,10 +18,51 @@ impl Report {
     /// (outside device modaliases and sysfs paths, where kernel interface GUIDs are normal), a
     /// field named like a serial number, UUID, MAC, hostname or user name. Empty when clean.
     pub fn privacy_violations(&self) -> Vec<String> {
-        let scanned = serde_json::to_string(self).map(|text| privacy_scan_json(&text));
+        let scanned = serde_json::to_string(self).map(|text| privacy_scan_json(&text, usize::MAX));
         match scanned {
-            Ok(Ok(found)) => found,
+            Ok(Ok(found)) => found.shown,
             Ok(Err(e)) | Err(e) => vec![format!("cannot be checked: {e}")],
+        }
+    }
+}
+
+/// What a privacy check found: every finding counted, the first few spelt out. Untrusted input
+/// can hold millions of findings, each with a long path: spelling them all out could take more
+/// memory than the input by far.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// The first findings, in document order, at most the `keep` asked for.
+    pub shown: Vec<String>,
+    /// All findings, shown or not.
+    pub total: usize,
+    keep: usize,
+}
+
+impl Findings {
+    fn new(keep: usize) -> Self {
+        Findings {
+            keep,
+            ..Default::default()
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    fn push(&mut self, make: impl FnOnce() -> String) {
+        self.total += 1;
+        if self.shown.len() < self.keep {
+            self.shown.push(make());
+        }
+    }
+
+    /// A finding that belongs before those at `at` and after (a key before its value's).
+    fn insert(&mut self, at: usize, make: impl FnOnce() -> String) {
+        self.total += 1;
+        if at < self.keep {
+            self.shown.insert(at.min(self.shown.len()), make());
+            self.shown.truncate(self.keep);
         }
     }
 }
@@ -29,7 +70,12 @@ impl Report {
 /// [`Report::privacy_violations`] on any JSON value, e.g. a YAML upload before it is parsed
 /// into a [`Report`] (which would drop unknown fields such as `serial`).
 pub fn privacy_violations_in_value(value: &Value) -> Vec<String> {
-    let mut out = Vec::new();
+    privacy_scan_value(value, usize::MAX).shown
+}
+
+/// [`privacy_violations_in_value`] spelling out only the first `keep` findings.
+pub fn privacy_scan_value(value: &Value, keep: usize) -> Findings {
+    let mut out = Findings::new(keep);
     walk_value(&mut Vec::new(), value, &mut out);
     out
 }
@@ -39,16 +85,18 @@ pub fn privacy_violations_in_value(value: &Value) -> Vec<String> {
 pub fn privacy_violations_in_json(bytes: &[u8]) -> Vec<String> {
     std::str::from_utf8(bytes)
         .ok()
-        .and_then(|text| privacy_scan_json(text).ok())
+        .and_then(|text| privacy_scan_json(text, usize::MAX).ok())
+        .map(|f| f.shown)
         .unwrap_or_default()
 }
 
 /// The privacy check on raw JSON text in one streaming pass: every key and every string is
 /// looked at, known to the schema or not, without building a value tree. Findings come in
-/// document order. Fails only when the text is not one JSON document. Takes `&str` so UTF-8
-/// is checked once for the whole upload, not again for every string.
-pub fn privacy_scan_json(text: &str) -> Result<Vec<String>, serde_json::Error> {
-    let mut out = Vec::new();
+/// document order; the first `keep` are spelt out, all are counted. Fails only when the text
+/// is not one JSON document. Takes `&str` so UTF-8 is checked once for the whole upload, not
+/// again for every string.
+pub fn privacy_scan_json(text: &str, keep: usize) -> Result<Findings, serde_json::Error> {
+    let mut out = Findings::new(keep);
     let mut path = Vec::new();
     let mut de = serde_json::Deserializer::from_str(text);
     Node {
@@ -66,6 +114,9 @@ enum Seg<'a> {
     Index(usize),
 }
 
+/// Longest key spelt out in a finding's path; a hostile key can be megabytes.
+const MAX_KEY_SHOWN: usize = 64;
+
 /// `$.devices[3].modalias`; only built for a finding.
 fn render(path: &[Seg<'_>]) -> String {
     let mut s = String::from("$");
@@ -73,7 +124,13 @@ fn render(path: &[Seg<'_>]) -> String {
         match seg {
             Seg::Key(k) => {
                 s.push('.');
-                s.push_str(k);
+                match k.char_indices().nth(MAX_KEY_SHOWN) {
+                    Some((cut, _)) => {
+                        s.push_str(k.get(..cut).unwrap_or_default());
+                        s.push('…');
+                    }
+                    None => s.push_str(k),
+                }
             }
             Seg::Index(i) => s.push_str(&format!("[{i}]")),
         }
@@ -83,7 +140,7 @@ fn render(path: &[Seg<'_>]) -> String {
 
 /// The checks on one string value at `path`. One pass over the bytes first: a MAC needs five
 /// equal separators, a UUID four dashes, a serial number an `s`; most strings have none.
-fn check_string(path: &[Seg<'_>], s: &str, out: &mut Vec<String>) {
+fn check_string(path: &[Seg<'_>], s: &str, out: &mut Findings) {
     let b = s.as_bytes();
     let (mut colons, mut dashes, mut serial) = (0usize, 0usize, false);
     for (i, &c) in b.iter().enumerate() {
@@ -101,10 +158,7 @@ fn check_string(path: &[Seg<'_>], s: &str, out: &mut Vec<String>) {
         return;
     }
     if let Some(mac) = (colons >= 5 || dashes >= 5).then(|| find_mac(s)).flatten() {
-        out.push(format!(
-            "{}: looks like a MAC address ({mac})",
-            render(path)
-        ));
+        out.push(|| format!("{}: looks like a MAC address ({mac})", render(path)));
     }
     // Kernel interface GUIDs (WMI, MEI) are part of modaliases and sysfs paths.
     let guid_ok = matches!(path.last(), Some(Seg::Key(k)) if k == "modalias" || k == "sysfs_path");
@@ -117,10 +171,10 @@ fn check_string(path: &[Seg<'_>], s: &str, out: &mut Vec<String>) {
         })
         .flatten();
     if let Some(uuid) = uuid {
-        out.push(format!("{}: looks like a UUID ({uuid})", render(path)));
+        out.push(|| format!("{}: looks like a UUID ({uuid})", render(path)));
     }
     if serial && mentions_serial(s) {
-        out.push(format!("{}: mentions a serial number", render(path)));
+        out.push(|| format!("{}: mentions a serial number", render(path)));
     }
 }
 
@@ -128,7 +182,7 @@ fn key_finding(path: &[Seg<'_>]) -> String {
     format!("{}: a field for a personal identifier", render(path))
 }
 
-fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Vec<String>) {
+fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Findings) {
     match value {
         Value::String(s) => check_string(path, s, out),
         Value::Array(items) => {
@@ -142,7 +196,7 @@ fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Vec<Strin
             for (k, v) in map {
                 path.push(Seg::Key(Cow::Borrowed(k)));
                 if personal_key(k) && !matches!(v, Value::Null) {
-                    out.push(key_finding(path));
+                    out.push(|| key_finding(path));
                 }
                 walk_value(path, v, out);
                 path.pop();
@@ -155,7 +209,7 @@ fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Vec<Strin
 /// The streaming walk: a seed that checks one JSON node and says whether it was `null`.
 struct Node<'p, 'de> {
     path: &'p mut Vec<Seg<'de>>,
-    out: &'p mut Vec<String>,
+    out: &'p mut Findings,
 }
 
 impl<'de> DeserializeSeed<'de> for Node<'_, 'de> {
@@ -217,14 +271,14 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             let personal = personal_key(&key);
             self.path.push(Seg::Key(key));
             // The key's finding goes before those inside its value, as a tree walk has it.
-            let at = self.out.len();
+            let at = self.out.shown.len();
             let value = map.next_value_seed(Node {
                 path: &mut *self.path,
                 out: &mut *self.out,
             });
             if matches!(value, Ok(false)) && personal {
-                let finding = key_finding(self.path);
-                self.out.insert(at, finding);
+                let path = &*self.path;
+                self.out.insert(at, || key_finding(path));
             }
             self.path.pop();
             value?;
@@ -426,8 +480,9 @@ mod tests {
             "id 4c4c4544-0042-3510-8052-b4c04f4e3332","x\u0073erial":{"a":1}}],"n":[1,2.5,true]}"#;
         let value: Value = serde_json::from_slice(doc).unwrap_or_default();
         let mut tree = privacy_violations_in_value(&value);
-        let mut streamed =
-            privacy_scan_json(std::str::from_utf8(doc).unwrap_or_default()).unwrap_or_default();
+        let mut streamed = privacy_scan_json(std::str::from_utf8(doc).unwrap_or_default(), 100)
+            .unwrap_or_default()
+            .shown;
         assert_eq!(streamed.len(), 5, "{streamed:?}");
         tree.sort();
         streamed.sort();
@@ -456,18 +511,46 @@ mod tests {
             post in "[0-9a-fA-F:/ sSnN=-]{0,30}",
         ) {
             let s = format!("{pre}{mid}{post}");
-            let mut out = Vec::new();
+            let mut out = Findings::new(10);
             check_string(&[Seg::Key(Cow::Borrowed("x"))], &s, &mut out);
             let (mac, uuid, serial) = reference(&s);
             let expected = usize::from(mac.is_some()) + usize::from(uuid.is_some()) + usize::from(serial);
-            proptest::prop_assert_eq!(out.len(), expected, "{:?} {:?}", s, out);
+            proptest::prop_assert_eq!(out.total, expected, "{:?} {:?}", s, out);
         }
     }
 
     #[test]
     fn streaming_scan_refuses_what_is_not_json() {
-        assert!(privacy_scan_json("{\"a\": ").is_err());
-        assert!(privacy_scan_json("{} {}").is_err());
-        assert!(privacy_scan_json(&"[".repeat(100_000)).is_err());
+        assert!(privacy_scan_json("{\"a\": ", 10).is_err());
+        assert!(privacy_scan_json("{} {}", 10).is_err());
+        assert!(privacy_scan_json(&"[".repeat(100_000), 10).is_err());
+    }
+
+    /// Regression: a hostile upload with a long key and thousands of MAC addresses made the
+    /// check spell out every finding with the whole key (hundreds of MB for a 400 KB body).
+    #[test]
+    fn hostile_findings_are_counted_not_all_spelt_out() {
+        let key = "k".repeat(16 * 1024);
+        let macs = vec!["00:11:22:33:44:55"; 20_000];
+        let doc = serde_json::json!({ &key: macs, "mac": 1, "x": {"mac": 2} }).to_string();
+        let found = privacy_scan_json(&doc, 10).unwrap_or_default();
+        assert_eq!(found.total, 20_002);
+        assert_eq!(found.shown.len(), 10);
+        assert!(
+            found.shown.iter().all(|f| f.len() < 200),
+            "{:?}",
+            found.shown[0]
+        );
+        let value: Value = serde_json::from_str(&doc).unwrap_or_default();
+        let walked = privacy_scan_value(&value, 10);
+        assert_eq!((walked.total, walked.shown.len()), (20_002, 10));
+        // A key's finding still comes before its value's, also at the cut.
+        let nested = r#"{"serial": {"a": "00:11:22:33:44:55"}, "b": "s/n: 1"}"#;
+        let f = privacy_scan_json(nested, 1).unwrap_or_default();
+        assert_eq!(f.total, 3);
+        assert!(
+            f.shown[0].contains("a field for a personal identifier"),
+            "{f:?}"
+        );
     }
 }

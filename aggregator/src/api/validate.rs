@@ -84,10 +84,23 @@ pub fn check(
 ) -> Result<CanonicalReport, AppError> {
     let bytes = decode(body, encoding, limit)?;
     let report = parse(&bytes, format)?;
-    report
+    let canonical = report
         .canonical()
-        .map_err(|e| AppError::Internal(format!("cannot serialise the report: {e}")))
+        .map_err(|e| AppError::Internal(format!("cannot serialise the report: {e}")))?;
+    // The stored form spells out every default field, so a small upload of empty devices can
+    // grow several times; the store reads back no more than an upload may be.
+    if canonical.json.len() > hcl_data::MAX_INPUT_BYTES {
+        return Err(AppError::PayloadTooLarge(format!(
+            "report is {} bytes once written out in full, more than the {} allowed",
+            canonical.json.len(),
+            hcl_data::MAX_INPUT_BYTES
+        )));
+    }
+    Ok(canonical)
 }
+
+/// Privacy findings spelt out in a refusal; the rest are counted.
+pub const FINDINGS_SHOWN: usize = 10;
 
 /// Parse and check a decoded body. The privacy check runs on the raw document, before fields
 /// unknown to the schema (a `serial` someone added) are dropped by parsing. JSON, the probe's
@@ -100,7 +113,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
             let text = std::str::from_utf8(bytes).map_err(|e| {
                 AppError::BadRequest(format!("body is not valid JSON: not UTF-8: {e}"))
             })?;
-            let leaks = hcl_data::privacy_scan_json(text).map_err(json_error)?;
+            let leaks = hcl_data::privacy_scan_json(text, FINDINGS_SHOWN).map_err(json_error)?;
             refuse_leaks(&leaks)?;
             Report::from_json_str(text).map_err(report_error)
         }
@@ -108,7 +121,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
             let value: serde_json::Value =
                 serde_saphyr::from_slice_with_options(bytes, yaml_options())
                     .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?;
-            refuse_leaks(&hcl_data::privacy_violations_in_value(&value))?;
+            refuse_leaks(&hcl_data::privacy_scan_value(&value, FINDINGS_SHOWN))?;
             Report::from_value(value).map_err(report_error)
         }
     }
@@ -125,13 +138,13 @@ fn json_error(e: serde_json::Error) -> AppError {
     }
 }
 
-fn refuse_leaks(leaks: &[String]) -> Result<(), AppError> {
+fn refuse_leaks(leaks: &hcl_data::Findings) -> Result<(), AppError> {
     if leaks.is_empty() {
         return Ok(());
     }
-    // The first few are enough to fix the report; a hostile one could list thousands.
-    let more = leaks.len().saturating_sub(10);
-    let shown: Vec<&str> = leaks.iter().take(10).map(String::as_str).collect();
+    // The first few are enough to fix the report; a hostile one could list millions.
+    let more = leaks.total.saturating_sub(leaks.shown.len());
+    let shown: Vec<&str> = leaks.shown.iter().map(String::as_str).collect();
     let tail = if more > 0 {
         format!("; and {more} more")
     } else {

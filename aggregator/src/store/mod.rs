@@ -121,6 +121,20 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
     }
 }
 
+/// For listings: a row that cannot be read is logged and left out, so one bad row does not take
+/// every page down; other errors still fail the listing.
+fn skip_unreadable(
+    row: Result<StoredReport, StoreError>,
+) -> Option<Result<StoredReport, StoreError>> {
+    match row {
+        Err(StoreError::Corrupt { id, message }) => {
+            tracing::warn!(%id, %message, "stored report unreadable: left out of the listing");
+            None
+        }
+        other => Some(other),
+    }
+}
+
 /// The first bytes of a zstd frame; JSON text never starts with them.
 const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 

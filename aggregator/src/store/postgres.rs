@@ -50,6 +50,11 @@ impl Store for PgStore {
 
     async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
         let CanonicalReport { id, json: body } = report;
+        // In a transaction with a second look at the tombstones: an insert that waited on a
+        // row a moderator was deleting goes through once that delete commits, although its
+        // NOT EXISTS saw no tombstone yet. The second statement sees the committed tombstone
+        // (READ COMMITTED takes a new snapshot per statement), and the insert is rolled back.
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "INSERT INTO reports (id, received_at, hidden, body) \
              SELECT $1, $2, FALSE, $3 \
@@ -59,19 +64,20 @@ impl Store for PgStore {
         .bind(&id)
         .bind(now_rfc3339())
         .bind(body)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        if done.rows_affected() == 1 {
-            return Ok(PutOutcome::Created);
-        }
-        // Rare path: tell a known report from a deleted one.
         let deleted = sqlx::query("SELECT 1 FROM deleted_reports WHERE id = $1")
             .bind(&id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
             .is_some();
-        Ok(if deleted {
-            PutOutcome::Deleted
+        if deleted {
+            tx.rollback().await?;
+            return Ok(PutOutcome::Deleted);
+        }
+        tx.commit().await?;
+        Ok(if done.rows_affected() == 1 {
+            PutOutcome::Created
         } else {
             PutOutcome::AlreadyStored
         })
@@ -92,7 +98,10 @@ impl Store for PgStore {
         .bind(include_hidden)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(row_to_report).collect()
+        rows.iter()
+            .map(row_to_report)
+            .filter_map(super::skip_unreadable)
+            .collect()
     }
 
     async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError> {

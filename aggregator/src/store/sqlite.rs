@@ -293,6 +293,7 @@ impl Store for SqliteStore {
                     r.try_get::<&[u8], _>("body")?,
                 )
             })
+            .filter_map(super::skip_unreadable)
             .collect()
     }
 

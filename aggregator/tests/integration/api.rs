@@ -411,3 +411,23 @@ fn trickled_body_times_out_with_408() {
     assert_eq!(r.status, 408, "{}", r.text());
     assert!(error_message(&r).contains("did not arrive"));
 }
+
+/// Regression: an upload under the size limit whose canonical form (every default field spelt
+/// out) exceeded what the store reads back was accepted, then made its page and every fleet
+/// page fail. Now it is refused up front with 413.
+#[test]
+fn upload_whose_stored_form_is_too_large_is_413_not_a_broken_page() {
+    use hcl_aggregator::api::validate;
+    let mut doc: serde_json::Value = serde_json::from_slice(&sample_json(1)).unwrap();
+    let coverage: serde_json::Map<String, serde_json::Value> = (0..64)
+        .map(|k| (format!("k{k}"), serde_json::json!({"verdict": "unknown"})))
+        .collect();
+    let device = serde_json::json!({"bus": "pci", "modalias": "pci:x", "coverage": coverage});
+    doc["devices"] = serde_json::Value::Array(vec![device; 4096]);
+    let body = serde_json::to_vec(&doc).unwrap();
+    assert!(body.len() < 8 * 1024 * 1024, "{}", body.len());
+    let err = validate::check(&body, None, validate::Format::Json, 8 * 1024 * 1024)
+        .expect_err("refused");
+    assert_eq!(err.status().as_u16(), 413, "{err}");
+    assert!(err.to_string().contains("written out in full"), "{err}");
+}

@@ -178,6 +178,10 @@ async fn sqlite_reads_json_text_rows_and_compressed_rows() {
         .unwrap();
     let err = store.get_report(&new.id).await.unwrap_err();
     assert!(err.to_string().contains("unreadable"), "{err}");
+    // Regression: one unreadable row made every listing, so every fleet page, fail.
+    let listed = store.list_reports(false).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, old.id);
 }
 
 #[tokio::test]
