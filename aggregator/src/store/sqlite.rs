@@ -230,7 +230,15 @@ impl Store for SqliteStore {
 
     async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
         let CanonicalReport { id, json } = report;
-        let body = compress(&json)?;
+        // A real report compresses in well under a millisecond, on this thread; a huge one
+        // (up to 16 MiB) would hold an async worker for tens of ms, so it goes to the pool.
+        let body = if json.len() > 1 << 20 {
+            tokio::task::spawn_blocking(move || compress(&json))
+                .await
+                .map_err(|e| StoreError::Database(format!("compression task failed: {e}")))??
+        } else {
+            compress(&json)?
+        };
         self.send(|reply| Op::Put { id, body, reply }).await
     }
 

@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::analysis::{AnalysisError, Filter, Hcl};
 use crate::app::AppState;
 use crate::error::AppError;
-pub use cache::{DEFAULT_UPLOAD_LAG, PageCache};
+pub use cache::{DEFAULT_UPLOAD_LAG, Lookup, PageCache};
 use pages::Frame;
 use query::Params;
 
@@ -89,18 +89,40 @@ fn format(params: &Params, headers: &HeaderMap, api: bool) -> Result<Format, App
     })
 }
 
-/// The snapshot of the visible reports that pass `filter`: the cached one while it is current,
-/// else read from the store and built off the async threads.
+/// The snapshot of the visible reports that pass `filter`: the cached one while it is fresh;
+/// a stale one at once while a new one is built in the background; else one built now (read
+/// from the store, built off the async threads). See [`cache`] for what fresh means.
 async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
-    if let Some(hcl) = st.pages.get(filter) {
+    match st.pages.lookup(filter) {
+        Lookup::Fresh(hcl) => return Ok(hcl),
+        Lookup::Stale(hcl) => {
+            // One build at a time: when one is running, this stale snapshot is served again.
+            if let Ok(building) = st.pages.build_lock().try_lock_owned() {
+                let (st, filter) = (st.clone(), filter.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = build_snapshot(&st, &filter).await {
+                        tracing::warn!(error = %e, "background snapshot build failed");
+                    }
+                    drop(building);
+                });
+            }
+            return Ok(hcl);
+        }
+        Lookup::Missing => {}
+    }
+    let lock = st.pages.build_lock();
+    let _building = lock.lock().await;
+    // Whoever waited here may find the snapshot built meanwhile.
+    if let Lookup::Fresh(hcl) = st.pages.lookup(filter) {
         return Ok(hcl);
     }
-    // One build at a time: whoever waited here may find the snapshot built meanwhile.
-    let _building = st.pages.build_lock().lock().await;
-    if let Some(hcl) = st.pages.get(filter) {
-        return Ok(hcl);
-    }
-    // Read before the store: a write landing meanwhile leaves this snapshot already stale.
+    build_snapshot(st, filter).await
+}
+
+/// Read the visible reports and build the snapshot for `filter`; the caller holds the build
+/// lock.
+async fn build_snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
+    // Read before the store: a write landing meanwhile leaves this snapshot already behind.
     let generation = st.pages.generation();
     let reports = st.store.list_reports(false).await?;
     let cache = st.pages.coverage();

@@ -426,8 +426,44 @@ fn upload_whose_stored_form_is_too_large_is_413_not_a_broken_page() {
     doc["devices"] = serde_json::Value::Array(vec![device; 4096]);
     let body = serde_json::to_vec(&doc).unwrap();
     assert!(body.len() < 8 * 1024 * 1024, "{}", body.len());
-    let err = validate::check(&body, None, validate::Format::Json, 8 * 1024 * 1024)
-        .expect_err("refused");
+    let err =
+        validate::check(&body, None, validate::Format::Json, 8 * 1024 * 1024).expect_err("refused");
     assert_eq!(err.status().as_u16(), 413, "{err}");
     assert!(err.to_string().contains("written out in full"), "{err}");
+}
+
+/// Fleet pages after uploads: within the upload lag the snapshot is reused; after it the old
+/// snapshot is still answered at once while a new one is built in the background, which then
+/// shows the new machine (never an error, never a wait for the store).
+#[test]
+fn fleet_pages_catch_up_with_uploads_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            page_upload_lag: std::time::Duration::from_millis(100),
+            ..test_config()
+        },
+    );
+    let machines = || {
+        let r = http(srv.addr, "GET", "/machines?format=json", &[], b"").unwrap();
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.text()
+    };
+    assert_eq!(post_json(srv.addr, &sample_json(1)).status, 201);
+    assert!(machines().contains("ThinkPad T401"));
+    assert_eq!(post_json(srv.addr, &sample_json(2)).status, 201);
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    // Past the lag: served from the old snapshot, a rebuild started.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if machines().contains("ThinkPad T402") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new machine never showed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 }
