@@ -27,6 +27,11 @@ pub struct Config {
     /// How long fleet pages (machines, devices, kernel report) may stay behind new uploads
     /// before their snapshot is rebuilt; moderation shows at once, a report's own page always.
     pub page_upload_lag: std::time::Duration,
+    /// Page snapshots a client address may have built for filters other than the default one
+    /// (each reads every report), per second; 0 disables the limit.
+    pub page_build_rate_per_sec: f64,
+    /// Such builds a client address may cause at once.
+    pub page_build_burst: u32,
 }
 
 impl Default for Config {
@@ -39,6 +44,8 @@ impl Default for Config {
             trust_forwarded_for: false,
             body_timeout: std::time::Duration::from_secs(120),
             page_upload_lag: crate::web::DEFAULT_UPLOAD_LAG,
+            page_build_rate_per_sec: 0.2,
+            page_build_burst: 20,
         }
     }
 }
@@ -50,6 +57,8 @@ pub struct AppState {
     pub catalog: Arc<hcl_kernels::Catalog>,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
+    /// Per client address: page snapshots built for non-default filters.
+    pub build_limiter: Arc<RateLimiter>,
     /// Snapshots behind the pages; writes through the API invalidate them.
     pub pages: Arc<crate::web::PageCache>,
 }
@@ -57,6 +66,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, catalog: Arc<hcl_kernels::Catalog>, config: Config) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_per_sec, config.rate_burst));
+        let build_limiter = Arc::new(RateLimiter::new(
+            config.page_build_rate_per_sec,
+            config.page_build_burst,
+        ));
         let pages = Arc::new(crate::web::PageCache::new(
             catalog.clone(),
             config.page_upload_lag,
@@ -66,6 +79,7 @@ impl AppState {
             catalog,
             config: Arc::new(config),
             limiter,
+            build_limiter,
             pages,
         }
     }

@@ -80,6 +80,13 @@ struct ServeArgs {
     /// reads every report; moderation and a report's own page show at once).
     #[arg(long, env = "HCL_PAGE_UPLOAD_LAG_SECS", default_value_t = 5)]
     page_upload_lag_secs: u64,
+    /// Page snapshots per second a client address may have built for filtered pages (each
+    /// reads every report; the unfiltered pages are never limited); 0: no limit.
+    #[arg(long, env = "HCL_PAGE_BUILD_RATE_PER_SEC", default_value_t = 0.2)]
+    page_build_rate_per_sec: f64,
+    /// Such builds a client address may cause at once.
+    #[arg(long, env = "HCL_PAGE_BUILD_BURST", default_value_t = 20)]
+    page_build_burst: u32,
     /// Most SQLite writes committed together (group commit; 1 turns it off).
     #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = 512)]
     sqlite_batch: usize,
@@ -103,6 +110,8 @@ fn main() -> anyhow::Result<()> {
                 trust_forwarded_for: a.trust_forwarded_for,
                 body_timeout: std::time::Duration::from_secs(a.body_timeout_secs),
                 page_upload_lag: std::time::Duration::from_secs(a.page_upload_lag_secs),
+                page_build_rate_per_sec: a.page_build_rate_per_sec,
+                page_build_burst: a.page_build_burst,
             };
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,

@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 
 /// `POST /api/v1/reports`.
 async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Response, AppError> {
-    if let Some(ip) = client_ip(&st, &req) {
+    if let Some(ip) = client_ip(&st, req.headers(), req.extensions()) {
         st.limiter
             .check(ip)
             .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
@@ -97,10 +97,13 @@ async fn upload(State(st): State<AppState>, req: Request<Body>) -> Result<Respon
 
 /// The client address the rate limit counts: the peer, or behind a trusted proxy the last
 /// `X-Forwarded-For` entry (earlier entries are whatever the client wrote, so not trusted).
-fn client_ip(st: &AppState, req: &Request<Body>) -> Option<IpAddr> {
+pub fn client_ip(
+    st: &AppState,
+    headers: &HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
     if st.config.trust_forwarded_for {
-        let forwarded = req
-            .headers()
+        let forwarded = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
@@ -111,7 +114,7 @@ fn client_ip(st: &AppState, req: &Request<Body>) -> Option<IpAddr> {
             return forwarded;
         }
     }
-    req.extensions()
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(addr)| addr.ip())
 }

@@ -157,7 +157,13 @@ impl PageCache {
                 hcl,
             },
         );
-        entries.truncate(KEEP);
+        // The unfiltered snapshot (most pages) is never pushed out by filtered ones.
+        while entries.len() > KEEP {
+            match entries.iter().rposition(|e| e.filter != Filter::default()) {
+                Some(i) => entries.remove(i),
+                None => break,
+            };
+        }
     }
 }
 
@@ -228,6 +234,18 @@ mod tests {
         short.put(&all, short.generation(), newer.clone());
         short.put(&all, older, built.clone());
         assert!(fresh(short.lookup(&all), &newer));
+
+        // Many filtered snapshots never push out the unfiltered one.
+        let pinned = PageCache::new(catalog.clone(), DEFAULT_UPLOAD_LAG);
+        pinned.put(&all, pinned.generation(), built.clone());
+        for n in 0..(KEEP * 2) {
+            let f = Filter {
+                machine_type: Some(format!("type-{n}")),
+                ..Filter::default()
+            };
+            pinned.put(&f, pinned.generation(), built.clone());
+        }
+        assert!(fresh(pinned.lookup(&all), &built));
 
         let no_lag = PageCache::new(catalog, Duration::ZERO);
         no_lag.put(&all, no_lag.generation(), built);

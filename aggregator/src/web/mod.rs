@@ -11,6 +11,7 @@ pub mod pages;
 pub mod query;
 pub mod svg;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use askama::Template;
@@ -92,7 +93,18 @@ fn format(params: &Params, headers: &HeaderMap, api: bool) -> Result<Format, App
 /// The snapshot of the visible reports that pass `filter`: the cached one while it is fresh;
 /// a stale one at once while a new one is built in the background; else one built now (read
 /// from the store, built off the async threads). See [`cache`] for what fresh means.
-async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> {
+async fn snapshot(st: &AppState, q: &PageQuery) -> Result<Arc<Hcl>, AppError> {
+    cached_or_build(st, &q.filter, q.client).await
+}
+
+/// [`snapshot`] for `filter`; a build for a filter other than the default one counts against
+/// `client`'s page-build budget (429 when spent), so no one client can keep the server reading
+/// every report for filter after filter.
+async fn cached_or_build(
+    st: &AppState,
+    filter: &Filter,
+    client: Option<IpAddr>,
+) -> Result<Arc<Hcl>, AppError> {
     match st.pages.lookup(filter) {
         Lookup::Fresh(hcl) => return Ok(hcl),
         Lookup::Stale(hcl) => {
@@ -109,6 +121,11 @@ async fn snapshot(st: &AppState, filter: &Filter) -> Result<Arc<Hcl>, AppError> 
             return Ok(hcl);
         }
         Lookup::Missing => {}
+    }
+    if let Some(ip) = client.filter(|_| *filter != Filter::default()) {
+        st.build_limiter
+            .check(ip)
+            .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
     }
     let lock = st.pages.build_lock();
     let _building = lock.lock().await;
@@ -180,12 +197,14 @@ struct PageQuery {
     params: Params,
     filter: Filter,
     format: Format,
+    /// Who asked, for the page-build limit.
+    client: Option<IpAddr>,
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
+impl FromRequestParts<AppState> for PageQuery {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, AppError> {
         let params = Params::parse(parts.uri.query());
         let filter = params.filter.normalized().map_err(analysis_error)?;
         let api = parts.uri.path().starts_with("/api/");
@@ -194,17 +213,18 @@ impl<S: Send + Sync> FromRequestParts<S> for PageQuery {
             params,
             filter,
             format,
+            client: crate::api::client_ip(st, &parts.headers, &parts.extensions),
         })
     }
 }
 
 async fn overview(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     respond(&pages::overview(&hcl, Frame::default()), q.format)
 }
 
 async fn machines(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     if q.format == Format::Csv {
         return Ok(machines_csv_of(&hcl));
     }
@@ -213,7 +233,7 @@ async fn machines(State(st): State<AppState>, q: PageQuery) -> Result<Response, 
 }
 
 async fn machines_csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    Ok(machines_csv_of(&*snapshot(&st, &q.filter).await?))
+    Ok(machines_csv_of(&*snapshot(&st, &q).await?))
 }
 
 fn machines_csv_of(hcl: &Hcl) -> Response {
@@ -226,7 +246,7 @@ async fn machine(
     q: PageQuery,
 ) -> Result<Response, AppError> {
     // A machine page shows all its reports, whatever the filter.
-    let hcl = snapshot(&st, &Filter::default()).await?;
+    let hcl = cached_or_build(&st, &Filter::default(), None).await?;
     let page = pages::machine(&hcl, &brand, &model, Frame::default()).ok_or(AppError::NotFound)?;
     respond(&page, q.format)
 }
@@ -252,7 +272,7 @@ async fn report(
 }
 
 async fn devices(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     if q.format == Format::Csv {
         return Ok(devices_csv_of(&hcl));
     }
@@ -261,7 +281,7 @@ async fn devices(State(st): State<AppState>, q: PageQuery) -> Result<Response, A
 }
 
 async fn devices_csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    Ok(devices_csv_of(&*snapshot(&st, &q.filter).await?))
+    Ok(devices_csv_of(&*snapshot(&st, &q).await?))
 }
 
 fn devices_csv_of(hcl: &Hcl) -> Response {
@@ -273,13 +293,13 @@ async fn device(
     Path(id): Path<String>,
     q: PageQuery,
 ) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     let page = pages::device(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
     respond(&page, q.format)
 }
 
 async fn kernels(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     respond(&pages::kernels(&hcl, Frame::default()), q.format)
 }
 
@@ -288,13 +308,13 @@ async fn kernel(
     Path(id): Path<String>,
     q: PageQuery,
 ) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q.filter).await?;
+    let hcl = snapshot(&st, &q).await?;
     let page = pages::kernel(&hcl, &id, Frame::default()).ok_or(AppError::NotFound)?;
     respond(&page, q.format)
 }
 
 async fn report_page(st: &AppState, q: &PageQuery) -> Result<pages::KernelReportPage, AppError> {
-    let hcl = snapshot(st, &q.filter).await?;
+    let hcl = snapshot(st, q).await?;
     pages::kernel_report_page(
         &hcl,
         &q.params.candidates,

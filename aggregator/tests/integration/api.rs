@@ -467,3 +467,31 @@ fn fleet_pages_catch_up_with_uploads_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Each new filter value makes the server read every report; one client address gets a small
+/// budget of such builds (429 with Retry-After beyond it), while the unfiltered pages and
+/// snapshots already built stay open to it.
+#[test]
+fn filtered_page_builds_are_limited_per_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let srv = start_server(
+        dir.path(),
+        hcl_aggregator::Config {
+            page_build_rate_per_sec: 0.001,
+            page_build_burst: 2,
+            ..test_config()
+        },
+    );
+    assert_eq!(post_json(srv.addr, &sample_json(1)).status, 201);
+    let get = |path: &str| http(srv.addr, "GET", path, &[], b"").unwrap();
+    for path in ["/machines?type=laptop", "/machines?type=desktop"] {
+        assert_eq!(get(path).status, 200, "{path}");
+    }
+    let r = get("/machines?type=server");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    // Built already, or unfiltered: still served.
+    assert_eq!(get("/machines?type=laptop").status, 200);
+    assert_eq!(get("/machines").status, 200);
+    assert_eq!(get("/devices").status, 200);
+}

@@ -227,6 +227,7 @@ pub fn test_config() -> Config {
     Config {
         admin_token: Some(ADMIN_TOKEN.into()),
         rate_per_sec: 0.0,
+        page_build_rate_per_sec: 0.0,
         ..Config::default()
     }
 }
