@@ -118,9 +118,7 @@ pub fn parse(bytes: &[u8], format: Format) -> Result<Report, AppError> {
             Report::from_json_str(text).map_err(report_error)
         }
         Format::Yaml => {
-            let value: serde_json::Value =
-                serde_saphyr::from_slice_with_options(bytes, yaml_options())
-                    .map_err(|e| AppError::BadRequest(format!("body is not valid YAML: {e}")))?;
+            let value = hcl_data::yaml_value(bytes).map_err(report_error)?;
             refuse_leaks(&hcl_data::privacy_scan_value(&value, FINDINGS_SHOWN))?;
             Report::from_value(value).map_err(report_error)
         }
@@ -161,26 +159,5 @@ fn report_error(e: hcl_data::Error) -> AppError {
         hcl_data::Error::TooLarge { .. } => AppError::PayloadTooLarge(e.to_string()),
         hcl_data::Error::Syntax { .. } => AppError::BadRequest(e.to_string()),
         other => AppError::Unprocessable(format!("invalid report: {other}")),
-    }
-}
-
-/// Parser limits for untrusted YAML: shallow nesting, few aliases (no billion laughs).
-fn yaml_options() -> serde_saphyr::Options {
-    serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_depth: 32,
-            max_aliases: 64,
-            max_anchors: 64,
-            max_events: 200_000,
-            max_nodes: 100_000,
-            max_total_scalar_bytes: hcl_data::MAX_INPUT_BYTES,
-            max_documents: 1,
-        },
-        alias_limits: serde_saphyr::alias_limits! {
-            max_total_replayed_events: 10_000,
-            max_replay_stack_depth: 8,
-            max_alias_expansions_per_anchor: 16,
-        },
-        with_snippet: false,
     }
 }
