@@ -6,8 +6,7 @@
 //! binaries being built (`cargo test -p hcl-e2e`), and building them from inside a test would
 //! fight the outer cargo for the target directory.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -114,54 +113,23 @@ impl Response {
     }
 }
 
-/// `GET path` over a fresh connection.
+/// `GET path`: the project's HTTP client (ureq, as the probe's upload uses), any status.
 pub fn get(addr: SocketAddr, path: &str) -> Result<Response, String> {
-    let io = |e: std::io::Error| format!("GET {path}: {e}");
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(io)?;
-    s.set_read_timeout(Some(Duration::from_secs(120)))
-        .map_err(io)?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(io)?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(io)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("GET {path}: no header end"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("GET {path}: bad status line {head:?}"))?;
-    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    Ok(Response {
-        status,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(pos) = b.windows(2).position(|w| w == b"\r\n") {
-        let size =
-            usize::from_str_radix(String::from_utf8_lossy(&b[..pos]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        let start = pos + 2;
-        let end = (start + size).min(b.len());
-        out.extend_from_slice(&b[start..end]);
-        b = b.get(end + 2..).unwrap_or_default();
-    }
-    out
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(120)))
+        .build()
+        .into();
+    let mut resp = agent
+        .get(format!("http://{addr}{path}"))
+        .call()
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_string()
+        .map_err(|e| format!("GET {path}: {e}"))?;
+    Ok(Response { status, body })
 }

@@ -104,7 +104,10 @@ fn bad_uploads_get_precise_errors() {
     );
     assert_eq!(r.status, 400, "{}", r.text());
     // One report per upload: a second YAML document is not silently dropped.
-    let r = post(&[("Content-Type", "application/yaml")], b"a: 1\n---\nb: 2\n");
+    let r = post(
+        &[("Content-Type", "application/yaml")],
+        b"a: 1\n---\nb: 2\n",
+    );
     assert_eq!(r.status, 400, "{}", r.text());
 
     let r = post(&[], &sample_json(1));
