@@ -23,8 +23,7 @@ fn error_message(r: &crate::common::Resp) -> String {
 
 #[test]
 fn upload_is_idempotent_and_reads_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), test_config());
+    let srv = start_server(test_config());
     let body = sample_json(1);
     let r = post_json(srv.addr, &body);
     assert_eq!(r.status, 201, "{}", r.text());
@@ -49,8 +48,7 @@ fn upload_is_idempotent_and_reads_back() {
 
 #[test]
 fn yaml_and_gzip_uploads_are_accepted() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), test_config());
+    let srv = start_server(test_config());
     let yaml = serde_saphyr::to_string(&sample_report(2)).unwrap();
     for ct in ["application/yaml", "text/yaml; charset=utf-8"] {
         let r = http(
@@ -81,14 +79,10 @@ fn yaml_and_gzip_uploads_are_accepted() {
 
 #[test]
 fn bad_uploads_get_precise_errors() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            max_body_bytes: 64 * 1024,
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        max_body_bytes: 64 * 1024,
+        ..test_config()
+    });
     let post = |headers: &[(&str, &str)], body: &[u8]| {
         http(srv.addr, "POST", "/api/v1/reports", headers, body).unwrap()
     };
@@ -183,15 +177,11 @@ fn bad_uploads_get_precise_errors() {
 
 #[test]
 fn rate_limit_per_client_answers_429_with_retry_after() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            rate_per_sec: 0.5,
-            rate_burst: 3,
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        rate_per_sec: 0.5,
+        rate_burst: 3,
+        ..test_config()
+    });
     for n in 0..3 {
         assert_eq!(post_json(srv.addr, &sample_json(n)).status, 201);
     }
@@ -206,8 +196,7 @@ fn rate_limit_per_client_answers_429_with_retry_after() {
 
 #[test]
 fn moderation_needs_the_admin_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), test_config());
+    let srv = start_server(test_config());
     let id = post_json(srv.addr, &sample_json(5)).json()["id"]
         .as_str()
         .unwrap()
@@ -270,14 +259,10 @@ fn moderation_needs_the_admin_token() {
 
 #[test]
 fn moderation_is_refused_when_no_token_is_configured() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            admin_token: None,
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        admin_token: None,
+        ..test_config()
+    });
     let r = http(
         srv.addr,
         "DELETE",
@@ -291,8 +276,7 @@ fn moderation_is_refused_when_no_token_is_configured() {
 
 #[test]
 fn errors_are_json_for_api_and_html_for_browsers() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), test_config());
+    let srv = start_server(test_config());
     let r = http(srv.addr, "GET", "/api/v1/reports/nope", &[], b"").unwrap();
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["error"]["message"], "not found");
@@ -325,14 +309,10 @@ fn errors_are_json_for_api_and_html_for_browsers() {
 #[test]
 fn chunked_body_over_the_limit_is_413() {
     use std::io::Read;
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            max_body_bytes: 64 * 1024,
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        max_body_bytes: 64 * 1024,
+        ..test_config()
+    });
     let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
     s.write_all(
         b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
@@ -376,16 +356,13 @@ fn rate_limit_behind_a_proxy_counts_the_forwarded_address_only_when_trusted() {
         trust_forwarded_for: trust,
         ..test_config()
     };
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), limited(true));
+    let srv = start_server(limited(true));
     assert_eq!(upload(srv.addr, 1, "10.0.0.1"), 201);
     assert_eq!(upload(srv.addr, 2, "10.0.0.1"), 429);
     // Only the last entry counts: a client cannot dodge the limit by writing its own.
     assert_eq!(upload(srv.addr, 3, "192.0.2.7, 10.0.0.1"), 429);
     assert_eq!(upload(srv.addr, 4, "10.0.0.2"), 201);
-
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(dir.path(), limited(false));
+    let srv = start_server(limited(false));
     assert_eq!(upload(srv.addr, 1, "10.0.0.1"), 201);
     // Not trusted: the header is ignored and both come from 127.0.0.1.
     assert_eq!(upload(srv.addr, 2, "10.0.0.2"), 429);
@@ -395,14 +372,10 @@ fn rate_limit_behind_a_proxy_counts_the_forwarded_address_only_when_trusted() {
 #[test]
 fn trickled_body_times_out_with_408() {
     use std::io::Read;
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            body_timeout: std::time::Duration::from_millis(500),
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        body_timeout: std::time::Duration::from_millis(500),
+        ..test_config()
+    });
     let mut s = std::net::TcpStream::connect(srv.addr).unwrap();
     s.write_all(
         b"POST /api/v1/reports HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
@@ -443,14 +416,10 @@ fn upload_whose_stored_form_is_too_large_is_413_not_a_broken_page() {
 /// shows the new machine (never an error, never a wait for the store).
 #[test]
 fn fleet_pages_catch_up_with_uploads_in_the_background() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            page_upload_lag: std::time::Duration::from_millis(100),
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        page_upload_lag: std::time::Duration::from_millis(100),
+        ..test_config()
+    });
     let machines = || {
         let r = http(srv.addr, "GET", "/machines?format=json", &[], b"").unwrap();
         assert_eq!(r.status, 200, "{}", r.text());
@@ -479,15 +448,11 @@ fn fleet_pages_catch_up_with_uploads_in_the_background() {
 /// snapshots already built stay open to it.
 #[test]
 fn filtered_page_builds_are_limited_per_client() {
-    let dir = tempfile::tempdir().unwrap();
-    let srv = start_server(
-        dir.path(),
-        hcl_aggregator::Config {
-            page_build_rate_per_sec: 0.001,
-            page_build_burst: 2,
-            ..test_config()
-        },
-    );
+    let srv = start_server(hcl_aggregator::Config {
+        page_build_rate_per_sec: 0.001,
+        page_build_burst: 2,
+        ..test_config()
+    });
     assert_eq!(post_json(srv.addr, &sample_json(1)).status, 201);
     let get = |path: &str| http(srv.addr, "GET", path, &[], b"").unwrap();
     for path in ["/machines?type=laptop", "/machines?type=desktop"] {

@@ -192,18 +192,21 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub state: AppState,
     _rt: tokio::runtime::Runtime,
+    /// The database's folder, removed with the server.
+    _dir: tempfile::TempDir,
 }
 
 pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
-/// Start a server on a fresh SQLite database in `dir`.
-pub fn start_server(dir: &std::path::Path, config: Config) -> TestServer {
+/// Start a server on a fresh SQLite database in a temporary folder.
+pub fn start_server(config: Config) -> TestServer {
+    let dir = tempfile::tempdir().expect("tempdir");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    let url = format!("sqlite://{}", dir.join("hcl.db").display());
+    let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
     let (addr, state) = rt.block_on(async {
         let store = hcl_aggregator::store::open(&url).await.expect("open store");
         let state = AppState::new(store, Arc::new(hcl_kernels::Catalog::default()), config);
@@ -219,6 +222,7 @@ pub fn start_server(dir: &std::path::Path, config: Config) -> TestServer {
         addr,
         state,
         _rt: rt,
+        _dir: dir,
     }
 }
 
