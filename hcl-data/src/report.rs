@@ -355,6 +355,14 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Coverage {
+    /// The firmware files this kernel's distro lacks for the device.
+    pub fn missing_firmware(&self) -> impl Iterator<Item = &str> {
+        self.firmware
+            .iter()
+            .filter(|f| f.shipped == Some(false))
+            .map(|f| f.file.as_str())
+    }
+
     /// The compact form a report carries: firmware reduced to the files the distro lacks, with
     /// the declared and shipped counts kept.
     pub fn compact_firmware(&mut self) {

@@ -378,12 +378,7 @@ fn details(o: &mut String, devices: &[&Device], p: &Paint) {
         }
         let _ = writeln!(o, "{}", label(d).trim());
         for (k, c) in notes {
-            let missing: Vec<&str> = c
-                .firmware
-                .iter()
-                .filter(|f| f.shipped == Some(false))
-                .map(|f| f.file.as_str())
-                .collect();
+            let missing: Vec<&str> = c.missing_firmware().collect();
             let fw = if missing.is_empty() {
                 String::new()
             } else {

@@ -109,10 +109,10 @@ impl CoverageCache {
             .iter()
             .map(|p| {
                 let mut c = p.coverage(modalias, partial);
-                // Only missing firmware is ever shown; a GPU driver asks for hundreds of files,
-                // and keeping them all for every cached modalias cost gigabytes at 100,000
-                // reports.
-                c.firmware.retain(|f| f.shipped == Some(false));
+                // The compact form a probe report carries (missing files plus counts): a GPU
+                // driver asks for hundreds of files, and keeping them all for every cached
+                // modalias cost gigabytes at 100,000 reports.
+                c.compact_firmware();
                 c.firmware.shrink_to_fit();
                 c
             })

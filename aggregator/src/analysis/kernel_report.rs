@@ -204,12 +204,7 @@ pub fn kernel_report(
             for &k in &idx {
                 let Some(c) = d.coverage.get(k) else { continue };
                 if c.verdict == Verdict::FirmwareMissing {
-                    let missing: Vec<&str> = c
-                        .firmware
-                        .iter()
-                        .filter(|f| f.shipped == Some(false))
-                        .map(|f| f.file.as_str())
-                        .collect();
+                    let missing: Vec<&str> = c.missing_firmware().collect();
                     let e = fw
                         .entry((k, d.key.clone()))
                         .or_insert_with(|| issue(hcl, k, d, c.verdict, String::new()));
