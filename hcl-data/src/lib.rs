@@ -28,7 +28,7 @@ pub use privacy::{
 pub use report::*;
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
-    MAX_TEXT, MAX_VERSIONS, yaml_value,
+    MAX_TEXT, MAX_VERSIONS, modalias_bus, yaml_value,
 };
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.

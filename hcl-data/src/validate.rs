@@ -439,20 +439,24 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
         return Err(Error::NoModalias { path: path.into() });
     }
     line(at, m, MAX_MODALIAS)?;
-    match m.split_once(':') {
-        Some((bus, _))
-            if !bus.is_empty()
-                && bus.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-'
-                }) => {}
-        _ => {
-            return Err(Error::invalid(
-                at(),
-                "a modalias starts with its bus and a colon, like `pci:` or `usb:`",
-            ));
-        }
+    if modalias_bus(m).is_none() {
+        return Err(Error::invalid(
+            at(),
+            "a modalias starts with its bus and a colon, like `pci:` or `usb:`",
+        ));
     }
     Ok(())
+}
+
+/// The bus a modalias starts with (`pci`, `usb`, `xen-backend`), or None when it has no
+/// well-formed bus prefix. The one rule for the probe reading sysfs and for checking reports.
+pub fn modalias_bus(m: &str) -> Option<&str> {
+    let (bus, _) = m.split_once(':')?;
+    let ok = !bus.is_empty()
+        && bus
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+    ok.then_some(bus)
 }
 
 fn check_device(path: &str, d: &Device) -> Result<(), Error> {

@@ -11,9 +11,6 @@ use crate::root::{EntryKind, Root};
 /// Deeper than any real sysfs path (real trees stay under about 20 levels).
 const MAX_DEPTH: usize = 48;
 
-/// Longest modalias accepted (the report schema's limit; DMI ones are about 300 bytes).
-const MAX_MODALIAS: usize = 1024;
-
 /// Directory names that never hold devices with modaliases but can be large.
 const SKIP_DIRS: &[&str] = &["power", "msi_irqs", "wakeup", "statistics", "queues"];
 
@@ -108,12 +105,8 @@ fn read_device(root: &Root, rel: &str) -> Option<Found> {
         root.warn(&modalias_rel, "empty modalias; device skipped");
         return None;
     }
-    let bus = text.split_once(':').map(|(b, _)| b).filter(|b| {
-        !b.is_empty()
-            && b.bytes()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
-    });
-    let valid = printable && bus.is_some() && text.len() <= MAX_MODALIAS;
+    let bus = hcl_data::modalias_bus(&text);
+    let valid = printable && bus.is_some() && text.len() <= hcl_data::MAX_MODALIAS;
     let (bus, modalias) = match bus {
         Some(b) if valid => (b.to_owned(), text),
         _ => {
@@ -123,7 +116,7 @@ fn read_device(root: &Root, rel: &str) -> Option<Found> {
                  bus \"unknown\", not matched",
             );
             // Kept (escaped, bounded) so nothing is silently lost, under a bus that validates.
-            let kept: String = text.chars().take(MAX_MODALIAS / 2).collect();
+            let kept: String = text.chars().take(hcl_data::MAX_MODALIAS / 2).collect();
             ("unknown".to_owned(), format!("unknown:{kept}"))
         }
     };

@@ -259,3 +259,24 @@ fn warnings_go_to_stderr_and_the_report_to_stdout() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("stdout is one JSON report");
     assert!(v["devices"].as_array().unwrap().len() > 5);
 }
+
+/// Regression: the probe's own bus-prefix rule refused `-`, so on a Qubes dom0 (Xen) every
+/// `xen-backend:` device became bus "unknown" with a warning, although reports accept it.
+#[test]
+fn xen_backend_modalias_keeps_its_bus() {
+    let tmp = tempfile::tempdir().unwrap();
+    tiny_tree(tmp.path());
+    write(
+        tmp.path(),
+        "sys/devices/xen-backend/vif-1-0/modalias",
+        b"xen-backend:vif\n",
+    );
+    let (report, warnings) = scan_with_warnings(tmp.path());
+    let xen = report
+        .devices
+        .iter()
+        .find(|d| d.modalias == "xen-backend:vif")
+        .expect("the Xen backend device is listed");
+    assert_eq!(xen.bus, "xen-backend");
+    assert!(!has_warning(&warnings, "vif-1-0"), "{warnings:?}");
+}
