@@ -7,8 +7,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use hcl_kernels::Catalog;
-
 use crate::error::{Error, Warning};
 use crate::root::{Recorded, Root};
 
@@ -36,8 +34,9 @@ pub struct Captured {
     pub warnings: Vec<Warning>,
 }
 
-/// Scan `source` while recording, then write what was read under `out` (new or empty).
-pub fn capture(source: &Path, out: &Path, catalog: &Catalog) -> Result<Captured, Error> {
+/// Read `source` as a scan does while recording, then write what was read under `out` (new or
+/// empty). No kernel profile is needed: matching reads no file.
+pub fn capture(source: &Path, out: &Path) -> Result<Captured, Error> {
     if let Ok(mut entries) = fs::read_dir(out)
         && entries.next().is_some()
     {
@@ -46,12 +45,12 @@ pub fn capture(source: &Path, out: &Path, catalog: &Catalog) -> Result<Captured,
         });
     }
     let root = Root::recording(source);
-    let scan = crate::scan::scan(&root, catalog)?;
+    crate::scan::read_machine(&root)?;
     let recorded = root.take_recorded();
     let mut captured = Captured {
         files: 0,
         links: 0,
-        warnings: scan.warnings,
+        warnings: root.take_warnings(),
     };
     // Later records of a path win (filtered forms of cpuinfo and os-release come last).
     let mut last: std::collections::BTreeMap<String, Recorded> = Default::default();

@@ -12,15 +12,6 @@ use hcl_probe::{capture as cap, scan as sc, upload as up};
 
 use crate::{RootArgs, UploadArgs};
 
-fn catalog(args: &RootArgs) -> anyhow::Result<Catalog> {
-    Ok(match &args.profiles {
-        Some(dir) => {
-            Catalog::load_dir(dir).with_context(|| format!("profiles in {}", dir.display()))?
-        }
-        None => Catalog::embedded().context("embedded kernel profiles")?,
-    })
-}
-
 /// Scan and print the warnings to stderr (stdout carries only the report).
 fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
     let root = Root::new(&args.root);
@@ -74,8 +65,7 @@ pub fn scan(
 }
 
 pub fn capture(root: &RootArgs, output: &Path) -> anyhow::Result<()> {
-    let catalog = catalog(root)?;
-    let done = cap::capture(&root.root, output, &catalog)?;
+    let done = cap::capture(&root.root, output)?;
     for w in &done.warnings {
         eprintln!("warning: {w}");
     }
