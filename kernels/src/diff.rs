@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::Profile;
-use crate::fnmatch::literal_prefix_len;
 
 /// Lost and gained items of one kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -135,10 +134,5 @@ pub fn diff(a: &Profile, b: &Profile) -> Result<Diff, crate::Error> {
 }
 
 fn bus(pattern: &str) -> String {
-    let end = literal_prefix_len(pattern);
-    let head = pattern.get(..end).unwrap_or(pattern);
-    match head.split_once(':') {
-        Some((b, _)) => b.to_owned(),
-        None => crate::bus_of(pattern).to_owned(),
-    }
+    crate::bus_of(pattern).to_owned()
 }

@@ -50,9 +50,8 @@ fn read_alias_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
 
 /// Module name as kmod spells it from a path such as `kernel/drivers/foo/bar-baz.ko.xz`.
 pub fn module_name_from_path(path: &str) -> Option<String> {
-    let base = path.rsplit('/').next()?;
-    let stem = base.split(".ko").next()?;
-    (!stem.is_empty()).then(|| stem.replace('-', "_"))
+    let name = crate::binary::name_from_path(path);
+    (!name.is_empty()).then_some(name)
 }
 
 /// `key=value` lines of SOURCE.txt.

@@ -196,16 +196,6 @@ impl Profile {
         ProfileData::decode(bytes, origin).map(Self::from_data)
     }
 
-    /// Decode a compressed profile file keeping only the aliases `filter` keeps: the profile
-    /// then answers only for the modaliases the filter was made from.
-    pub fn decode_filtered(
-        bytes: &[u8],
-        origin: &str,
-        filter: Option<&AliasFilter>,
-    ) -> Result<Self, Error> {
-        ProfileData::decode_filtered(bytes, origin, filter).map(Self::from_data)
-    }
-
     /// True when the profile was decoded with an [`AliasFilter`]: it answers only for the
     /// modaliases it was decoded for, and its alias list is not the kernel's (`meta.counts` is).
     pub fn is_filtered(&self) -> bool {

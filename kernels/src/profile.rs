@@ -548,14 +548,15 @@ impl AliasIndex {
 
     /// True when the aliases are in literal-prefix order, all the lookup needs.
     pub(crate) fn is_sorted(&self, aliases: &[Alias]) -> bool {
-        let prefix_at = |i: usize| {
-            let a = aliases.get(i)?;
-            a.pattern
-                .as_bytes()
-                .get(..*self.prefix_len.get(i)? as usize)
-        };
         self.prefix_len.len() == aliases.len()
-            && (1..aliases.len()).all(|i| prefix_at(i - 1) <= prefix_at(i))
+            && (1..aliases.len())
+                .all(|i| self.prefix_of(aliases, i - 1) <= self.prefix_of(aliases, i))
+    }
+
+    /// Alias `i`'s literal prefix, from the stored length (no scan of the pattern).
+    fn prefix_of<'a>(&self, aliases: &'a [Alias], i: usize) -> Option<&'a [u8]> {
+        let a = aliases.get(i)?.pattern.as_bytes();
+        a.get(..*self.prefix_len.get(i)? as usize)
     }
 
     /// Every alias matching `text` (kmod-normalised). With `partial`, `?` in the text is an
@@ -603,10 +604,10 @@ impl AliasIndex {
             }
             // Every prefix in a sorted range shares the first and last one's common prefix:
             // compare it at once instead of narrowing byte by byte.
-            let (Some(first), Some(last)) = (aliases.get(lo), aliases.get(hi - 1)) else {
+            let (Some(f), Some(l)) = (self.prefix_of(aliases, lo), self.prefix_of(aliases, hi - 1))
+            else {
                 return;
             };
-            let (f, l) = (prefix(first), prefix(last));
             let lcp = f.iter().zip(l).take_while(|(x, y)| x == y).count();
             if lcp > depth {
                 let (Some(want), Some(have)) = (f.get(depth..lcp), text.get(depth..lcp)) else {

@@ -13,6 +13,7 @@ mod elf;
 #[cfg(test)]
 mod fuzz;
 mod modinfo;
+pub(crate) use modinfo::name_from_path;
 mod rpm;
 mod source;
 mod tree;

@@ -208,11 +208,12 @@ pub fn preview(report: &Report) -> String {
 /// 4xx is final. Expects `201` (stored) or `200` (already stored) with `{"id", "url"}`.
 pub fn upload_report(report: &Report, opts: &UploadOptions) -> Result<UploadOutcome, UploadError> {
     report.validate()?;
-    let violations = report.privacy_violations();
+    // The privacy check runs on the very bytes that are sent, serialised once.
+    let bytes = body(report)?;
+    let violations = hcl_data::privacy_violations_in_json(&bytes);
     if !violations.is_empty() {
         return Err(UploadError::Privacy(violations.join("; ")));
     }
-    let bytes = body(report)?;
     let agent = agent(opts)?;
     post_with_retries(&agent, &bytes, opts)
 }

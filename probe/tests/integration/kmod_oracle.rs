@@ -8,12 +8,8 @@ use std::process::Command;
 
 use crate::common::{fixtures, scan_tree, shared_dir};
 
-const DEBIAN: &[(&str, &str)] = &[
-    ("debian-12", "6.1.0-50-amd64"),
-    ("debian-13", "6.12.117+deb13-amd64"),
-    ("debian-13-backports", "7.3.4+deb13-amd64"),
-    ("debian-sid", "7.2.13+deb14-amd64"),
-];
+/// The Debian kernels with a kmod tree in ../shared/kmod-roots, as the kernels crate lists them.
+const DEBIAN: &[(&str, &str)] = &hcl_kernels::sample::KMOD_TREES;
 
 fn kmod_resolve(root: &std::path::Path, ver: &str, modalias: &str) -> BTreeSet<String> {
     let out = Command::new("modprobe")
