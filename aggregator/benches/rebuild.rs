@@ -237,7 +237,7 @@ fn main() {
     }
     drop(hcl);
 
-    // Warm rebuild: what every page request of a running server pays.
+    // Warm rebuild: what a background snapshot build of a running server pays.
     let t = Instant::now();
     let hcl = Hcl::build(reports.clone(), &cache);
     let build_warm = t.elapsed().as_secs_f64();

@@ -54,7 +54,6 @@ impl Default for Config {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    pub catalog: Arc<hcl_kernels::Catalog>,
     pub config: Arc<Config>,
     pub limiter: Arc<RateLimiter>,
     /// Per client address: page snapshots built for non-default filters.
@@ -70,13 +69,9 @@ impl AppState {
             config.page_build_rate_per_sec,
             config.page_build_burst,
         ));
-        let pages = Arc::new(crate::web::PageCache::new(
-            catalog.clone(),
-            config.page_upload_lag,
-        ));
+        let pages = Arc::new(crate::web::PageCache::new(catalog, config.page_upload_lag));
         Self {
             store,
-            catalog,
             config: Arc::new(config),
             limiter,
             build_limiter,

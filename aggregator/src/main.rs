@@ -62,34 +62,39 @@ struct ServeArgs {
     #[arg(long, env = "HCL_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Largest upload in bytes, counted after decompression.
-    #[arg(long, env = "HCL_MAX_BODY_BYTES", default_value_t = 8 * 1024 * 1024)]
+    #[arg(long, env = "HCL_MAX_BODY_BYTES", default_value_t = defaults().max_body_bytes)]
     max_body_bytes: usize,
     /// Uploads per second per client address (0: no limit).
-    #[arg(long, env = "HCL_RATE_PER_SEC", default_value_t = 1.0)]
+    #[arg(long, env = "HCL_RATE_PER_SEC", default_value_t = defaults().rate_per_sec)]
     rate_per_sec: f64,
     /// Uploads a client address may send in a burst.
-    #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
+    #[arg(long, env = "HCL_RATE_BURST", default_value_t = defaults().rate_burst)]
     rate_burst: u32,
     /// Seconds an upload's body may take to arrive (then 408).
-    #[arg(long, env = "HCL_BODY_TIMEOUT_SECS", default_value_t = 120)]
+    #[arg(long, env = "HCL_BODY_TIMEOUT_SECS", default_value_t = defaults().body_timeout.as_secs())]
     body_timeout_secs: u64,
     /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address.
     #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
     trust_forwarded_for: bool,
     /// Seconds the fleet pages may stay behind new uploads before they are rebuilt (a rebuild
     /// reads every report; moderation and a report's own page show at once).
-    #[arg(long, env = "HCL_PAGE_UPLOAD_LAG_SECS", default_value_t = 5)]
+    #[arg(long, env = "HCL_PAGE_UPLOAD_LAG_SECS", default_value_t = defaults().page_upload_lag.as_secs())]
     page_upload_lag_secs: u64,
     /// Page snapshots per second a client address may have built for filtered pages (each
     /// reads every report; the unfiltered pages are never limited); 0: no limit.
-    #[arg(long, env = "HCL_PAGE_BUILD_RATE_PER_SEC", default_value_t = 0.2)]
+    #[arg(long, env = "HCL_PAGE_BUILD_RATE_PER_SEC", default_value_t = defaults().page_build_rate_per_sec)]
     page_build_rate_per_sec: f64,
     /// Such builds a client address may cause at once.
-    #[arg(long, env = "HCL_PAGE_BUILD_BURST", default_value_t = 20)]
+    #[arg(long, env = "HCL_PAGE_BUILD_BURST", default_value_t = defaults().page_build_burst)]
     page_build_burst: u32,
     /// Most SQLite writes committed together (group commit; 1 turns it off).
-    #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = 512)]
+    #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = hcl_aggregator::store::sqlite::DEFAULT_MAX_BATCH)]
     sqlite_batch: usize,
+}
+
+/// The server's defaults live in one place, `Config::default`; the flags show them.
+fn defaults() -> hcl_aggregator::Config {
+    hcl_aggregator::Config::default()
 }
 
 fn main() -> anyhow::Result<()> {

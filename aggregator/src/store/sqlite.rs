@@ -7,7 +7,7 @@
 //! load many uploads share one fsync, with no added wait when idle.
 //!
 //! Bodies are stored zstd-compressed (a BLOB in the `body` column; rows written before that
-//! hold JSON text, and both read back): reports are repetitive JSON, about eight times smaller
+//! hold JSON text, and both read back): reports are repetitive JSON, several times smaller
 //! compressed, and the one writer thread then copies, checksums and writes an eighth of the
 //! bytes. Compression runs on the caller's thread, not the writer's.
 

@@ -2,9 +2,9 @@
 //! JSON (`/api/v1/...`, `?format=json` or `Accept: application/json`) and, for lists and the
 //! kernel report, as CSV.
 //!
-//! Every request reads the visible reports, applies the filter and rebuilds the [`Hcl`]
-//! snapshot; the kernel engine's answers are cached per distinct modalias for the life of the
-//! process, so a rebuild is grouping work only.
+//! A request answers from the cached [`Hcl`] snapshot of its filter (see `cache` for when one
+//! is rebuilt: reading the visible reports and grouping them); the kernel engine's answers are
+//! cached per distinct modalias for the life of the process, so a rebuild is grouping work only.
 
 mod cache;
 pub mod pages;
