@@ -279,7 +279,7 @@ fn main() {
         json.len() / 1024
     );
     let t = Instant::now();
-    let html = pages::machines(&hcl, &Filter::default(), Frame::default())
+    let html = pages::machines(&hcl, &Filter::default(), Frame::default(), None)
         .render()
         .expect("render");
     println!(

@@ -84,7 +84,7 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
     w.text("style.css", crate::web::STYLE_CSS)?;
     w.page("", &pages::overview(hcl, frame.clone()))?;
     let all = Filter::default();
-    w.page("machines", &pages::machines(hcl, &all, frame.clone()))?;
+    w.page("machines", &pages::machines(hcl, &all, frame.clone(), None))?;
     w.text("machines.csv", &analysis::csv::machines(hcl))?;
     for m in &hcl.machines {
         if let Some(p) = pages::machine(hcl, &m.key.brand, &m.key.model, frame.clone()) {
@@ -102,7 +102,7 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
             w.summary.reports += 1;
         }
     }
-    w.page("devices", &pages::devices(hcl, &all, frame.clone()))?;
+    w.page("devices", &pages::devices(hcl, &all, frame.clone(), None))?;
     w.text("devices.csv", &analysis::csv::devices(hcl))?;
     let mut done: Vec<&str> = Vec::new();
     for d in &hcl.devices {

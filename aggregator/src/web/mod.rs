@@ -228,7 +228,12 @@ async fn machines(State(st): State<AppState>, q: PageQuery) -> Result<Response, 
     if q.format == Format::Csv {
         return Ok(machines_csv_of(&hcl));
     }
-    let page = pages::machines(&hcl, &q.filter, Frame::default()).paginate(q.params.page, PER_PAGE);
+    let page = pages::machines(
+        &hcl,
+        &q.filter,
+        Frame::default(),
+        Some((q.params.page, PER_PAGE)),
+    );
     respond(&page, q.format)
 }
 
@@ -276,7 +281,12 @@ async fn devices(State(st): State<AppState>, q: PageQuery) -> Result<Response, A
     if q.format == Format::Csv {
         return Ok(devices_csv_of(&hcl));
     }
-    let page = pages::devices(&hcl, &q.filter, Frame::default()).paginate(q.params.page, PER_PAGE);
+    let page = pages::devices(
+        &hcl,
+        &q.filter,
+        Frame::default(),
+        Some((q.params.page, PER_PAGE)),
+    );
     respond(&page, q.format)
 }
 

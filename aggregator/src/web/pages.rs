@@ -260,6 +260,15 @@ impl Paging {
         }
     }
 
+    /// The whole list (`window` None) or one page of it (`Some((page, per))`), cut before any
+    /// row is built: a list page builds its 500 rows, not one per machine or device.
+    fn window<T>(rows: &mut Vec<T>, window: Option<(usize, usize)>, filter: &Filter) -> Self {
+        match window {
+            Some((page, per)) => Paging::cut(rows, page, per, filter.query()),
+            None => Paging::all(rows.len()),
+        }
+    }
+
     /// Keep page `page` (clamped) of `rows`, `per` rows a page.
     fn cut<T>(rows: &mut Vec<T>, page: usize, per: usize, query: String) -> Self {
         let total = rows.len();
@@ -306,19 +315,18 @@ pub struct MachinesPage {
     pub machines: Vec<MachineRow>,
 }
 
-impl MachinesPage {
-    /// Keep one page of the list.
-    pub fn paginate(mut self, page: usize, per: usize) -> Self {
-        self.paging = Paging::cut(&mut self.machines, page, per, self.filter.query());
-        self
-    }
-}
-
-pub fn machines(hcl: &Hcl, filter: &Filter, frame: Frame) -> MachinesPage {
+/// The machines list; `window` is `Some((page, per))` for one page of it.
+pub fn machines(
+    hcl: &Hcl,
+    filter: &Filter,
+    frame: Frame,
+    window: Option<(usize, usize)>,
+) -> MachinesPage {
     let kernels = kernel_ids(hcl);
-    let machines: Vec<MachineRow> = hcl
-        .machines
-        .iter()
+    let mut list: Vec<_> = hcl.machines.iter().collect();
+    let paging = Paging::window(&mut list, window, filter);
+    let machines: Vec<MachineRow> = list
+        .into_iter()
         .map(|m| {
             let newest = m.reports.last().map(|i| &hcl.reports[*i]);
             MachineRow {
@@ -344,7 +352,7 @@ pub fn machines(hcl: &Hcl, filter: &Filter, frame: Frame) -> MachinesPage {
         frame,
         filter: filter.clone(),
         kernels,
-        paging: Paging::all(machines.len()),
+        paging,
         machines,
     }
 }
@@ -601,14 +609,6 @@ pub struct DevicesPage {
     pub devices: Vec<DeviceRowOut>,
 }
 
-impl DevicesPage {
-    /// Keep one page of the list.
-    pub fn paginate(mut self, page: usize, per: usize) -> Self {
-        self.paging = Paging::cut(&mut self.devices, page, per, self.filter.query());
-        self
-    }
-}
-
 fn device_row(hcl: &Hcl, d: &analysis::DeviceEntry) -> DeviceRowOut {
     DeviceRowOut {
         bus: d.key.bus.clone(),
@@ -627,7 +627,13 @@ fn device_row(hcl: &Hcl, d: &analysis::DeviceEntry) -> DeviceRowOut {
     }
 }
 
-pub fn devices(hcl: &Hcl, filter: &Filter, frame: Frame) -> DevicesPage {
+/// The devices list; `window` is `Some((page, per))` for one page of it.
+pub fn devices(
+    hcl: &Hcl,
+    filter: &Filter,
+    frame: Frame,
+    window: Option<(usize, usize)>,
+) -> DevicesPage {
     // Devices with vendor:device ids first (they have pages), most common first.
     let mut list: Vec<&analysis::DeviceEntry> = hcl.devices.iter().collect();
     list.sort_by(|a, b| {
@@ -644,12 +650,13 @@ pub fn devices(hcl: &Hcl, filter: &Filter, frame: Frame) -> DevicesPage {
                 &b.key,
             ))
     });
+    let paging = Paging::window(&mut list, window, filter);
     let devices: Vec<DeviceRowOut> = list.into_iter().map(|d| device_row(hcl, d)).collect();
     DevicesPage {
         frame,
         filter: filter.clone(),
         kernels: kernel_ids(hcl),
-        paging: Paging::all(devices.len()),
+        paging,
         devices,
     }
 }
