@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 
-use crate::app::{AppState, router};
+use crate::app::router;
+use crate::state::AppState;
 
 /// Serve until Ctrl-C or SIGTERM. In-flight requests finish; acknowledged writes are committed
 /// anyway, so a hard kill loses nothing acknowledged either.
@@ -42,7 +43,7 @@ pub async fn run(
     db: &str,
     store_opts: crate::store::StoreOptions,
     listen: &str,
-    config: crate::app::Config,
+    config: crate::config::Config,
 ) -> Result<(), RunError> {
     let store = crate::store::open_with(db, store_opts).await?;
     let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded()?);

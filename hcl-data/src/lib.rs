@@ -11,25 +11,47 @@
 //! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
 //! imports and writes the Qubes HCL YAML files.
+//!
+//! It also holds the domain rules the probe and the aggregator share, so that they cannot
+//! drift apart: reading a modalias ([`Modalias`]), what a device is and who needs it
+//! ([`classify`]), what a verdict means and how it is named ([`Verdict`], [`Role`]), and how
+//! verdicts add up per machine and kernel ([`KernelSummary`], [`MachineState`],
+//! [`Coverage::of_usb_device`]).
+//!
+//! **Unknown is no evidence.** A [`Verdict::Unknown`] (the profile has no data for the device)
+//! counts neither as driven nor as failed: it is tallied apart (`dom0_unknown`), a known verdict
+//! wins over it wherever verdicts are combined, and a machine whose dom0-critical devices are
+//! all unknown on a kernel has [`MachineState::NoData`] there, never a working dom0.
 
-mod date;
+pub mod classify;
+mod closed;
+mod day;
 mod error;
+pub mod modalias;
 mod privacy;
 pub mod qubes_hcl;
 mod report;
+mod rhel;
+mod summary;
 mod validate;
+mod verdict;
 
-pub use date::civil_from_days;
+pub use classify::Category;
+pub use day::Day;
 pub use error::Error;
+pub use modalias::{Modalias, NotAModalias};
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,
 };
 pub use report::*;
+pub use rhel::{RhelBy, RhelState, RhelStatus, RhelTable};
+pub use summary::{KernelSummary, MachineState, SummaryRow, summarise_usb_devices, usb_interfaces};
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
-    MAX_TEXT, MAX_VERSIONS, modalias_bus, yaml_value,
+    MAX_TEXT, MAX_VERSIONS, yaml_value,
 };
+pub use verdict::{Role, Tri, Verdict};
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.
 pub(crate) fn yaml_options() -> serde_saphyr::Options {

@@ -14,12 +14,14 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Value};
 
+use crate::classify::{Category, hcl_field};
+use crate::day::Day;
 use crate::error::Error;
 use crate::report::{
-    Device, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report, Role, SCHEMA_VERSION,
-    System, Tri,
+    Device, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report, SCHEMA_VERSION, System,
 };
 use crate::validate::{MAX_INPUT_BYTES, MAX_VERSIONS};
+use crate::verdict::Tri;
 
 /// The `generator` of imported reports.
 pub const GENERATOR: &str = "qubes-hcl import";
@@ -271,8 +273,8 @@ fn report_id(file_name: &str) -> String {
     format!("hcl-{clean}")
 }
 
-/// The first `-YYYYMMDD` in the file name as `YYYY-MM-DD`.
-fn day_from_name(file_name: &str) -> Option<String> {
+/// The first `-YYYYMMDD` in the file name that is a real day.
+fn day_from_name(file_name: &str) -> Option<Day> {
     let b = file_name.as_bytes();
     (0..b.len()).find_map(|i| {
         let w = b.get(i..i + 9)?;
@@ -292,8 +294,10 @@ fn day_from_name(file_name: &str) -> Option<String> {
             m.parse::<u32>().ok()?,
             day.parse::<u32>().ok()?,
         );
-        ((2010..=2100).contains(&yn) && (1..=12).contains(&mn) && (1..=31).contains(&dn))
-            .then(|| format!("{y}-{m}-{day}"))
+        if !(2010..=2100).contains(&yn) || !(1..=12).contains(&mn) || !(1..=31).contains(&dn) {
+            return None;
+        }
+        Day::parse(&format!("{y}-{m}-{day}"))
     })
 }
 
@@ -372,16 +376,12 @@ fn device_from_line(field: &str, line: &str) -> Option<Device> {
         (Some(c), Some(s), Some(p)) => Some(format!("{c}{s}{p}").to_ascii_lowercase()),
         _ => None,
     };
-    let (category, role) = match field {
-        "gpu" => ("gpu", Role::Dom0),
-        "network" => ("network", Role::Assignable),
-        _ => ("chipset", Role::Other),
-    };
+    let (category, role) = hcl_field(field);
     Some(Device {
         bus: "pci".into(),
         modalias,
         partial: true,
-        category: category.into(),
+        category,
         role,
         vendor: Some(vendor),
         device: Some(device),
@@ -489,11 +489,7 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
             None => (fallback, None),
         }
     };
-    let tri = |v: Tri| match v {
-        Tri::Yes => "yes".to_string(),
-        Tri::No => "no".to_string(),
-        Tri::Unknown => "unknown".to_string(),
-    };
+    let tri = |v: Tri| v.as_str().to_owned();
     for key in STATUS_FIELDS {
         let fallback = match key {
             "hvm" => tri(s.hvm),
@@ -515,21 +511,27 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     block(&mut out, "bios", s.bios.as_deref().unwrap_or(""));
     block(&mut out, "cpu", s.cpu.as_deref().unwrap_or(""));
     block(&mut out, "cpu-short", t.cpu_short.as_deref().unwrap_or(""));
-    let lines = |category: &[&str]| device_lines(report, category);
-    let chipset = t.chipset.clone().unwrap_or_else(|| lines(&["chipset"]));
+    let lines = |wanted: fn(&Category) -> bool| device_lines(report, wanted);
+    let chipset = t
+        .chipset
+        .clone()
+        .unwrap_or_else(|| lines(|c| *c == Category::Chipset));
     block(&mut out, "chipset", &chipset);
     block(
         &mut out,
         "chipset-short",
         t.chipset_short.as_deref().unwrap_or(""),
     );
-    let gpu = t.gpu.clone().unwrap_or_else(|| lines(&["gpu"]));
+    let gpu = t
+        .gpu
+        .clone()
+        .unwrap_or_else(|| lines(|c| *c == Category::Gpu));
     block(&mut out, "gpu", &gpu);
     block(&mut out, "gpu-short", t.gpu_short.as_deref().unwrap_or(""));
     let network = t
         .network
         .clone()
-        .unwrap_or_else(|| lines(&["network", "wifi", "ethernet"]));
+        .unwrap_or_else(|| lines(Category::is_network));
     block(&mut out, "network", &network);
     let memory = s.memory_mib.map(|m| m.to_string()).unwrap_or_default();
     block(&mut out, "memory", &memory);
@@ -538,7 +540,7 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
         let n = report
             .devices
             .iter()
-            .filter(|d| d.category == "usb-controller")
+            .filter(|d| d.category == Category::UsbController)
             .count();
         if n == 0 { String::new() } else { n.to_string() }
     });
@@ -602,11 +604,11 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
 }
 
 /// lspci-style lines for the devices of some categories: `Vendor Name [vvvv:dddd] (rev rr)`.
-fn device_lines(report: &Report, categories: &[&str]) -> String {
+fn device_lines(report: &Report, wanted: fn(&Category) -> bool) -> String {
     report
         .devices
         .iter()
-        .filter(|d| categories.contains(&d.category.as_str()) && d.bus == "pci")
+        .filter(|d| wanted(&d.category) && d.bus == "pci")
         .filter_map(|d| {
             let (v, id) = (d.vendor.as_deref()?, d.device.as_deref()?);
             let mut l = String::new();
@@ -661,6 +663,7 @@ fn block_at(out: &mut String, key: &str, v: &str, indent: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::verdict::Role;
 
     #[test]
     fn ids_from_brackets_and_names() {
@@ -728,14 +731,16 @@ mod tests {
 
     #[test]
     fn days_and_ids_from_file_names() {
+        let day = |name: &str| day_from_name(name).map(|d| d.to_string());
         assert_eq!(
-            day_from_name("Intel-NUC13ANHi5-20230728.yml").as_deref(),
+            day("Intel-NUC13ANHi5-20230728.yml").as_deref(),
             Some("2023-07-28")
         );
         assert_eq!(
-            day_from_name("ASRock-B450M_Pro4-20210809-120230.yml").as_deref(),
+            day("ASRock-B450M_Pro4-20210809-120230.yml").as_deref(),
             Some("2021-08-09")
         );
+        assert_eq!(day("X-20230230.yml"), None);
         assert_eq!(day_from_name("ACEMAGIC-AX16PRO-KingofMidnight.yml"), None);
         assert_eq!(day_from_name("X-99999999.yml"), None);
         assert_eq!(

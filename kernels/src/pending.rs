@@ -2,13 +2,75 @@
 //! waits for the caller's [`AliasFilter`]. A probe knows which modaliases it will look up only
 //! after walking sysfs, and the walk overlaps the decompression.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use crate::profile::{ProfileData, decompress};
-use crate::{AliasFilter, Catalog, Error, Profile};
+use crate::catalog::{Catalog, CatalogEntry};
+use crate::error::Error;
+use crate::filter::AliasFilter;
+use crate::lookup::Profile;
+use crate::profile::codec::decompress;
+use crate::profile::model::ProfileData;
+use crate::shipped::EMBEDDED;
+
+impl Catalog {
+    /// The profiles embedded in this binary.
+    pub fn embedded() -> Result<Self, Error> {
+        Self::start_embedded().finish(None)
+    }
+
+    /// Start decompressing the embedded profiles on background threads; finish with the
+    /// modaliases to look up once they are known ([`PendingCatalog::finish`]).
+    pub fn start_embedded() -> PendingCatalog {
+        PendingCatalog::start(
+            EMBEDDED
+                .iter()
+                .map(|(id, bytes)| Job {
+                    source: Source::Embedded(bytes),
+                    origin: format!("embedded {id}.profile.zst"),
+                })
+                .collect(),
+        )
+    }
+
+    /// Profiles from a directory of `<id>.profile.zst` files, in `catalog.json` order when
+    /// present, else by file name.
+    pub fn load_dir(dir: &Path) -> Result<Self, Error> {
+        Self::start_dir(dir)?.finish(None)
+    }
+
+    /// [`Catalog::load_dir`] in two steps: the files are listed now, read and decompressed on
+    /// background threads ([`PendingCatalog::finish`]).
+    pub fn start_dir(dir: &Path) -> Result<PendingCatalog, Error> {
+        let mut files: Vec<PathBuf> = Vec::new();
+        let catalog = dir.join("catalog.json");
+        if catalog.exists() {
+            let text = std::fs::read_to_string(&catalog).map_err(|e| Error::io(&catalog, e))?;
+            let entries: Vec<CatalogEntry> = serde_json::from_str(&text)
+                .map_err(|e| Error::bad(catalog.display(), format!("bad catalog: {e}")))?;
+            files.extend(entries.iter().map(|e| dir.join(&e.file)));
+        } else {
+            for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+                let path = entry.map_err(|e| Error::io(dir, e))?.path();
+                if path.to_string_lossy().ends_with(".profile.zst") {
+                    files.push(path);
+                }
+            }
+            files.sort();
+        }
+        Ok(PendingCatalog::start(
+            files
+                .into_iter()
+                .map(|path| Job {
+                    origin: path.display().to_string(),
+                    source: Source::File(path),
+                })
+                .collect(),
+        ))
+    }
+}
 
 /// Where the compressed bytes of one profile are.
 #[derive(Debug)]

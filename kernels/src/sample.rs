@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use crate::{AliasKind, Catalog};
+use crate::catalog::Catalog;
+use crate::error::Error;
+use crate::profile::model::AliasKind;
 
 /// A small deterministic PRNG (xorshift64*), so runs reproduce.
 #[derive(Debug, Clone)]
@@ -40,13 +42,13 @@ pub const KMOD_TREES: [(&str, &str); 4] = [
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of
 /// the given profiles, one in five a near miss. Deterministic for a seed. Profiles decoded for
-/// one machine only are refused ([`crate::Error::Filtered`]): they would sample that machine.
+/// one machine only are refused ([`Error::Filtered`]): they would sample that machine.
 pub fn modaliases(
     catalog: &Catalog,
     ids: &[&str],
     count: usize,
     seed: u64,
-) -> Result<Vec<String>, crate::Error> {
+) -> Result<Vec<String>, Error> {
     let mut patterns: BTreeSet<&str> = BTreeSet::new();
     for id in ids {
         let Ok(p) = catalog.get(id) else { continue };

@@ -6,7 +6,6 @@
 //! [`output::render`] prints it; [`upload`] sends or saves it.
 
 pub mod capture;
-pub mod classify;
 pub mod coverage;
 pub mod error;
 pub mod facts;

@@ -60,7 +60,7 @@ pub fn scan_tree(dir: &Path) -> Scan {
 pub fn normalized(report: &Report) -> Report {
     let mut r = report.clone();
     r.report_id = "REPORT-ID".to_owned();
-    r.generated_on = "2000-01-01".to_owned();
+    r.generated_on = "2000-01-01".into();
     r.generator = "hcl-probe".to_owned();
     r
 }

@@ -1,0 +1,42 @@
+//! Errors of the kernel engine and its importers.
+
+use std::path::{Path, PathBuf};
+
+use crate::binary;
+
+/// Errors of the kernel engine.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown kernel id {0:?}")]
+    UnknownKernel(String),
+    #[error("{path}: {message}")]
+    BadFile { path: String, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Binary(#[from] binary::Error),
+    /// A whole-profile operation on a profile decoded for a few modaliases only.
+    #[error(
+        "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"
+    )]
+    Filtered(String),
+}
+
+impl Error {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+    pub(crate) fn bad(path: impl std::fmt::Display, message: impl Into<String>) -> Self {
+        Error::BadFile {
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+}

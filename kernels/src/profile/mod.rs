@@ -1,0 +1,8 @@
+//! Kernel profiles: the data model ([`model`]), its compact on-disk form ([`codec`]) and the
+//! alias index lookups walk ([`index`]).
+
+pub mod codec;
+pub(crate) mod index;
+pub mod model;
+
+pub use model::{Alias, AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
