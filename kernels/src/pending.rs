@@ -1,11 +1,13 @@
-//! Loading a catalog in two steps: decompression starts on background threads at once, parsing
-//! waits for the caller's [`AliasFilter`]. A probe knows which modaliases it will look up only
-//! after walking sysfs, and the walk overlaps the decompression.
+//! Loading a catalog, embedded or from a folder, in two steps: decompression starts at once on
+//! rayon's pool, parsing waits for the caller's [`AliasFilter`]. A probe knows which modaliases
+//! it will look up only after walking sysfs, and the walk overlaps the decompression.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+
+use rayon::prelude::*;
 
 use crate::catalog::{Catalog, CatalogEntry};
 use crate::error::Error;
@@ -86,7 +88,7 @@ pub(crate) struct Job {
     pub(crate) origin: String,
 }
 
-/// What a worker made of one profile.
+/// What decompressing one profile gave.
 #[derive(Debug)]
 enum Decoded {
     /// Decompressed before the filter was known: `finish` parses it.
@@ -94,110 +96,70 @@ enum Decoded {
     Profile(Box<Profile>),
 }
 
-/// Results by job index.
-type Done = Vec<(usize, Result<Decoded, Error>)>;
-type Parsed = Vec<(usize, Result<Profile, Error>)>;
+/// Per job, in job order; None for a job skipped after the pending catalog was dropped.
+type Done = Vec<Option<Result<Decoded, Error>>>;
 
 #[derive(Debug)]
 struct Shared {
     jobs: Vec<Job>,
-    /// Index of the next job a worker takes.
-    next: AtomicUsize,
-    /// Set by `finish`; from then on workers parse what they decompress themselves.
+    /// Set by `finish`; from then on what is decompressed is parsed at once.
     filter: OnceLock<Option<AliasFilter>>,
-    /// Set when the pending catalog is dropped unfinished: workers take no further job.
+    /// Set when the pending catalog is dropped unfinished: no further profile is started.
     cancelled: AtomicBool,
 }
 
-/// Profiles being decompressed on background threads; [`PendingCatalog::finish`] waits for them
-/// and parses them into a [`Catalog`]. Dropping it unfinished lets the workers stop after the
-/// profile each is on.
+/// Profiles being decompressed in the background; [`PendingCatalog::finish`] waits for them
+/// and parses them into a [`Catalog`]. Dropping it unfinished stops the work after the
+/// profiles under way.
 #[derive(Debug)]
 pub struct PendingCatalog {
     shared: Arc<Shared>,
-    workers: Vec<JoinHandle<Done>>,
-}
-
-/// One worker per core, no more than there are profiles.
-fn worker_count(jobs: usize) -> usize {
-    std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .clamp(1, jobs.max(1))
+    done: mpsc::Receiver<Done>,
 }
 
 impl PendingCatalog {
-    /// Start decompressing `jobs` on one worker per core, each taking the next profile (one
-    /// thread per profile would hold every decompressed text at once: more memory, no less
-    /// time).
+    /// Start decompressing `jobs`, one profile per pool thread at a time (one thread per
+    /// profile would hold every decompressed text at once: more memory, no less time).
     pub(crate) fn start(jobs: Vec<Job>) -> Self {
-        let count = worker_count(jobs.len());
         let shared = Arc::new(Shared {
             jobs,
-            next: AtomicUsize::new(0),
             filter: OnceLock::new(),
             cancelled: AtomicBool::new(false),
         });
-        let workers = (0..count)
-            .filter_map(|_| {
-                let shared = Arc::clone(&shared);
-                // A thread that cannot be started leaves its share to the others or to
-                // `finish`.
-                std::thread::Builder::new()
-                    .name("profile-decoder".into())
-                    .spawn(move || work(&shared))
-                    .ok()
-            })
-            .collect();
-        PendingCatalog { shared, workers }
+        let (tx, done) = mpsc::channel();
+        let work = Arc::clone(&shared);
+        rayon::spawn(move || {
+            // The receiver is gone only when the pending catalog was dropped.
+            let _ = tx.send(decode_all(&work));
+        });
+        PendingCatalog { shared, done }
     }
 
     /// Wait for the decompression and parse every profile, keeping only the aliases `filter`
     /// keeps (every alias without one). A profile decoded with a filter answers only for the
     /// modaliases the filter was made from ([`Profile::is_filtered`]).
-    pub fn finish(mut self, filter: Option<&AliasFilter>) -> Result<Catalog, Error> {
+    pub fn finish(self, filter: Option<&AliasFilter>) -> Result<Catalog, Error> {
         // `finish` consumes the only handle, so the filter cannot have been set before.
         let _ = self.shared.filter.set(filter.cloned());
-        let mut done: Done = Vec::new();
-        if self.workers.is_empty() {
-            // No thread could be started: do the work here.
-            done = work(&self.shared);
-        }
-        for worker in std::mem::take(&mut self.workers) {
-            let part = worker
-                .join()
-                .map_err(|_| Error::bad("kernel profiles", "a profile decoder thread panicked"))?;
-            done.extend(part);
-        }
+        let done = self
+            .done
+            .recv()
+            .map_err(|_| Error::bad("kernel profiles", "the profile decoder stopped"))?;
         let filter = self.shared.filter.get().and_then(Option::as_ref);
-        let mut slots: Vec<Option<Result<Profile, Error>>> = Vec::new();
-        slots.resize_with(self.shared.jobs.len(), || None);
-        let mut texts: Vec<(usize, String)> = Vec::new();
-        for (i, result) in done {
-            let profile = match result {
-                Ok(Decoded::Text(text)) => {
-                    texts.push((i, text));
-                    continue;
-                }
-                Ok(Decoded::Profile(p)) => Ok(*p),
-                Err(e) => Err(e),
-            };
-            if let Some(slot) = slots.get_mut(i) {
-                *slot = Some(profile);
-            }
-        }
-        for (i, profile) in parse_all(&self.shared.jobs, texts, filter)? {
-            if let Some(slot) = slots.get_mut(i) {
-                *slot = Some(profile);
-            }
-        }
-        let profiles = slots
-            .into_iter()
-            .zip(&self.shared.jobs)
-            .map(|(slot, job)| {
-                slot.unwrap_or_else(|| Err(Error::bad(&job.origin, "profile was not decoded")))
+        let jobs = &self.shared.jobs;
+        let profiles: Vec<Result<Profile, Error>> = done
+            .into_par_iter()
+            .zip(jobs.par_iter())
+            .map(|(decoded, job)| match decoded {
+                Some(Ok(Decoded::Text(text))) => parse(&text, &job.origin, filter),
+                Some(Ok(Decoded::Profile(p))) => Ok(*p),
+                Some(Err(e)) => Err(e),
+                None => Err(Error::bad(&job.origin, "profile was not decoded")),
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Catalog::from_profiles(profiles))
+            .collect();
+        Ok(Catalog::from_profiles(
+            profiles.into_iter().collect::<Result<_, _>>()?,
+        ))
     }
 }
 
@@ -207,15 +169,13 @@ impl Drop for PendingCatalog {
     }
 }
 
-/// A worker: take the next job until none is left.
-fn work(shared: &Shared) -> Done {
-    let mut out = Vec::new();
-    while !shared.cancelled.load(Ordering::Relaxed) {
-        let i = shared.next.fetch_add(1, Ordering::Relaxed);
-        let Some(job) = shared.jobs.get(i) else { break };
-        out.push((i, decode(shared, job)));
-    }
-    out
+/// Decompress every job (and parse it when the filter is already known), in parallel.
+fn decode_all(shared: &Shared) -> Done {
+    shared
+        .jobs
+        .par_iter()
+        .map(|job| (!shared.cancelled.load(Ordering::Relaxed)).then(|| decode(shared, job)))
+        .collect()
 }
 
 fn decode(shared: &Shared, job: &Job) -> Result<Decoded, Error> {
@@ -234,57 +194,4 @@ fn decode(shared: &Shared, job: &Job) -> Result<Decoded, Error> {
 
 fn parse(text: &str, origin: &str, filter: Option<&AliasFilter>) -> Result<Profile, Error> {
     ProfileData::from_text_filtered(text, origin, filter).map(Profile::from_data)
-}
-
-/// Parse the texts decompressed before the filter was known, on one thread per core.
-fn parse_all(
-    jobs: &[Job],
-    texts: Vec<(usize, String)>,
-    filter: Option<&AliasFilter>,
-) -> Result<Parsed, Error> {
-    let origin = |i: usize| jobs.get(i).map_or("kernel profile", |j| j.origin.as_str());
-    if texts.len() <= 1 {
-        return Ok(texts
-            .into_iter()
-            .map(|(i, text)| (i, parse(&text, origin(i), filter)))
-            .collect());
-    }
-    let next = AtomicUsize::new(0);
-    let texts = &texts;
-    let run = || {
-        let mut out = Vec::new();
-        loop {
-            let k = next.fetch_add(1, Ordering::Relaxed);
-            let Some((i, text)) = texts.get(k) else {
-                return out;
-            };
-            out.push((*i, parse(text, origin(*i), filter)));
-        }
-    };
-    let run = &run;
-    std::thread::scope(|s| {
-        let handles: Vec<_> = (0..worker_count(texts.len()))
-            .filter_map(|_| {
-                std::thread::Builder::new()
-                    .name("profile-parser".into())
-                    .spawn_scoped(s, run)
-                    .ok()
-            })
-            .collect();
-        if handles.is_empty() {
-            return Ok(run());
-        }
-        // Join every thread before looking at the results (an unjoined panicked thread would
-        // make the scope panic).
-        let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
-        let mut all = Vec::new();
-        for part in joined {
-            all.extend(
-                part.map_err(|_| {
-                    Error::bad("kernel profiles", "a profile parser thread panicked")
-                })?,
-            );
-        }
-        Ok(all)
-    })
 }

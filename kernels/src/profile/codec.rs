@@ -8,7 +8,6 @@
 //! (a probe needs a few dozen of some 30,000) and skips the other alias lines unparsed.
 
 use super::model::{Alias, AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
-use crate::bytes::find_byte;
 use crate::error::Error;
 use crate::filter::AliasFilter;
 use crate::meta::ProfileMeta;
@@ -33,8 +32,8 @@ impl AliasKind {
     }
 }
 
-/// Splits on one ASCII byte; cheaper than `str::split` for the many short lines and fields of a
-/// profile.
+/// Splits on one ASCII byte (memchr), and keeps the unsplit rest: the alias filter looks at a
+/// line's pattern before its fields are parsed.
 struct Fields<'a> {
     rest: Option<&'a str>,
     sep: u8,
@@ -53,7 +52,7 @@ impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        match find_byte(rest.as_bytes(), self.sep) {
+        match memchr::memchr(self.sep, rest.as_bytes()) {
             // The separator is ASCII, so both sides are on char boundaries.
             Some(i) => {
                 self.rest = rest.get(i + 1..);
