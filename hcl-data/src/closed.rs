@@ -43,22 +43,6 @@ macro_rules! closed_set {
         }
 
         $crate::closed::closed_set!(@common $name);
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct Visit;
-                impl serde::de::Visitor<'_> for Visit {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a string")
-                    }
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
-                        v.parse().map_err(|_| E::unknown_variant(v, $name::NAMES))
-                    }
-                }
-                d.deserialize_str(Visit)
-            }
-        }
     };
     (@common $name:ident) => {
         impl std::fmt::Display for $name {
@@ -82,6 +66,22 @@ macro_rules! closed_set {
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Visit;
+                impl serde::de::Visitor<'_> for Visit {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("a string")
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
+                        v.parse().map_err(|_| E::unknown_variant(v, $name::NAMES))
+                    }
+                }
+                d.deserialize_str(Visit)
             }
         }
     };
@@ -123,6 +123,7 @@ macro_rules! closed_set {
 
             /// Every named member (not the catch-all).
             pub const ALL: &'static [$name] = &[$( $name::$variant ),*];
+            const NAMES: &'static [&'static str] = &[$( $text ),*];
         }
 
         impl From<&str> for $name {
@@ -143,26 +144,14 @@ macro_rules! closed_set {
             }
         }
 
-        $crate::closed::closed_set!(@common $name);
-
-        impl<'de> serde::Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct Visit;
-                impl serde::de::Visitor<'_> for Visit {
-                    type Value = $name;
-                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                        f.write_str("a string")
-                    }
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$name, E> {
-                        Ok($name::from(v))
-                    }
-                    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<$name, E> {
-                        Ok($name::from(v))
-                    }
-                }
-                d.deserialize_str(Visit)
+        impl std::str::FromStr for $name {
+            type Err = std::convert::Infallible;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Ok($name::from(s))
             }
         }
+
+        $crate::closed::closed_set!(@common $name);
     };
 }
 

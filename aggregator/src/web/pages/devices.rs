@@ -6,12 +6,11 @@ use axum::response::Response;
 use hcl_data::{Category, Role};
 use serde::Serialize;
 
-use super::parts::{Frame, PER_PAGE, Paging, VerdictCell, kernel_ids};
+use super::parts::{Frame, List, Paging, VerdictCell, kernel_ids};
 use crate::analysis::{DeviceEntry, Filter, Hcl};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::request::{Format, PageQuery, csv_response, respond};
-use crate::web::snapshot::snapshot;
+use crate::web::request::PageQuery;
 
 /// A device kind in the list.
 #[derive(Debug, Clone, Serialize)]
@@ -91,24 +90,18 @@ pub fn devices(
     }
 }
 
+const LIST: List<DevicesPage> = List {
+    page: devices,
+    csv_name: "devices.csv",
+    csv: crate::analysis::csv::devices,
+};
+
 /// `GET /devices`, `/api/v1/devices`.
 pub(crate) async fn page(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q).await?;
-    if q.format == Format::Csv {
-        return Ok(csv_of(&hcl));
-    }
-    let window = Some((q.params.page, PER_PAGE));
-    respond(
-        &devices(&hcl, &q.filter, Frame::default(), window),
-        q.format,
-    )
+    LIST.answer(&st, &q).await
 }
 
 /// `GET /devices.csv`.
 pub(crate) async fn csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    Ok(csv_of(&*snapshot(&st, &q).await?))
-}
-
-fn csv_of(hcl: &Hcl) -> Response {
-    csv_response("devices.csv", crate::analysis::csv::devices(hcl))
+    LIST.csv(&st, &q).await
 }

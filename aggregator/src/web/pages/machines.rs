@@ -5,12 +5,11 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::parts::{Frame, PER_PAGE, Paging, StateCell, kernel_ids};
+use super::parts::{Frame, List, Paging, StateCell, kernel_ids};
 use crate::analysis::{Filter, Hcl};
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::request::{Format, PageQuery, csv_response, respond};
-use crate::web::snapshot::snapshot;
+use crate::web::request::PageQuery;
 
 /// A machine model in the list.
 #[derive(Debug, Clone, Serialize)]
@@ -72,24 +71,18 @@ pub fn machines(
     }
 }
 
+const LIST: List<MachinesPage> = List {
+    page: machines,
+    csv_name: "machines.csv",
+    csv: crate::analysis::csv::machines,
+};
+
 /// `GET /machines`, `/api/v1/machines`.
 pub(crate) async fn page(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    let hcl = snapshot(&st, &q).await?;
-    if q.format == Format::Csv {
-        return Ok(csv_of(&hcl));
-    }
-    let window = Some((q.params.page, PER_PAGE));
-    respond(
-        &machines(&hcl, &q.filter, Frame::default(), window),
-        q.format,
-    )
+    LIST.answer(&st, &q).await
 }
 
 /// `GET /machines.csv`.
 pub(crate) async fn csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
-    Ok(csv_of(&*snapshot(&st, &q).await?))
-}
-
-fn csv_of(hcl: &Hcl) -> Response {
-    csv_response("machines.csv", crate::analysis::csv::machines(hcl))
+    LIST.csv(&st, &q).await
 }

@@ -2,11 +2,16 @@
 //! share chart.
 
 use askama::Template;
+use axum::response::Response;
 use hcl_data::{Coverage, KernelSummary, MachineState, Origin, Verdict};
 use serde::Serialize;
 
-use crate::analysis::{DeviceKernelCell, Hcl, KernelInfo, KernelShare};
+use crate::analysis::{DeviceKernelCell, Filter, Hcl, KernelInfo, KernelShare};
+use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::chart::{Bar, BarChart};
+use crate::web::request::{Format, PageQuery, csv_response, respond};
+use crate::web::snapshot::snapshot;
 
 /// Rows per page of the machine and device lists (the CSV exports have them all).
 pub const PER_PAGE: usize = 500;
@@ -246,6 +251,37 @@ impl Paging {
 
     pub fn next(&self) -> Option<String> {
         (self.page < self.pages).then(|| self.link(self.page + 1))
+    }
+}
+
+/// Builds a list page: one page of it (`Some((page, per))`) or all of it.
+pub(super) type ListPage<P> = fn(&Hcl, &Filter, Frame, Option<(usize, usize)>) -> P;
+
+/// A list page (machines, devices) and its CSV export.
+pub(super) struct List<P> {
+    pub(super) page: ListPage<P>,
+    pub(super) csv_name: &'static str,
+    pub(super) csv: fn(&Hcl) -> String,
+}
+
+impl<P: Template + Serialize> List<P> {
+    /// One page as HTML or JSON, or the whole list as CSV (`?format=csv`).
+    pub(super) async fn answer(&self, st: &AppState, q: &PageQuery) -> Result<Response, AppError> {
+        let hcl = snapshot(st, q).await?;
+        if q.format == Format::Csv {
+            return Ok(csv_response(self.csv_name, (self.csv)(&hcl)));
+        }
+        let window = Some((q.params.page, PER_PAGE));
+        respond(
+            &(self.page)(&hcl, &q.filter, Frame::default(), window),
+            q.format,
+        )
+    }
+
+    /// The whole list as CSV.
+    pub(super) async fn csv(&self, st: &AppState, q: &PageQuery) -> Result<Response, AppError> {
+        let hcl = snapshot(st, q).await?;
+        Ok(csv_response(self.csv_name, (self.csv)(&hcl)))
     }
 }
 
