@@ -23,10 +23,12 @@
 //! wins over it wherever verdicts are combined, and a machine whose dom0-critical devices are
 //! all unknown on a kernel has [`MachineState::NoData`] there, never a working dom0.
 
+mod category;
 pub mod classify;
 mod closed;
 mod day;
 mod error;
+mod kernel_summary;
 pub mod modalias;
 mod privacy;
 pub mod qubes_hcl;

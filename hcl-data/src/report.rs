@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::classify::Category;
+use crate::category::Category;
 use crate::closed::closed_set;
 use crate::day::Day;
+use crate::kernel_summary::KernelSummary;
 use crate::rhel::RhelStatus;
-use crate::summary::KernelSummary;
 use crate::verdict::{Role, Tri, Verdict};
 
 /// The schema version this crate writes. Readers accept versions up to this one.

@@ -24,7 +24,7 @@ pub use cache::{DEFAULT_UPLOAD_LAG, Lookup, PageCache};
 pub use pages::parts::PER_PAGE;
 pub use style::STYLE_CSS;
 
-/// Page routes, merged into [`crate::app::router`].
+/// Page routes, merged into the route table of `app.rs`.
 pub fn routes() -> Router<AppState> {
     use pages::{
         device, devices, kernel, kernel_report, kernels, machine, machines, overview, report,
