@@ -9,6 +9,12 @@
 //! Decoding the profiles is most of a probe scan's time. [`Catalog::start_embedded`] starts
 //! decompressing them on background threads; [`PendingCatalog::finish`] then parses them,
 //! keeping with an [`AliasFilter`] only the aliases the machine's modaliases match.
+//!
+//! Files: `lookup.rs` ([`Profile`], kmod's lookup), `verdict.rs` (what a kernel does for a
+//! device: firmware, RHEL status, optional packages), `catalog.rs` and `pending.rs` (loading),
+//! `shipped.rs` (the shipped kernels, declared once), [`profile`] (data model, on-disk codec,
+//! alias index), `filter.rs`, [`fnmatch`]; the importers: [`binary`], [`import`], `builder.rs`
+//! ([`ProfileBuilder`], built-in inference), [`build`] (`build-shipped`).
 
 pub mod binary;
 pub mod build;
