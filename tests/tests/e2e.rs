@@ -91,7 +91,7 @@ fn fixture_machines_scanned_uploaded_and_shown() {
             r.devices
                 .iter()
                 .filter(|d| d.role == Role::Dom0)
-                .filter(|d| d.usb.as_ref().is_none_or(|u| u.kind != "device"))
+                .filter(|d| d.counts())
                 .map(|d| {
                     d.coverage
                         .get(kernel)

@@ -227,9 +227,10 @@ pub fn kernel_report(
                     e.partial |= c.partial;
                     add_machine(&mut e.machine_count, &mut e.machines, &mut e.last, ri, r);
                 } else if c.verdict == Verdict::Disabled {
+                    let detail = Verdict::Disabled.as_str().to_owned();
                     let e = rhel
-                        .entry((k, d.key.clone(), "disabled".to_owned()))
-                        .or_insert_with(|| issue(hcl, k, d, c.verdict, "disabled".to_owned()));
+                        .entry((k, d.key.clone(), detail.clone()))
+                        .or_insert_with(|| issue(hcl, k, d, c.verdict, detail));
                     add_machine(&mut e.machine_count, &mut e.machines, &mut e.last, ri, r);
                 }
             }
