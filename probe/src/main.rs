@@ -4,7 +4,7 @@ mod commands;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use hcl_probe::output::Format;
 
 #[derive(Parser)]
@@ -12,13 +12,6 @@ use hcl_probe::output::Format;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Table,
-    Json,
-    Yaml,
 }
 
 #[derive(clap::Args)]
@@ -51,7 +44,7 @@ enum Command {
         #[command(flatten)]
         root: RootArgs,
         #[arg(long, value_enum, default_value = "table")]
-        format: FormatArg,
+        format: Format,
         /// Also write a Qubes HCL YAML report to this file.
         #[arg(long)]
         qubes_hcl: Option<PathBuf>,
@@ -93,14 +86,7 @@ fn main() -> anyhow::Result<()> {
             qubes_hcl,
             save,
             all,
-        } => {
-            let format = match format {
-                FormatArg::Table => Format::Table,
-                FormatArg::Json => Format::Json,
-                FormatArg::Yaml => Format::Yaml,
-            };
-            commands::scan(&root, format, qubes_hcl.as_deref(), save.as_deref(), all)
-        }
+        } => commands::scan(&root, format, qubes_hcl.as_deref(), save.as_deref(), all),
         Command::Capture { root, output } => commands::capture(&root, &output),
         Command::Upload {
             root,

@@ -8,8 +8,8 @@ use hcl_kernels::short_label;
 use crate::coverage::lost_devices;
 use crate::error::Error;
 
-/// Output formats of `scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of `scan` (also its `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
