@@ -1,5 +1,7 @@
 //! fnmatch(3) without flags, byte by byte as glibc does it in the C locale, plus the
-//! "partial" variant where `?` in the text stands for an unknown hex digit.
+//! "partial" variants where `?` in the text stands for an unknown hex digit: a pattern matches
+//! for *some* value of the unknown digits ([`fnmatch_partial`]) or for *every* value
+//! ([`fnmatch_certain`]: the known characters alone decide the match).
 //!
 //! kmod matches alias patterns with `fnmatch(pattern, modalias, 0)`, so `*` and `?` also match
 //! `/` and a leading `.`, and `\` escapes the next pattern character.
@@ -15,6 +17,9 @@ enum TextChar {
     Known(u8),
     /// Unknown: some uppercase hex digit (modalias fields are fixed-width uppercase hex).
     UnknownHex,
+    /// Unknown, and the match must hold whichever hex digit it is: only a wildcard or a
+    /// bracket holding all sixteen digits matches it.
+    EveryHex,
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -42,6 +47,17 @@ pub fn fnmatch(pattern: &[u8], text: &[u8]) -> bool {
 pub fn fnmatch_partial(pattern: &[u8], text: &[u8]) -> bool {
     matches_with(pattern, text.len(), |i| match text[i] {
         b'?' => TextChar::UnknownHex,
+        c => TextChar::Known(c),
+    })
+}
+
+/// True when `fnmatch(pattern, text, 0)` is true whatever uppercase hex digits the `?`
+/// characters of `text` stand for: the match is decided by the known characters. Sound (a true
+/// answer holds for every value); complete for patterns whose match of an unknown digit does not
+/// hinge on the digit's value through different alignments, which modalias patterns never do.
+pub fn fnmatch_certain(pattern: &[u8], text: &[u8]) -> bool {
+    matches_with(pattern, text.len(), |i| match text[i] {
+        b'?' => TextChar::EveryHex,
         c => TextChar::Known(c),
     })
 }
@@ -105,6 +121,7 @@ fn literal_matches(l: u8, c: TextChar) -> bool {
     match c {
         TextChar::Known(k) => l == k,
         TextChar::UnknownHex => HEX_UPPER.contains(&l),
+        TextChar::EveryHex => false,
     }
 }
 
@@ -168,12 +185,16 @@ fn element_matches(element: &Element<'_>, c: TextChar) -> bool {
         (Element::Any, _) => true,
         (Element::Literal(l), TextChar::Known(k)) => *l == k,
         (Element::Literal(l), TextChar::UnknownHex) => HEX_UPPER.contains(l),
+        (Element::Literal(_), TextChar::EveryHex) => false,
         (Element::Bracket { body, negated }, TextChar::Known(k)) => {
             bracket_contains(body, k).is_some_and(|m| m != *negated)
         }
         (Element::Bracket { body, negated }, TextChar::UnknownHex) => HEX_UPPER
             .iter()
             .any(|&h| bracket_contains(body, h).is_some_and(|m| m != *negated)),
+        (Element::Bracket { body, negated }, TextChar::EveryHex) => HEX_UPPER
+            .iter()
+            .all(|&h| bracket_contains(body, h).is_some_and(|m| m != *negated)),
     }
 }
 
@@ -295,6 +316,24 @@ mod tests {
         assert!(fnmatch_partial(b"x[0-2]y", b"x?y"));
         assert!(!fnmatch_partial(b"x[G-Z]y", b"x?y"));
         assert!(!fnmatch_partial(b"xsy", b"x?y"));
+    }
+
+    /// Regression (issue 10 item 3): nouveau's `bc03sc*` alias matches a GPU line whose
+    /// subsystem ids are unknown but whose vendor and class are known, whatever the unknown
+    /// digits are; amdgpu's `sc00` entry does not when the subclass is unknown.
+    #[test]
+    fn certain_when_the_known_fields_decide() {
+        let nouveau = b"pci:v000010DEd*sv*sd*bc03sc*i*";
+        let line = b"pci:v000010DEd00001C20sv????????sd????????bc03sc00i00";
+        assert!(fnmatch_certain(nouveau, line));
+        assert!(fnmatch_certain(nouveau, b"pci:v000010DEd00001C20sv????????sd????????bc03sc??i??"));
+        assert!(!fnmatch_certain(nouveau, b"pci:v000010DEd00001C20sv????????sd????????bc??sc??i??"));
+        assert!(fnmatch_partial(nouveau, b"pci:v000010DEd00001C20sv????????sd????????bc??sc??i??"));
+        let amdgpu = b"pci:v00001002d*sv*sd*bc03sc00i*";
+        assert!(!fnmatch_certain(amdgpu, b"pci:v00001002d0000744Csv????????sd????????bc03sc??i??"));
+        assert!(fnmatch_partial(amdgpu, b"pci:v00001002d0000744Csv????????sd????????bc03sc??i??"));
+        assert!(fnmatch_certain(b"x[0-9A-F]y", b"x?y") && !fnmatch_certain(b"x[0-7]y", b"x?y"));
+        assert!(fnmatch_certain(b"x?y", b"x?y") && !fnmatch_certain(b"x[!G]y", b"x?G"));
     }
 
     #[test]

@@ -141,16 +141,25 @@ impl Profile {
         self.resolution(self.hits(modalias, partial))
     }
 
-    /// For a partial modalias: the drivers whose pattern names every known character before the
-    /// first unknown one literally (they match this device's id), and the others (they match
-    /// only through wildcards over known fields, e.g. by class, which is unknown here).
+    /// For a partial modalias, the drivers that match it, and the others that match only for
+    /// some values of its unknown fields. A driver matches when its pattern names every known
+    /// character before the first unknown one literally (it names this device's id), or when
+    /// the known fields decide its match whatever the unknown ones are (nouveau's
+    /// `pci:v000010DEd*...bc03sc*` on an NVIDIA line of known class). The others match only
+    /// through what is unknown here (a class-wide driver when the class is unknown).
     pub fn resolve_partial_split(&self, modalias: &str) -> (Resolution, Resolution) {
         let known = modalias.find('?').unwrap_or(modalias.len()) as u32;
         let (specific, generic): (Vec<_>, Vec<_>) = self
             .hits(modalias, true)
             .into_iter()
-            .partition(|h| h.literal_len >= known);
+            .partition(|h| h.literal_len >= known || h.certain);
         (self.resolution(specific), self.resolution(generic))
+    }
+
+    /// The drivers that match a partial modalias whatever its unknown characters are (a subset
+    /// of the first half of [`Profile::resolve_partial_split`]).
+    pub fn resolve_partial_certain(&self, modalias: &str) -> Resolution {
+        self.resolution(self.hits(modalias, true).into_iter().filter(|h| h.certain))
     }
 
     /// Drivers for a concrete modalias.

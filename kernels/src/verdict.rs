@@ -66,9 +66,10 @@ impl Profile {
 
     /// The full verdict for a device on this kernel.
     ///
-    /// With `partial`, only drivers whose pattern names the known id count (see
-    /// [`Profile::resolve_partial_split`]); when only class-style wildcards match, the verdict is
-    /// Unknown: whether they apply depends on the unknown fields.
+    /// With `partial`, only drivers whose pattern names the known id or whose match the known
+    /// fields decide count (see [`Profile::resolve_partial_split`]); when the others alone match,
+    /// the verdict is Unknown: whether they apply depends on the unknown fields. The reason says
+    /// which fields were unknown and whether they mattered; the coverage stays labelled partial.
     pub fn coverage(&self, modalias: &str, partial: bool) -> Coverage {
         let parsed = Modalias::parse(modalias).ok();
         let bus = parsed
@@ -78,18 +79,31 @@ impl Profile {
             partial,
             ..Default::default()
         };
+        let mut partial_note = None;
         let res = if partial {
             let (specific, generic) = self.resolve_partial_split(modalias);
+            let unknown = unknown_fields(modalias);
             if specific.is_empty() && !generic.is_empty() {
                 cov.verdict = Verdict::Unknown;
                 cov.reason = format!(
-                    "no {} driver names this device's id; {} would match depending on the \
-                     unknown fields (class)",
+                    "partial id, {unknown} unknown: no {} driver matches whatever they are; {} \
+                     would match only for some values of them",
                     self.meta.id,
                     generic.all().cloned().collect::<Vec<_>>().join(", ")
                 );
                 return cov;
             }
+            let certain = self.resolve_partial_certain(modalias);
+            partial_note = Some(if specific.is_empty() {
+                format!("partial id, {unknown} unknown: no driver would match for any value")
+            } else if specific.all().all(|m| certain.all().any(|c| c == m)) {
+                format!("partial id, {unknown} unknown: they do not matter, the known fields decide the match")
+            } else {
+                format!(
+                    "partial id, {unknown} unknown: they may matter, a driver names this id only \
+                     with some values of them"
+                )
+            });
             specific
         } else {
             self.resolve(modalias)
@@ -98,6 +112,9 @@ impl Profile {
             if self.covers_bus(bus) {
                 cov.verdict = Verdict::NoDriver;
                 cov.reason = format!("no driver in {} matches this device", self.meta.id);
+                if let Some(note) = &partial_note {
+                    cov.reason = format!("{}; {note}", cov.reason);
+                }
             } else {
                 cov.verdict = Verdict::Unknown;
                 cov.reason = format!(
@@ -109,7 +126,7 @@ impl Profile {
             return cov;
         }
         let drivers: Vec<&str> = res.all().map(String::as_str).collect();
-        let mut notes: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = partial_note.into_iter().collect();
         let mut verdict = Verdict::Supported;
 
         // Firmware: modinfo does not say which file which device needs, so a driver counts as
@@ -198,5 +215,36 @@ impl Profile {
         cov.builtin = res.builtin;
         cov.inferred_builtin = res.inferred_builtin;
         cov
+    }
+}
+
+/// The fields of a modalias with unknown (`?`) characters, by their modalias names
+/// (`sv, sd, i` for `pci:v...sv????????sd????????bc03sc00i??`).
+fn unknown_fields(modalias: &str) -> String {
+    let body = modalias.split_once(':').map_or(modalias, |(_, b)| b);
+    let mut fields: Vec<String> = Vec::new();
+    let (mut name, mut value) = (String::new(), String::new());
+    let mut flush = |name: &mut String, value: &mut String| {
+        if value.contains('?') && !fields.contains(name) {
+            fields.push(std::mem::take(name));
+        }
+        name.clear();
+        value.clear();
+    };
+    for c in body.chars() {
+        if c.is_ascii_lowercase() {
+            if !value.is_empty() {
+                flush(&mut name, &mut value);
+            }
+            name.push(c);
+        } else {
+            value.push(c);
+        }
+    }
+    flush(&mut name, &mut value);
+    if fields.is_empty() {
+        "nothing".to_owned()
+    } else {
+        fields.join(", ")
     }
 }

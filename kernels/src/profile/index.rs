@@ -2,7 +2,7 @@
 //! and kmod's test of one alias against a lookup key.
 
 use super::model::{Alias, AliasKind};
-use crate::fnmatch::{fnmatch, fnmatch_partial, literal_prefix_len};
+use crate::fnmatch::{fnmatch, fnmatch_certain, fnmatch_partial, literal_prefix_len};
 
 /// The alias index: aliases sorted by literal prefix, walked like a trie with binary searches.
 #[derive(Debug, Clone, Default)]
@@ -21,6 +21,9 @@ pub(crate) struct Hit {
     pub(crate) module: u32,
     /// Length of the pattern's literal prefix (before the first wildcard).
     pub(crate) literal_len: u32,
+    /// The alias matches whatever the unknown (`?`) characters of a partial key are: the known
+    /// fields decide it. Always true for a concrete key.
+    pub(crate) certain: bool,
 }
 
 impl AliasIndex {
@@ -141,6 +144,7 @@ impl AliasIndex {
                 priority: a.priority,
                 module: a.module,
                 literal_len: plen,
+                certain: !partial || fnmatch_certain(a.pattern.as_bytes(), text),
             });
         }
     }

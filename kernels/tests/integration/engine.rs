@@ -67,6 +67,45 @@ fn partial_hcl_ids_iwlwifi_7260_7265_8265_match_by_subsystem_regression() {
     }
 }
 
+/// Regression (issue 10 item 3): with vendor and class known, nouveau's class alias
+/// (`pci:v000010DEd*sv*sd*bc03sc*i*`) matches an NVIDIA GPU line whatever its unknown subsystem
+/// ids are, yet `resolve --partial` said "unknown" on every kernel (233 HCL reports). The
+/// verdict stays labelled partial and says what was unknown and that it did not matter; with the
+/// class unknown too, the match depends on it and stays unknown. Checked against kmod's
+/// semantics: concrete completions of the line resolve to nouveau as well.
+#[test]
+fn partial_nvidia_gpu_of_known_class_matches_nouveau_regression() {
+    let line = "pci:v000010DEd00001C20sv????????sd????????bc03sc00i00";
+    let no_class = "pci:v000010DEd00001C20sv????????sd????????bc??sc??i??";
+    for p in catalog().profiles() {
+        let k = &p.meta.id;
+        let cov = p.coverage(line, true);
+        assert!(cov.partial, "{k}");
+        assert!(cov.modules.contains(&"nouveau".to_owned()), "{k}: {cov:?}");
+        assert!(cov.verdict.is_driven(), "{k}: {cov:?}");
+        assert!(
+            cov.reason.contains("sv, sd unknown") && cov.reason.contains("do not matter"),
+            "{k}: {}",
+            cov.reason
+        );
+        for sub in ["sv00001028sd000007BE", "sv00000000sd00000000", "sv0000FFFFsd0000FFFF"] {
+            let concrete = line.replace("sv????????sd????????", sub);
+            assert!(
+                p.resolve(&concrete).modules.contains(&"nouveau".to_owned()),
+                "{k}: {concrete}"
+            );
+        }
+        let unknown = p.coverage(no_class, true);
+        assert_eq!(unknown.verdict, Verdict::Unknown, "{k}: {unknown:?}");
+        assert!(
+            unknown.reason.contains("bc, sc, i")
+                && unknown.reason.contains("only for some values"),
+            "{k}: {}",
+            unknown.reason
+        );
+    }
+}
+
 /// Debian 6.12 builds virtio_pci in and records no device-table aliases for built-ins: kmod
 /// says "not found" for every virtio device; the engine must report an inferred built-in.
 #[test]
