@@ -19,7 +19,16 @@ closed_set! {
         Audio = "audio",
         UsbController = "usb-controller",
         Smbus = "smbus",
+        /// Thunderbolt / USB4 host interface (class 0c0340, or a system peripheral pci.ids
+        /// names so).
         Thunderbolt = "thunderbolt",
+        /// Intel LPSS serial I/O (class 0c80: I2C, UART, GSPI): the I2C touchpad's bus, dom0's.
+        SerialIo = "serial-io",
+        /// The SPI controller of the firmware flash (class 0c80 too, named "SPI Controller"):
+        /// only flash tools use it.
+        SpiFlash = "spi-flash",
+        /// Sensor hub (Intel ISH, AMD sensor fusion hub): rotation and light sensors.
+        SensorHub = "sensor-hub",
         /// The host bridge: what the Qubes HCL calls the chipset.
         Chipset = "chipset",
         Bridge = "bridge",
@@ -53,6 +62,7 @@ impl Category {
                 | Category::System
                 | Category::Platform
                 | Category::Cpu
+                | Category::SpiFlash
         )
     }
 

@@ -1,5 +1,12 @@
 //! What a device is ([`Category`]) and who needs it ([`Role`]): the one rule the probe applies
 //! to what it finds in sysfs and the Qubes HCL import applies to its lines.
+//!
+//! The role says which kernel's question a device is ([`crate::KERNEL_ASSUMPTION`]): dom0's
+//! kernel drives GPU, storage, input, audio (Qubes 4.2/4.3 keep audio in dom0 by default), the
+//! serial I/O controllers of I2C touchpads and the USB controller with the keyboard; network
+//! adapters (hidden from dom0 by Qubes' pciback) and the other USB controllers are driven by the
+//! kernel and firmware of sys-net / sys-usb. Whatever sits behind a USB controller is driven by
+//! the kernel that owns that controller, so a USB stick's interface and its disk share its role.
 
 pub use crate::category::Category;
 use crate::modalias::{HidIds, Modalias};
@@ -7,7 +14,8 @@ use crate::report::Device;
 use crate::verdict::Role;
 
 /// Category and role of every device (or row holding one). The USB controller that carries a
-/// keyboard is dom0's; other USB controllers are assignable (to sys-usb).
+/// keyboard is dom0's; other USB controllers are assignable (to sys-usb); a device behind a USB
+/// controller (interface, HID device, a stick's disk) has the controller's role.
 pub fn classify_all<T: AsRef<Device> + AsMut<Device>>(rows: &mut [T]) {
     let keyboards: Vec<String> = rows
         .iter()
@@ -15,6 +23,7 @@ pub fn classify_all<T: AsRef<Device> + AsMut<Device>>(rows: &mut [T]) {
         .filter(|d| d.is_usb_keyboard())
         .filter_map(|d| d.sysfs_path.clone())
         .collect();
+    let mut controllers: Vec<(String, Role)> = Vec::new();
     for row in rows.iter_mut() {
         let d = row.as_mut();
         let (category, role) = classify(d);
@@ -24,8 +33,19 @@ pub fn classify_all<T: AsRef<Device> + AsMut<Device>>(rows: &mut [T]) {
             if keyboards.iter().any(|k| k.starts_with(&prefix)) {
                 d.role = Role::Dom0;
             }
+            controllers.push((prefix, d.role));
         }
         d.category = category;
+    }
+    for row in rows.iter_mut() {
+        let d = row.as_mut();
+        if d.role == Role::Other {
+            continue;
+        }
+        let path = d.sysfs_path.as_deref().unwrap_or("");
+        if let Some((_, role)) = controllers.iter().find(|(p, _)| path.starts_with(p.as_str())) {
+            d.role = *role;
+        }
     }
 }
 
@@ -34,7 +54,7 @@ pub fn classify(d: &Device) -> (Category, Role) {
     let class = d.class.as_deref().unwrap_or("");
     let modalias = Modalias::parse(&d.modalias).ok();
     match d.bus.as_str() {
-        "pci" => pci_class(class),
+        "pci" => pci_device(class, d.device_name.as_deref().unwrap_or("")),
         "usb" if d.usb.as_ref().is_some_and(|u| u.kind.is_device()) => {
             // The device row summarises its interfaces; hubs and composite devices say little.
             match class.get(..2) {
@@ -53,7 +73,7 @@ pub fn classify(d: &Device) -> (Category, Role) {
         }
         "serio" => (Category::Input, Role::Dom0),
         "input" => (Category::InputEvent, Role::Other),
-        "hdaudio" => (Category::Audio, Role::Assignable),
+        "hdaudio" => (Category::Audio, Role::Dom0),
         "sdio" => (Category::Wifi, Role::Assignable),
         "virtio" => virtio_device(modalias.and_then(|m| m.virtio().and_then(|v| v.device))),
         "nvme" | "scsi" | "mmc" => (Category::Storage, Role::Dom0),
@@ -64,7 +84,32 @@ pub fn classify(d: &Device) -> (Category, Role) {
     }
 }
 
-/// A PCI device by its class code `CCSSPP` (hex).
+/// A PCI device by its class code `CCSSPP` (hex) and its name (pci.ids or the HCL line), which
+/// tells apart what one class holds: serial I/O from the flash's SPI controller (both 0c80),
+/// Thunderbolt and sensor hubs among system peripherals and unclassified devices.
+pub fn pci_device(class: &str, name: &str) -> (Category, Role) {
+    let (base, sub) = (class.get(..2), class.get(2..4));
+    let by_name = name_says(name);
+    match (base, sub, by_name) {
+        // Only where the class leaves it open: a GPU's name never overrides class 03.
+        (Some("0c"), Some("80"), Some(named @ (Category::SpiFlash | Category::SensorHub))) => {
+            let role = named_role(&named);
+            (named, role)
+        }
+        (Some("0c"), Some("80"), _) => (Category::SerialIo, Role::Dom0),
+        (
+            Some("00" | "08" | "11") | None,
+            _,
+            Some(named @ (Category::Thunderbolt | Category::SensorHub)),
+        ) => {
+            let role = named_role(&named);
+            (named, role)
+        }
+        _ => pci_class(class),
+    }
+}
+
+/// A PCI device by its class code `CCSSPP` (hex) alone.
 pub fn pci_class(class: &str) -> (Category, Role) {
     match (class.get(..2), class.get(2..4)) {
         (Some("03"), _) => (Category::Gpu, Role::Dom0),
@@ -72,10 +117,17 @@ pub fn pci_class(class: &str) -> (Category, Role) {
         (Some("02"), Some("80")) => (Category::Wifi, Role::Assignable),
         (Some("02"), _) => (Category::Network, Role::Assignable),
         (Some("0d"), _) => (Category::Wireless, Role::Assignable),
-        (Some("04"), _) => (Category::Audio, Role::Assignable),
+        // Audio stays in dom0 by default (sys-audio is optional in Qubes 4.2/4.3).
+        (Some("04"), Some("01" | "03")) => (Category::Audio, Role::Dom0),
+        // Video and other multimedia controllers: cameras (Intel IPU), capture cards. No
+        // default qube drives them.
+        (Some("04"), _) => (Category::Camera, Role::Other),
+        (Some("0c"), Some("03")) if class.get(4..6) == Some("40") => {
+            (Category::Thunderbolt, Role::Other)
+        }
         (Some("0c"), Some("03")) => (Category::UsbController, Role::Assignable),
         (Some("0c"), Some("05")) => (Category::Smbus, Role::Other),
-        (Some("0c"), Some("80")) | (Some("0c"), Some("0a")) => (Category::Thunderbolt, Role::Other),
+        (Some("0c"), Some("80")) => (Category::SerialIo, Role::Dom0),
         (Some("06"), Some("00")) => (Category::Chipset, Role::Other),
         (Some("06"), _) => (Category::Bridge, Role::Other),
         (Some("08"), _) => (Category::System, Role::Other),
@@ -83,6 +135,66 @@ pub fn pci_class(class: &str) -> (Category, Role) {
         (Some("09"), _) => (Category::Input, Role::Dom0),
         _ => (Category::Other, Role::Other),
     }
+}
+
+/// The role of a category a device's name gave it.
+fn named_role(c: &Category) -> Role {
+    match c {
+        Category::Gpu
+        | Category::Storage
+        | Category::Audio
+        | Category::SerialIo
+        | Category::Input => Role::Dom0,
+        Category::Network
+        | Category::Wifi
+        | Category::Wireless
+        | Category::UsbController => Role::Assignable,
+        _ => Role::Other,
+    }
+}
+
+/// What a PCI device's name (pci.ids, or lspci's text on an HCL line) says it is, when it says
+/// it plainly. Used where the class is missing or leaves it open; never against a known class
+/// of its own kind.
+pub fn name_says(name: &str) -> Option<Category> {
+    let n = name.to_ascii_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
+    let rules: &[(&[&str], Category)] = &[
+        (&["sensor hub", "sensor fusion"], Category::SensorHub),
+        (&["serial io", "i2c controller", "uart", "gspi"], Category::SerialIo),
+        (&["spi controller", "spi (flash)", "flash controller"], Category::SpiFlash),
+        (&["audio", "hdmi/dp", "sound"], Category::Audio),
+        (&["smbus"], Category::Smbus),
+        (
+            &["usb 3", "usb3", "xhci", "ehci", "ohci", "uhci", "usb controller"],
+            Category::UsbController,
+        ),
+        (&["host bridge", "dram controller"], Category::Chipset),
+        (
+            &["root port", "bridge", "lpc controller", "espi controller"],
+            Category::Bridge,
+        ),
+        (&["thunderbolt", "usb4"], Category::Thunderbolt),
+        (
+            &["thermal", "signal processing", "management engine", "heci", "mei controller", "ucsi", "type-c"],
+            Category::System,
+        ),
+        (&["bluetooth"], Category::Wireless),
+        (&["wireless", "wi-fi", "wifi", "wlan", "802.11"], Category::Wifi),
+        (
+            &["ethernet", "gigabit", "network connection", "gbe", "lan controller"],
+            Category::Network,
+        ),
+        (&["sata", "ahci", "nvme", "raid", "storage controller"], Category::Storage),
+        (
+            &["graphics", "vga", "geforce", "radeon", "quadro", "gpu", "display"],
+            Category::Gpu,
+        ),
+    ];
+    rules
+        .iter()
+        .find(|(words, _)| has(words))
+        .map(|(_, c)| c.clone())
 }
 
 /// A USB interface by its class `CCSSPP`.
@@ -110,17 +222,35 @@ fn virtio_device(id: Option<u32>) -> (Category, Role) {
         Some(2) | Some(8) => (Category::Storage, Role::Dom0),
         Some(16) => (Category::Gpu, Role::Dom0),
         Some(18) => (Category::Input, Role::Dom0),
-        Some(25) => (Category::Audio, Role::Assignable),
+        Some(25) => (Category::Audio, Role::Dom0),
         _ => (Category::Virtio, Role::Other),
     }
 }
 
-/// A device named on a line of a Qubes HCL field (`gpu`, `network`, `chipset`).
-pub fn hcl_field(field: &str) -> (Category, Role) {
-    match field {
-        "gpu" => (Category::Gpu, Role::Dom0),
-        "network" => (Category::Network, Role::Assignable),
-        _ => (Category::Chipset, Role::Other),
+/// A device named on a line of a Qubes HCL field (`gpu`, `network`, `chipset`): the class
+/// code the line says (`[0300]`, lspci's class name; `CC`, `CCSS` or `CCSSPP`, may be empty)
+/// decides; else what its name says (the line's text and pci.ids' name for its ids: a sensor hub
+/// or the flash's SPI controller pasted under `gpu:` is not a GPU); else the field. Returns the
+/// category, the role and the base class the modalias may state (`03` for a `gpu:` line of no
+/// stated class that nothing names otherwise, `02` for a `network:` line).
+pub fn hcl_line(field: &str, class: &str, names: &[&str]) -> (Category, Role, Option<&'static str>) {
+    let named = names.iter().find_map(|n| name_says(n));
+    if class.len() >= 2 {
+        let name = names.join(" ");
+        let (c, r) = pci_device(class, &name);
+        return (c, r, None);
+    }
+    match (field, named) {
+        ("gpu", None | Some(Category::Gpu)) => (Category::Gpu, Role::Dom0, Some("03")),
+        ("network", Some(c @ (Category::Wifi | Category::Network))) => {
+            (c, Role::Assignable, Some("02"))
+        }
+        ("network", None) => (Category::Network, Role::Assignable, Some("02")),
+        (_, Some(c)) => {
+            let role = named_role(&c);
+            (c, role, None)
+        }
+        _ => (Category::Chipset, Role::Other, None),
     }
 }
 

@@ -27,6 +27,13 @@ pub struct KernelSummary {
     /// Assignable devices the kernel has no data for.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub assignable_unknown: u32,
+    /// Dom0-critical devices no candidate kernel drives ([`crate::summary::undriven`]): not in
+    /// the totals, never a failure.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dom0_undriven: u32,
+    /// Assignable devices no candidate kernel drives.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub assignable_undriven: u32,
     /// The answer rests on partial identifiers (Qubes HCL imports).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,

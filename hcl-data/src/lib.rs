@@ -30,6 +30,7 @@ mod day;
 mod error;
 mod kernel_summary;
 pub mod modalias;
+pub mod pci_names;
 mod privacy;
 pub mod qubes_hcl;
 mod report;
@@ -48,12 +49,14 @@ pub use privacy::{
 };
 pub use report::*;
 pub use rhel::{RhelBy, RhelState, RhelStatus, RhelTable};
-pub use summary::{KernelSummary, MachineState, SummaryRow, summarise_usb_devices, usb_interfaces};
+pub use summary::{
+    KernelSummary, MachineState, SummaryRow, summarise_usb_devices, undriven, usb_interfaces,
+};
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
     MAX_TEXT, MAX_VERSIONS, yaml_value,
 };
-pub use verdict::{Role, Tri, Verdict};
+pub use verdict::{KERNEL_ASSUMPTION, Role, Tri, Verdict};
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.
 pub(crate) fn yaml_options() -> serde_saphyr::Options {

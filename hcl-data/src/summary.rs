@@ -6,7 +6,8 @@
 //! - a USB device row is not counted next to its interfaces ([`Device::counts`]);
 //! - per kernel, a machine's dom0-critical and assignable devices are tallied into a
 //!   [`KernelSummary`], whose [`MachineState`] says whether dom0 keeps working there. Unknown
-//!   verdicts (no evidence, see [`Verdict`]) are tallied apart and never decide the state.
+//!   verdicts (no evidence, see [`Verdict`]) are tallied apart and never decide the state, and
+//!   so are devices no candidate kernel drives ([`undriven`]).
 
 use std::collections::BTreeMap;
 
@@ -23,6 +24,23 @@ pub struct SummaryRow<'a> {
     pub partial: bool,
     /// Its coverage on the kernel; None when the kernel was not asked.
     pub coverage: Option<&'a Coverage>,
+    /// No candidate kernel asked drives it, and at least one says so ([`undriven`]): its own
+    /// state, tallied apart, never a failure of one kernel.
+    pub undriven: bool,
+}
+
+/// True when none of the verdicts (one per candidate kernel) drives the device and at least one
+/// is a known failure: no candidate drives it (GM45's secondary display function `8086:2a43`).
+/// Such a device decides nothing between kernels and makes no machine fail.
+pub fn undriven<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> bool {
+    let mut known = false;
+    for v in verdicts {
+        if v.is_driven() {
+            return false;
+        }
+        known |= v.is_failure();
+    }
+    known
 }
 
 impl<'a> SummaryRow<'a> {
@@ -32,6 +50,7 @@ impl<'a> SummaryRow<'a> {
             role: d.role,
             partial: d.partial,
             coverage: d.coverage.get(kernel),
+            undriven: undriven(d.coverage.values().map(|c| &c.verdict)),
         }
     }
 }
@@ -45,19 +64,27 @@ impl KernelSummary {
                 continue;
             }
             let Some(c) = row.coverage else { continue };
-            let (total, covered, unknown) = match row.role {
+            let (total, covered, unknown, undriven) = match row.role {
                 Role::Dom0 => {
                     s.partial |= c.partial || row.partial;
-                    (&mut s.dom0_total, &mut s.dom0_covered, &mut s.dom0_unknown)
+                    (
+                        &mut s.dom0_total,
+                        &mut s.dom0_covered,
+                        &mut s.dom0_unknown,
+                        &mut s.dom0_undriven,
+                    )
                 }
                 Role::Assignable => (
                     &mut s.assignable_total,
                     &mut s.assignable_covered,
                     &mut s.assignable_unknown,
+                    &mut s.assignable_undriven,
                 ),
                 Role::Other => continue,
             };
-            if c.verdict == Verdict::Unknown {
+            if row.undriven {
+                *undriven += 1;
+            } else if c.verdict == Verdict::Unknown {
                 *unknown += 1;
             } else {
                 *total += 1;
@@ -269,7 +296,7 @@ mod tests {
             ),
             dev(
                 Role::Assignable,
-                &[("a", Verdict::NoDriver), ("b", Verdict::Unknown)],
+                &[("a", Verdict::FirmwareMissing), ("b", Verdict::Unknown)],
             ),
         ];
         let a = summary(&devices, "a");
@@ -283,6 +310,32 @@ mod tests {
             (b.dom0_total, b.dom0_unknown, b.assignable_unknown),
             (0, 2, 1)
         );
+    }
+
+    /// Regression (issue 10 item 2): GM45/Q35 secondary display functions (`8086:2a43`,
+    /// `8086:29b3`) that no candidate drives made 12 machine models "fail" on every kernel,
+    /// debian-sid included. They are their own state: tallied apart, never a failure.
+    #[test]
+    fn a_device_no_candidate_drives_makes_no_machine_fail() {
+        let devices = [
+            dev(
+                Role::Dom0,
+                &[("a", Verdict::Supported), ("b", Verdict::NoDriver)],
+            ),
+            dev(
+                Role::Dom0,
+                &[("a", Verdict::NoDriver), ("b", Verdict::Unknown)],
+            ),
+        ];
+        let a = summary(&devices, "a");
+        assert_eq!(
+            (a.state(), a.dom0_total, a.dom0_undriven),
+            (MachineState::Ok, 1, 1)
+        );
+        let b = summary(&devices, "b");
+        assert_eq!((b.state(), b.dom0_undriven), (MachineState::Fails, 1));
+        assert!(!undriven(&[Verdict::Unknown]) && undriven(&[Verdict::NoDriver]));
+        assert!(!undriven(&[Verdict::NoDriver, Verdict::FirmwareMissing]));
     }
 
     #[test]

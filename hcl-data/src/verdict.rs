@@ -95,15 +95,26 @@ impl Verdict {
     }
 }
 
+/// Which kernel each verdict assumes for which devices: the one statement the probe's table and
+/// JSON and every aggregator page and report show (issue 10 item 1).
+pub const KERNEL_ASSUMPTION: &str = "Each candidate kernel is judged twice. As dom0's kernel: \
+GPU, storage, input, audio (in dom0 by default), serial I/O and platform controllers, and the USB \
+controller with the keyboard (when there is no sys-usb). As the kernel of sys-net / sys-usb, with \
+its distribution's firmware: network adapters (Qubes hides every one from dom0) and the other USB \
+controllers. Qubes builds its own dom0 kernel whatever distribution dom0 runs, so a \
+distribution's kernel decides dom0 only if Qubes adopts it; it decides sys-net/sys-usb whenever \
+their template runs its own kernel.";
+
 closed_set! {
-    /// Who needs a device: dom0 itself, or a VM it can be given to. Ordered by weight: dom0
-    /// first.
+    /// Who needs a device, that is which kernel's question it is: dom0's kernel, or the kernel
+    /// and firmware of the VM (sys-net, sys-usb) it is given to. Ordered by weight: dom0 first.
+    /// The rules are in `classify.rs`; [`KERNEL_ASSUMPTION`] says them in words.
     #[derive(Default)]
     pub enum Role {
-        /// GPU, storage, input, the USB controller with the keyboard: dom0 cannot work
-        /// without it.
+        /// GPU, storage, input, audio, serial I/O, the USB controller with the keyboard: dom0's
+        /// kernel drives them and dom0 cannot work without them.
         Dom0 = "dom0",
-        /// Network, other USB controllers, audio: given to a VM.
+        /// Network and the other USB controllers: the kernel of sys-net / sys-usb drives them.
         Assignable = "assignable",
         /// Bridges and other devices no driver choice depends on.
         #[default]
@@ -112,6 +123,16 @@ closed_set! {
 }
 
 impl Role {
+    /// The question a verdict on a device of this role answers (headings of the probe's table
+    /// and of the reports).
+    pub fn question(self) -> &'static str {
+        match self {
+            Role::Dom0 => "dom0 kernel",
+            Role::Assignable => "sys-net / sys-usb kernel + firmware",
+            Role::Other => "no kernel choice depends on it",
+        }
+    }
+
     /// The short form of the probe's table (`dom0`, `vm`, `-`).
     pub fn short(self) -> &'static str {
         match self {

@@ -5,10 +5,10 @@ use std::io::Read;
 
 use crate::root::Root;
 
-const PCI_IDS: &[u8] = include_bytes!("../data/pci.ids.zst");
+const PCI_IDS: &[u8] = hcl_data::pci_names::EMBEDDED;
 const USB_IDS: &[u8] = include_bytes!("../data/usb.ids.zst");
 /// `# Version:` headers of the embedded snapshots (checked by a unit test).
-const PCI_IDS_VERSION: &str = "2025.06.09";
+const PCI_IDS_VERSION: &str = hcl_data::pci_names::PCI_IDS_VERSION;
 const USB_IDS_VERSION: &str = "2025.07.26";
 
 /// Which id database.

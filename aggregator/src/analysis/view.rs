@@ -43,6 +43,7 @@ impl DeviceRow {
             role: self.role,
             partial: self.partial,
             coverage: self.coverage.get(k),
+            undriven: hcl_data::undriven(self.coverage.iter().map(|c| &c.verdict)),
         }
     }
 }

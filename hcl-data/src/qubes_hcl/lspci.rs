@@ -2,7 +2,7 @@
 //! names, as a partial [`Device`] whose modalias has `?` for what the line does not say.
 
 use super::fields::one_line;
-use crate::classify::hcl_field;
+use crate::classify::hcl_line;
 use crate::report::Device;
 
 /// PCI vendors named in HCL lines without ids, where the name says the id. AMD has two ids;
@@ -60,12 +60,21 @@ pub(super) fn device_from_line(field: &str, line: &str) -> Option<Device> {
         )
     };
     let (mut class, subclass, prog_if) = class_of(line);
-    // A line of the `gpu:` field is a display controller (base class 03) even when it does not
-    // say which kind: without that, drivers that match GPUs by vendor and class (nouveau,
-    // amdgpu's older ids) could not be told apart from "unknown". HDMI audio functions pasted
-    // there are class 04, so they keep an unknown class.
-    if field == "gpu" && class.is_none() && !line.to_ascii_lowercase().contains("audio") {
-        class = Some("03".to_owned());
+    // The line's class decides; else what the line or pci.ids names it (a sensor hub pasted
+    // under `gpu:` is not a GPU); else the field: a `gpu:` line is a display controller (base
+    // class 03) and a `network:` line a network controller (02), so that drivers matching by
+    // vendor and class (nouveau) are told apart from class-wide drivers of other kinds.
+    let stated = format!(
+        "{}{}",
+        class.as_deref().unwrap_or(""),
+        subclass.as_deref().unwrap_or("")
+    )
+    .to_ascii_lowercase();
+    let pci_ids_name = crate::pci_names::device_name(&vendor, &device);
+    let names: Vec<&str> = [Some(line), pci_ids_name].into_iter().flatten().collect();
+    let (category, role, base) = hcl_line(field, &stated, &names);
+    if class.is_none() {
+        class = base.map(str::to_owned);
     }
     let hx = |v: Option<String>, w: usize| v.unwrap_or_else(|| "?".repeat(w));
     let modalias = format!(
@@ -80,7 +89,6 @@ pub(super) fn device_from_line(field: &str, line: &str) -> Option<Device> {
         (Some(c), Some(s), Some(p)) => Some(format!("{c}{s}{p}").to_ascii_lowercase()),
         _ => None,
     };
-    let (category, role) = hcl_field(field);
     Some(Device {
         bus: "pci".into(),
         modalias,
@@ -178,6 +186,7 @@ fn revision_of(line: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classify::Category;
     use crate::verdict::Role;
 
     #[test]
@@ -198,7 +207,7 @@ mod tests {
         let n = device_from_line("network", "Intel Corporation Device 51f1 (rev 01)").unwrap();
         assert_eq!(
             n.modalias,
-            "pci:v00008086d000051F1sv????????sd????????bc??sc??i??"
+            "pci:v00008086d000051F1sv????????sd????????bc02sc??i??"
         );
         assert_eq!(n.role, Role::Assignable);
         // A named device needs pci.ids: no guess.
@@ -207,6 +216,40 @@ mod tests {
         assert!(device_from_line("gpu", "\tSubsystem: Lenovo Device [17aa:22e4]").is_none());
         let amd = device_from_line("gpu", "Advanced Micro Devices, Inc. [AMD/ATI] Device 1638");
         assert_eq!(amd.unwrap().vendor.as_deref(), Some("1002"));
+    }
+
+    /// Regression (issue 10 item 2): lines that are not what their `gpu:` field claims are
+    /// classed by what they are, from the line or pci.ids' name for their ids: the flash's SPI
+    /// controller of the HP Z4 G4, AMD's sensor fusion hub (Quiet PC), Intel's sensor hub (20
+    /// reports); the GM45 secondary display function stays a display controller.
+    #[test]
+    fn gpu_field_lines_that_are_no_gpu() {
+        for (line, category) in [
+            ("Intel Corporation Device [8086:a2a4]", Category::SpiFlash),
+            ("Advanced Micro Devices, Inc. [AMD] Device [1022:15e6]", Category::SensorHub),
+            ("Intel Corporation Device [8086:9d35] (rev 21)", Category::SensorHub),
+            (
+                "Intel Corporation Sunrise Point-LP Integrated Sensor Hub [8086:9d35] (rev 21)",
+                Category::SensorHub,
+            ),
+        ] {
+            let d = device_from_line("gpu", line).unwrap();
+            assert_eq!((d.category, d.role), (category, Role::Other), "{line}");
+            assert!(d.modalias.ends_with("bc??sc??i??"), "{}", d.modalias);
+        }
+        let gm45 = device_from_line(
+            "gpu",
+            "00:02.1 Display controller [0380]: Intel Corporation Mobile 4 Series Chipset Integrated Graphics Controller [8086:2a43] (rev 07)",
+        )
+        .unwrap();
+        assert_eq!((gm45.category, gm45.role), (Category::Gpu, Role::Dom0));
+        assert!(gm45.modalias.ends_with("bc03sc80i??"), "{}", gm45.modalias);
+        let lpss = device_from_line(
+            "chipset",
+            "Serial bus controller [0c80]: Intel Corporation Tiger Lake-LP Serial IO I2C Controller #0 [8086:a0e8] (rev 20)",
+        )
+        .unwrap();
+        assert_eq!((lpss.category, lpss.role), (Category::SerialIo, Role::Dom0));
     }
 
     /// Regression: `gpu: NVIDIA ... [10de:0a65]` without a class matched nouveau (vendor +
@@ -228,7 +271,8 @@ mod tests {
             audio.modalias
         );
         let net = device_from_line("network", "Intel Corporation Device [8086:24fd]").unwrap();
-        assert!(net.modalias.ends_with("bc??sc??i??"), "{}", net.modalias);
+        assert!(net.modalias.ends_with("bc02sc??i??"), "{}", net.modalias);
+        assert_eq!((net.category, net.role), (Category::Wifi, Role::Assignable));
     }
 
     #[test]
