@@ -244,6 +244,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", p.paint("1", "Per kernel"));
+    let _ = writeln!(o, "{}", wrap(hcl_data::KERNEL_ASSUMPTION, 100));
     for (k, sum) in &r.kernels {
         let status = match sum.state() {
             MachineState::Ok => p.paint("32", "dom0 OK "),
@@ -268,35 +269,50 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
                 lost_other.len()
             )
         };
-        let lost_text = if lost.is_empty() {
-            other_text
-        } else {
-            let names: Vec<String> = lost
+        let mut lost_text = String::new();
+        for role in [Role::Dom0, Role::Assignable] {
+            let mine: Vec<&&Device> = lost.iter().filter(|d| d.role == role).collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let names: Vec<String> = mine
                 .iter()
                 .take(4)
                 .map(|d| label(d).trim().to_owned())
                 .collect();
-            let more = lost.len().saturating_sub(4);
-            format!(
-                " · LOSES {}{}{other_text}",
+            let more = mine.len().saturating_sub(4);
+            let _ = write!(
+                lost_text,
+                " · {} LOSES {}{}",
+                role.question(),
                 names.join("; "),
                 if more > 0 {
                     format!(" and {more} more")
                 } else {
                     String::new()
                 }
-            )
+            );
+        }
+        lost_text.push_str(&other_text);
+        let undriven = |n: u32| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!(" ({n} no candidate drives)")
+            }
         };
         let _ = writeln!(
             o,
-            "{:<20} {status} dom0-critical {}/{}{} · assignable {}/{}{}{lost_text}",
+            "{:<20} {status} dom0 kernel {}/{}{}{} · sys-net/sys-usb kernel {}/{}{}{}{lost_text}",
             k,
             sum.dom0_covered,
             sum.dom0_total,
             no_data(sum.dom0_unknown),
+            undriven(sum.dom0_undriven),
             sum.assignable_covered,
             sum.assignable_total,
             no_data(sum.assignable_unknown),
+            undriven(sum.assignable_undriven),
         );
     }
     if r.kernels.is_empty() {
@@ -328,6 +344,25 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
          candidate has a driver · ? unknown"
     );
     o
+}
+
+/// `text` broken into lines of at most `width` characters, at spaces.
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            out.push_str(&line);
+            out.push('\n');
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push_str(&line);
+    out
 }
 
 /// The Qubes HCL YAML report (the fields qubes-hcl-report writes), by the schema crate.
