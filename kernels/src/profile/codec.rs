@@ -52,7 +52,7 @@ impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        match crate::bytes::find_byte(rest.as_bytes(), self.sep) {
+        match memchr::memchr(self.sep, rest.as_bytes()) {
             // The separator is ASCII, so both sides are on char boundaries.
             Some(i) => {
                 self.rest = rest.get(i + 1..);
