@@ -307,6 +307,16 @@ pub enum XenGuestType {
     Hvm,
 }
 
+impl XenGuestType {
+    pub fn name(self) -> &'static str {
+        match self {
+            XenGuestType::Pv => "PV",
+            XenGuestType::Pvh => "PVH",
+            XenGuestType::Hvm => "HVM",
+        }
+    }
+}
+
 /// The probe ran under Xen (`System::xen`): a Qubes dom0, or a VM.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct XenInfo {
