@@ -12,20 +12,28 @@
 use hcl_data::{HiddenFact, System, Tri, XenInfo, hcl_iommu};
 
 use crate::acpi::Acpi;
-use crate::root::Root;
+use crate::capture::KEEP;
+use crate::root::{EntryKind, Root};
 
 /// Sets `iommu_present`, `iommu_enabled`, `interrupt_remapping_supported`, and the HCL's
 /// `iommu` and `interrupt_remapping` from them.
 pub fn apply(root: &Root, acpi: &Acpi, xen: Option<&XenInfo>, sys: &mut System) {
-    let units = root.list_dir("sys/class/iommu");
+    // Directories are recorded so that a capture keeps them, empty or not (a capture marks an
+    // empty directory with a file that is no entry here).
+    let real = |entries: Vec<(String, EntryKind)>| -> Vec<(String, EntryKind)> {
+        entries.into_iter().filter(|(n, _)| n != KEEP).collect()
+    };
+    let units = root.list_dir("sys/class/iommu").map(real);
     if units.is_some() {
-        // Recorded so that an empty class (no IOMMU in use) survives a capture.
         root.exists("sys/class/iommu");
     }
     let units = units.unwrap_or_default();
-    let groups = root.list_dir("sys/kernel/iommu_groups");
-    if groups.is_some() {
+    let groups = root.list_dir("sys/kernel/iommu_groups").map(real);
+    if let Some(groups) = &groups {
         root.exists("sys/kernel/iommu_groups");
+        for (g, _) in groups {
+            root.exists(&format!("sys/kernel/iommu_groups/{g}"));
+        }
     }
     let any_group = groups.as_ref().is_some_and(|g| !g.is_empty());
 

@@ -203,8 +203,9 @@ fn reset_facts(
             }
             facts.reset_source = ResetSource::ConfigSpace;
             facts.reset_methods = Some(methods);
-            facts.reset_note = "from the configuration space (no device shows a reset_method file); the kernel \
-                                may also know a device-specific or ACPI reset"
+            facts.reset_note = "read from the configuration space, as no device shows a \
+                                reset_method file; the kernel may also know a device-specific \
+                                or ACPI reset"
                 .into();
         }
         Err(why) => {

@@ -41,11 +41,14 @@ pub fn iommu(s: &System) -> String {
     match (present, enabled) {
         (Tri::Yes, Tri::Yes) => "yes".into(),
         (Tri::No, _) => "no (no DMAR/IVRS table)".into(),
+        (Tri::Yes, Tri::Unknown) if hidden(s, HiddenFact::IommuEnabled) => {
+            format!("table present, enabled {HIDDEN}")
+        }
         (p, Tri::Unknown) if hidden(s, HiddenFact::IommuEnabled) => {
-            format!("table present {}, enabled {HIDDEN}", tri(p))
+            format!("table {}, enabled {HIDDEN}", tri(p))
         }
         (Tri::Yes, Tri::No) => "table present, off in the running kernel".into(),
-        (p, e) => format!("table present {}, enabled {}", tri(p), tri(e)),
+        (p, e) => format!("table {}, enabled {}", tri(p), tri(e)),
     }
 }
 
