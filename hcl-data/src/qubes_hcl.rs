@@ -693,7 +693,7 @@ fn lspci_line(d: &Device) -> Option<String> {
     if let Some(r) = d
         .revision
         .as_deref()
-        .filter(|r| r.trim_start_matches('0') != "")
+        .filter(|r| !r.trim_start_matches('0').is_empty())
     {
         let _ = write!(l, " (rev {r})");
     }

@@ -104,7 +104,10 @@ fn remapped_interrupts(root: &Root) -> Option<bool> {
     let lines = root.read_first_block(REL, 65_536)?;
     let chips = interrupt_chips(&lines);
     if chips.is_empty() {
-        root.warn(REL, "no interrupt line understood; interrupt remapping unknown");
+        root.warn(
+            REL,
+            "no interrupt line understood; interrupt remapping unknown",
+        );
         return None;
     }
     // Captures keep the chip of each interrupt only: device names can be interface names.

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 use hcl_data::{Device, Report, Role, Tri, Verdict};
 
 use crate::coverage::lost_devices;
-use crate::readiness_view;
 use crate::error::Error;
+use crate::readiness_view;
 
 /// Output formats of `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

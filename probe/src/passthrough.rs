@@ -225,8 +225,7 @@ fn reset_names(text: &str) -> Option<Vec<String>> {
     let names: Vec<String> = text.split_whitespace().map(str::to_owned).collect();
     let ok = names.iter().all(|n| {
         n.len() <= 32
-            && n
-                .bytes()
+            && n.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
     });
     ok.then_some(names)
@@ -248,7 +247,10 @@ fn alone_behind_bridge(p: &Pci, all: &[Pci]) -> bool {
 
 /// The PCIe-to-PCI bridge a conventional PCI device sits behind; an error when its
 /// configuration space (or a bridge's) cannot say.
-fn conventional_behind(p: &Pci, by_address: &BTreeMap<&str, &Pci>) -> Result<Option<String>, String> {
+fn conventional_behind(
+    p: &Pci,
+    by_address: &BTreeMap<&str, &Pci>,
+) -> Result<Option<String>, String> {
     let caps = p.caps.as_ref().map_err(|e| match e {
         Unreadable::Short(0) => "its configuration space is not readable".to_owned(),
         other => other.describe(),

@@ -93,7 +93,9 @@ fn chain(b: &[u8]) -> Result<Vec<(u8, usize)>, Unreadable> {
     let mut ptr = usize::from(b.get(0x34).copied().unwrap_or(0) & 0xfc);
     while ptr != 0 {
         if ptr < HEADER {
-            return garbage(format!("a capability pointer ({ptr:#x}) points into the header"));
+            return garbage(format!(
+                "a capability pointer ({ptr:#x}) points into the header"
+            ));
         }
         if out.iter().any(|&(_, at)| at == ptr) || out.len() >= 48 {
             return garbage("the capability list loops".into());
@@ -273,10 +275,7 @@ mod tests {
         assert!(matches!(parse(&b), Err(Unreadable::Garbage(_))));
         b[0x41] = 0x10; // into the header
         assert!(matches!(parse(&b), Err(Unreadable::Garbage(_))));
-        assert!(matches!(
-            parse(&[0xff; 256]),
-            Err(Unreadable::Garbage(_))
-        ));
+        assert!(matches!(parse(&[0xff; 256]), Err(Unreadable::Garbage(_))));
     }
 
     #[test]
