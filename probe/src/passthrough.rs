@@ -110,6 +110,26 @@ pub fn apply(root: &Root, acpi: &Acpi, system: &System, found: &mut [Found]) {
                 };
             }
         }
+        // Other functions of the same device that the IOMMU keeps apart (ACS): worth knowing
+        // when they go to different VMs.
+        let siblings: Vec<&str> = devices
+            .iter()
+            .filter(|o| {
+                o.address != p.address
+                    && o.parent == p.parent
+                    && o.address.get(..10) == p.address.get(..10)
+                    && !is_bridge_class(&o.class)
+                    && p.group.is_some()
+                    && o.group != p.group
+            })
+            .map(|o| o.address.as_str())
+            .collect();
+        if !siblings.is_empty() {
+            facts.notes.push(format!(
+                "other functions of the same device, in IOMMU groups of their own: {}",
+                siblings.join(", ")
+            ));
+        }
         match conventional_behind(p, &by_address) {
             Ok(bridge) => facts.behind_pci_bridge = bridge,
             Err(why) if facts.reset_source == ResetSource::Kernel => facts
@@ -141,7 +161,7 @@ pub fn apply(root: &Root, acpi: &Acpi, system: &System, found: &mut [Found]) {
 /// The configuration space's capabilities; captures keep only what is parsed here.
 fn read_config(root: &Root, rel: &str) -> Result<Caps, Unreadable> {
     let path = format!("{rel}/config");
-    let Some(bytes) = root.read_bytes(&path) else {
+    let Some(bytes) = root.read_prefix(&path, pci_config::LOOKED_AT) else {
         return Err(Unreadable::Short(0));
     };
     root.record_filtered(&path, pci_config::captured_form(&bytes));
@@ -352,7 +372,7 @@ fn no_group_note(system: &System, any_group: bool) -> String {
         .as_ref()
         .is_some_and(|x| x.hides(HiddenFact::IommuEnabled))
     {
-        return "Xen owns the IOMMU, so dom0 shows no IOMMU groups".into();
+        return "Xen owns the IOMMU, so Linux under Xen shows no IOMMU groups".into();
     }
     match (system.iommu_present, system.iommu_enabled) {
         (Some(Tri::No), _) => "the firmware describes no IOMMU (no DMAR or IVRS table)".into(),
