@@ -10,12 +10,15 @@
 //! every rule ([`Report::validate`]) and name the field at fault ([`Error`]).
 //! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
-//! imports and writes the Qubes HCL YAML files.
+//! imports and writes the Qubes HCL YAML files. The readiness types (passthrough per PCI
+//! device, suspend, what a Xen dom0 cannot see) and the rules that decide them are shared by
+//! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`Suspend`]).
 
 mod date;
 mod error;
 mod privacy;
 pub mod qubes_hcl;
+mod readiness;
 mod report;
 mod validate;
 
@@ -25,6 +28,7 @@ pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,
 };
+pub use readiness::*;
 pub use report::*;
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,

@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::readiness::{Passthrough, Suspend, XenInfo};
+
 /// The schema version this crate writes. Readers accept versions up to this one.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -65,6 +67,9 @@ pub struct System {
     /// BIOS vendor, version and date as one string.
     #[serde(default)]
     pub bios: Option<String>,
+    /// The BIOS version alone, as the Qubes HCL's `bios` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios_version: Option<String>,
     #[serde(default)]
     pub cpu: Option<String>,
     /// `vt-x`, `amd-v` or None.
@@ -75,10 +80,23 @@ pub struct System {
     /// EPT (Intel) or NPT (AMD).
     #[serde(default)]
     pub slat: Tri,
+    /// The IOMMU as the Qubes HCL means it: enabled (see [`crate::hcl_iommu`]). Reports made
+    /// before `iommu_present` existed said yes for a DMAR/IVRS table.
     #[serde(default)]
     pub iommu: Tri,
+    /// Interrupt remapping in use (its state, not the hardware's capability).
     #[serde(default)]
     pub interrupt_remapping: Tri,
+    /// The firmware describes an IOMMU: a DMAR or IVRS ACPI table (XMAR under Xen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iommu_present: Option<Tri>,
+    /// The running kernel translates DMA through it (IOMMU units or groups in sysfs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iommu_enabled: Option<Tri>,
+    /// The hardware and firmware can remap interrupts (VT-d ECAP.IR with the DMAR table's
+    /// opt-in, or AMD-Vi), whether or not it is in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupt_remapping_supported: Option<Tri>,
     /// TPM spec version (`2.0`, `1.2`), None when no TPM was found.
     #[serde(default)]
     pub tpm: Option<String>,
@@ -93,6 +111,12 @@ pub struct System {
     pub running_kernel: Option<String>,
     #[serde(default)]
     pub distro: Option<String>,
+    /// Suspend to RAM as the firmware and kernel offer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<Suspend>,
+    /// Set when the probe ran under Xen (a Qubes dom0 or a VM): which facts it could not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xen: Option<XenInfo>,
     /// HCL's chipset, GPU and network lines when imported from a Qubes HCL file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hcl_text: Option<HclText>,
@@ -197,6 +221,9 @@ pub struct Device {
     pub iommu_group: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usb: Option<UsbInfo>,
+    /// PCI devices: whether and how it can be handed to a VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passthrough: Option<Passthrough>,
     /// Keyed by kernel profile id.
     #[serde(default)]
     pub coverage: BTreeMap<String, Coverage>,

@@ -122,6 +122,7 @@ impl Report {
             ("brand", &s.brand),
             ("model", &s.model),
             ("bios", &s.bios),
+            ("bios_version", &s.bios_version),
             ("cpu", &s.cpu),
             ("virtualization", &s.virtualization),
             ("tpm", &s.tpm),
@@ -151,6 +152,22 @@ impl Report {
                 line(|| format!("{p}.status"), &st.status, MAX_SHORT)?;
                 opt_text(|| format!("{p}.message"), &st.message)?;
             }
+        }
+        if let Some(sp) = &s.suspend {
+            count("system.suspend.mem_sleep", sp.mem_sleep.len(), 16)?;
+            for (i, m) in sp.mem_sleep.iter().enumerate() {
+                line(|| format!("system.suspend.mem_sleep[{i}]"), m, 64)?;
+            }
+            opt_line(
+                "system.suspend.mem_sleep_current",
+                &sp.mem_sleep_current,
+                64,
+            )?;
+        }
+        if let Some(x) = &s.xen {
+            opt_line("system.xen.version", &x.version, 64)?;
+            opt_line("system.xen.qubes_release", &x.qubes_release, 64)?;
+            count("system.xen.hidden", x.hidden.len(), 16)?;
         }
         count("devices", self.devices.len(), MAX_DEVICES)?;
         for (i, d) in self.devices.iter().enumerate() {
@@ -487,6 +504,20 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         ] {
             opt_line(|| format!("{path}.usb.{name}"), v, 64)?;
         }
+    }
+    if let Some(p) = &d.passthrough {
+        let pp = |field: &str| format!("{path}.passthrough.{field}");
+        count(|| pp("reset_methods"), p.reset_methods.len(), 16)?;
+        for (i, m) in p.reset_methods.iter().enumerate() {
+            line(|| format!("{}[{i}]", pp("reset_methods")), m, 64)?;
+        }
+        if let Some(group) = &p.group {
+            count(|| pp("group"), group.len(), MAX_LIST)?;
+            for (i, a) in group.iter().enumerate() {
+                line(|| format!("{}[{i}]", pp("group")), a, 64)?;
+            }
+        }
+        text(|| pp("reason"), &p.reason)?;
     }
     count(|| format!("{path}.coverage"), d.coverage.len(), MAX_KERNELS)?;
     for (k, c) in &d.coverage {

@@ -17,6 +17,7 @@ const DENY: &[&str] = &[
     "board_serial",
     "chassis_serial",
     "product_uuid",
+    "uuid",
     "address",
     "perm_addr",
     "hostname",

@@ -6,6 +6,7 @@ use hcl_data::{Device, Report, Role, Tri, Verdict};
 
 use crate::coverage::lost_devices;
 use crate::error::Error;
+use crate::readiness_view;
 
 /// Output formats of `scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,18 +196,17 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         o,
         "CPU      {} · HVM {} ({}) · SLAT {} · IOMMU {} · interrupt remapping {}",
         or_unknown(&s.cpu),
-        tri(s.hvm),
+        readiness_view::hvm(s),
         s.virtualization.as_deref().unwrap_or("none"),
-        tri(s.slat),
-        tri(s.iommu),
-        tri(s.interrupt_remapping)
+        readiness_view::slat(s),
+        readiness_view::iommu(s),
+        readiness_view::interrupt_remapping(s)
     );
     let _ = writeln!(
         o,
         "Platform TPM {} · memory {} · boot {} · Secure Boot {}",
         s.tpm.as_deref().unwrap_or("none found"),
-        s.memory_mib
-            .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
+        readiness_view::memory(s),
         or_unknown(&s.boot_mode),
         tri(s.secure_boot)
     );
@@ -216,6 +216,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         or_unknown(&s.running_kernel),
         or_unknown(&s.distro)
     );
+    readiness_view::system_lines(&mut o, s);
     let _ = writeln!(o);
 
     let kernels: Vec<&String> = r.kernels.keys().collect();
@@ -322,6 +323,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         let _ = writeln!(o, "(no kernel profiles: nothing to compare)");
     }
     details(&mut o, &devices, &p);
+    readiness_view::passthrough_section(&mut o, r, |d| fit(label(d).trim(), 44));
     let oot: Vec<&Device> = r.devices.iter().filter(|d| d.out_of_tree_driver).collect();
     if !oot.is_empty() {
         let _ = writeln!(o);

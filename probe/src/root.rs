@@ -103,6 +103,32 @@ impl Root {
         self.read_bytes_limited(rel, ATTR_LIMIT)
     }
 
+    /// The first `n` bytes of a file (fewer when it is shorter), without a warning for the
+    /// rest, which is never read: PCI configuration space, whose bytes past 256 are each a
+    /// slow hardware access and hold the Device Serial Number capability.
+    pub fn read_prefix(&self, rel: &str, n: usize) -> Option<Vec<u8>> {
+        let path = self.path(rel);
+        let result = open_regular(&path).and_then(|f| {
+            let mut buf = Vec::with_capacity(n);
+            f.take(n as u64).read_to_end(&mut buf)?;
+            Ok(buf)
+        });
+        match result {
+            Ok(buf) => {
+                self.push(Recorded::File {
+                    rel: rel.to_owned(),
+                    data: buf.clone(),
+                });
+                Some(buf)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => {
+                self.warn(rel, format!("cannot read: {e}"));
+                None
+            }
+        }
+    }
+
     fn read_bytes_limited(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
         let path = self.path(rel);
         let result = open_regular(&path).and_then(|f| {

@@ -77,6 +77,7 @@ pub fn sample_report() -> Report {
             running_kernel: Some("6.12.48-1.fc41.qubes.x86_64".into()),
             distro: Some("Qubes OS 4.2".into()),
             hcl_text: None,
+            ..System::default()
         },
         devices: vec![
             dev(

@@ -91,8 +91,9 @@ fn round_trip_keeps_the_facts_of_real_files() {
 fn probe_report_exports_in_the_hcl_layout() {
     let r = sample_report();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
-    // The top-level keys of the real files, in their order.
-    let real = std::fs::read_to_string(hcl_dir().join("Intel-NUC13ANHi5-20230728.yml")).unwrap();
+    // The top-level keys of the real files qubes-hcl-report writes since R4.2, in their order.
+    let real =
+        std::fs::read_to_string(hcl_dir().join("ASRock-B450M_Pro4-20230903-193030.yml")).unwrap();
     let keys = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
@@ -113,10 +114,9 @@ fn probe_report_exports_in_the_hcl_layout() {
         yaml.contains("  - works:\n      'FIXME:yes|no|partial'\n"),
         "{yaml}"
     );
-    assert!(
-        yaml.contains("    kernel: |\n      6.12.48-1.fc41.qubes.x86_64\n"),
-        "{yaml}"
-    );
+    assert!(yaml.contains("certified:\n  'no'\n"), "{yaml}");
+    // Not run in a Qubes dom0: the dom0 kernel is left for the person, not the live one.
+    assert!(yaml.contains("    kernel: |\n      FIXME\n"), "{yaml}");
     assert!(yaml.contains("    credit: |\n      FIXAUTHOR\n"), "{yaml}");
     assert!(yaml.ends_with("\n---\n"));
 
@@ -205,4 +205,73 @@ fn regression_tpm_no_survives_export() {
         "{yaml}"
     );
     assert_eq!(qubes_hcl::from_yaml(&yaml, name).unwrap().system, r.system);
+}
+
+/// Issue 11: `bios` is the version alone, `chipset` the 00:00.0 host bridge without a zero
+/// revision, `scsi` the disks as /proc/scsi/scsi shows them, and the versions those of the
+/// Qubes dom0 the probe ran in.
+#[test]
+fn probe_export_fields_as_qubes_hcl_report_writes_them() {
+    let mut r = sample_report();
+    r.system.bios_version = Some("N3XET53W (1.28)".into());
+    let host = |path: &str, rev: &str| hcl_data::Device {
+        bus: "pci".into(),
+        modalias: "pci:v00008086d0000A707sv000017AAsd000022E4bc06sc00i00".into(),
+        sysfs_path: Some(format!("/sys/devices/pci0000:00/{path}")),
+        category: "chipset".into(),
+        vendor: Some("8086".into()),
+        device: Some("a707".into()),
+        class: Some("060000".into()),
+        revision: Some(rev.into()),
+        vendor_name: Some("Intel Corporation".into()),
+        device_name: Some("Raptor Lake-P/U 4p+8e cores Host Bridge/DRAM Controller".into()),
+        ..Default::default()
+    };
+    r.devices.push(host("0000:00:00.0", "00"));
+    r.devices.push(host("0000:00:18.0", "01"));
+    r.devices.push(hcl_data::Device {
+        bus: "scsi".into(),
+        modalias: "scsi:t-0x00".into(),
+        vendor_name: Some("ATA".into()),
+        device_name: Some("Samsung SSD 870".into()),
+        revision: Some("3B6Q".into()),
+        ..Default::default()
+    });
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(yaml.contains("bios: |\n  N3XET53W (1.28)\n"), "{yaml}");
+    assert!(
+        yaml.contains(
+            "chipset: |\n  Intel Corporation Raptor Lake-P/U 4p+8e cores Host Bridge/DRAM \
+             Controller [8086:a707]\nchipset-short"
+        ),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("scsi: |\n  Samsung SSD 870  Rev: 3B6Q\n"),
+        "{yaml}"
+    );
+
+    r.system.xen = Some(hcl_data::XenInfo {
+        dom0: Tri::Yes,
+        version: Some("4.17.5".into()),
+        qubes_release: Some("4.2.4".into()),
+        ..Default::default()
+    });
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(yaml.contains("    qubes: |\n      4.2.4\n"), "{yaml}");
+    assert!(yaml.contains("    xen: |\n      4.17.5\n"), "{yaml}");
+    assert!(yaml.contains("    kernel: |\n      6.12.48-1\n"), "{yaml}");
+}
+
+/// `certified` of a real file survives import and export.
+#[test]
+fn certified_survives_the_round_trip() {
+    let name = "ASRock-B450M_Pro4-20230903-193030.yml";
+    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let r = qubes_hcl::from_yaml(&text, name).unwrap();
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(
+        yaml.contains("usb: |\n  3\ncertified:\n  'no'\nversions:"),
+        "{yaml}"
+    );
 }

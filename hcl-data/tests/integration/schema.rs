@@ -349,3 +349,95 @@ fn compact_firmware_keeps_missing_files_and_counts() {
     );
     assert!(unknown.firmware.is_empty());
 }
+
+/// Issue 11's fields are optional: a report written before them reads, and writing it again
+/// adds none of them (its content id does not change).
+#[test]
+fn reports_without_readiness_fields_still_read_unchanged() {
+    let text = serde_json::to_string(&sample_report()).unwrap();
+    for key in [
+        "passthrough",
+        "suspend",
+        "xen",
+        "iommu_present",
+        "iommu_enabled",
+        "interrupt_remapping_supported",
+        "bios_version",
+    ] {
+        assert!(!text.contains(key), "{key} written for a report without it");
+    }
+    let r = Report::from_json(text.as_bytes()).unwrap();
+    assert_eq!(serde_json::to_string(&r).unwrap(), text);
+    assert_eq!(r.content_id(), sample_report().content_id());
+}
+
+#[test]
+fn readiness_fields_round_trip_in_json_and_yaml() {
+    use hcl_data::{
+        HiddenFact, Passthrough, PassthroughVerdict, ResetSource, Suspend, Tri, XenGuestType,
+        XenInfo,
+    };
+    let mut r = sample_report();
+    r.system.iommu_present = Some(Tri::Yes);
+    r.system.iommu_enabled = Some(Tri::Unknown);
+    r.system.interrupt_remapping_supported = Some(Tri::Yes);
+    r.system.bios_version = Some("N3XET53W (1.28)".into());
+    r.system.suspend = Some(Suspend {
+        mem_sleep: vec!["s2idle".into(), "deep".into()],
+        mem_sleep_current: Some("deep".into()),
+        deep: Tri::Yes,
+        low_power_s0: Tri::No,
+    });
+    r.system.xen = Some(XenInfo {
+        dom0: Tri::Yes,
+        guest_type: Some(XenGuestType::Pv),
+        version: Some("4.17.5".into()),
+        qubes_release: Some("4.2.4".into()),
+        hidden: vec![HiddenFact::Slat, HiddenFact::Memory],
+    });
+    r.devices[2].passthrough = Some(Passthrough {
+        reset_methods: vec!["flr".into(), "bus".into()],
+        reset_source: ResetSource::Kernel,
+        group: Some(vec!["0000:00:14.2".into()]),
+        verdict: PassthroughVerdict::AssignWithGroup,
+        reason: "IOMMU group 5 also holds 0000:00:14.2".into(),
+    });
+    r.devices[1].passthrough = Some(Passthrough {
+        group: None,
+        ..Default::default()
+    });
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["devices"][1]["passthrough"]["group"], json!(null));
+    assert_eq!(
+        json["devices"][2]["passthrough"]["verdict"],
+        "assign_with_group"
+    );
+    assert_eq!(json["system"]["suspend"]["deep"], "yes");
+    assert_eq!(json["system"]["xen"]["guest_type"], "PV");
+    assert_eq!(json["system"]["xen"]["hidden"], json!(["slat", "memory"]));
+    assert_eq!(read(&json).unwrap(), r);
+    let yaml = serde_saphyr::to_string(&r).unwrap();
+    assert_eq!(Report::from_yaml(&yaml).unwrap(), r);
+    assert!(
+        r.privacy_violations().is_empty(),
+        "{:?}",
+        r.privacy_violations()
+    );
+}
+
+#[test]
+fn readiness_fields_are_checked() {
+    let mut v = sample_value();
+    v["devices"][0]["passthrough"] = json!({
+        "reset_methods": ["flr\u{1b}"], "group": null, "verdict": "ready", "reason": ""
+    });
+    assert!(matches!(read(&v), Err(Error::ControlCharacter { .. })));
+    v["devices"][0]["passthrough"] = json!({
+        "reset_methods": [], "group": null, "verdict": "maybe", "reason": ""
+    });
+    assert!(
+        matches!(read(&v), Err(Error::Type { .. })),
+        "{:?}",
+        read(&v)
+    );
+}

@@ -9,4 +9,5 @@ mod golden;
 mod kmod_oracle;
 mod malformed;
 mod privacy;
+mod readiness;
 mod upload;
