@@ -15,12 +15,14 @@
 mod date;
 mod error;
 mod privacy;
+mod observed;
 pub mod qubes_hcl;
 mod report;
 mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
+pub use observed::Agreement;
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,

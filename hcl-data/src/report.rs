@@ -210,9 +210,14 @@ pub struct Device {
 /// never log lines (they carry MAC addresses and serial numbers).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Observed {
-    /// Modules loaded for the device's modalias (dependencies first), as kmod spells them.
+    /// Modules the device's modalias resolved to in the booted kernel that loaded (its own
+    /// data, kmod's order), as kmod spells them.
     #[serde(default)]
     pub modules: Vec<String>,
+    /// The module behind the driver that bound (`driver/module`); None when the driver is
+    /// built in or none bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_module: Option<String>,
     /// Firmware files the kernel asked for on the device's behalf and could not load.
     #[serde(default)]
     pub firmware_failed: Vec<String>,

@@ -11,9 +11,11 @@ pub mod coverage;
 pub mod error;
 pub mod facts;
 pub mod ids;
+pub mod observe;
 pub mod output;
 pub mod root;
 pub mod scan;
+pub mod stick;
 pub mod sysfs;
 pub mod upload;
 

@@ -144,6 +144,12 @@ pub fn read_sources_with_files(
     read(paths, progress, true).map(|(set, files)| (set, files.unwrap_or_default()))
 }
 
+/// One file of a .deb package (a boot loader from Debian's `systemd-boot-efi`, say), at most
+/// `limit` bytes; None when the package does not hold it.
+pub fn read_deb_file(deb: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    source::deb_file(deb, wanted, limit)
+}
+
 fn read(
     paths: &[PathBuf],
     progress: &dyn Fn(u64, u64),
