@@ -50,8 +50,8 @@ enum Then {
 
 /// Runs as PID 1 and never returns.
 pub fn run() -> ! {
-    let init_started_s = uptime();
     mount_basics();
+    let init_started_s = uptime();
     let plan = match read_json::<Plan>(Path::new("/").join(PLAN_FILE).as_path()) {
         Ok(p) => p,
         Err(e) => {

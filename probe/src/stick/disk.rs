@@ -105,7 +105,54 @@ impl StickDisk {
 /// A FAT file system on `span` of `file`.
 pub fn open_fs(file: &File, span: Span) -> std::io::Result<PartitionFs> {
     let slice = StreamSlice::new(file.try_clone()?, span.start, span.start + span.len)?;
-    fatfs::FileSystem::new(slice, fatfs::FsOptions::new())
+    fatfs::FileSystem::new(slice, fatfs::FsOptions::new().time_provider(&CLOCK))
+}
+
+/// File times from the system clock, in UTC. Without it fatfs writes the zero DOS date
+/// (month 0), which UEFI's FAT driver refuses in `SetInfo`: systemd-boot then cannot rename an
+/// entry to count its boot (regression: the tour booted its first kernel twice).
+#[derive(Debug)]
+struct UtcClock;
+
+static CLOCK: UtcClock = UtcClock;
+
+impl UtcClock {
+    fn now() -> fatfs::DateTime {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let (y, m, d) = hcl_data::civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
+        let in_day = secs % 86_400;
+        let clamp = |v: u64| u16::try_from(v).unwrap_or(0);
+        // DOS dates run from 1980 to 2107.
+        let (y, m, d) = if (1980..=2107).contains(&y) {
+            (y, m, d)
+        } else {
+            (1980, 1, 1)
+        };
+        fatfs::DateTime {
+            date: fatfs::Date {
+                year: u16::try_from(y).unwrap_or(1980),
+                month: clamp(u64::from(m)),
+                day: clamp(u64::from(d)),
+            },
+            time: fatfs::Time {
+                hour: clamp(in_day / 3600),
+                min: clamp(in_day / 60 % 60),
+                sec: clamp(in_day % 60),
+                millis: 0,
+            },
+        }
+    }
+}
+
+impl fatfs::TimeProvider for UtcClock {
+    fn get_current_date(&self) -> fatfs::Date {
+        UtcClock::now().date
+    }
+    fn get_current_date_time(&self) -> fatfs::DateTime {
+        UtcClock::now()
+    }
 }
 
 /// Reads a whole file of a FAT file system, refusing more than `limit` bytes.
