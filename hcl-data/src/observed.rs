@@ -27,10 +27,17 @@ impl Agreement {
 
 impl Device {
     /// How the prediction of profile `kernel` compares with what was observed; None when the
-    /// device was not observed or the profile has no coverage for it.
+    /// device was not observed, the profile has no coverage for it, or no driver binds to such
+    /// a device at all: input devices (handlers such as evdev attach to every one), the CPU
+    /// (feature modules load without binding), a USB device as a whole (the generic `usb`
+    /// driver; its interfaces carry the drivers).
     pub fn agreement(&self, kernel: &str) -> Option<Agreement> {
         let observed = self.observed.as_ref()?;
         let coverage = self.coverage.get(kernel)?;
+        let usb_device = self.usb.as_ref().is_some_and(|u| u.kind == "device");
+        if matches!(self.bus.as_str(), "input" | "cpu") || usb_device {
+            return None;
+        }
         let predicted: Vec<&str> = coverage
             .modules
             .iter()
@@ -38,7 +45,8 @@ impl Device {
             .chain(&coverage.inferred_builtin)
             .map(String::as_str)
             .collect();
-        Some(match (&self.driver, predicted.is_empty()) {
+        let driver = self.driver.as_ref().or(observed.companion_driver.as_ref());
+        Some(match (driver, predicted.is_empty()) {
             (None, true) => Agreement::RightNone,
             (None, false) => Agreement::PredictedNotBound,
             (Some(_), true) => Agreement::BoundNotPredicted,
@@ -110,5 +118,13 @@ mod tests {
         );
         assert_eq!(a(&device(None, None, &[])), Some(Agreement::RightNone));
         assert_eq!(device(None, None, &[]).agreement("other"), None);
+        let mut acpi = device(None, None, &["i8042"]);
+        if let Some(o) = acpi.observed.as_mut() {
+            o.companion_driver = Some("i8042".into());
+        }
+        assert_eq!(a(&acpi), Some(Agreement::Right));
+        let mut input = device(None, None, &["evdev"]);
+        input.bus = "input".into();
+        assert_eq!(a(&input), None);
     }
 }

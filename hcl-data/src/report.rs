@@ -218,6 +218,10 @@ pub struct Observed {
     /// built in or none bound.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub driver_module: Option<String>,
+    /// ACPI devices: the driver bound to the device the ACPI node describes (`physical_node`),
+    /// which is where drivers matched by an ACPI id bind (i8042, 8250, rtc_cmos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companion_driver: Option<String>,
     /// Firmware files the kernel asked for on the device's behalf and could not load.
     #[serde(default)]
     pub firmware_failed: Vec<String>,

@@ -227,9 +227,23 @@ fn build_report(
         };
         let name = path.rsplit('/').next().unwrap_or_default().to_owned();
         let load = loads.get(&path);
+        let dir = PathBuf::from(&path);
+        let companion = dir.join("physical_node");
+        let companion_driver = (device.driver.is_none())
+            .then(|| std::fs::read_link(companion.join("driver")).ok())
+            .flatten()
+            .and_then(|l| Some(l.file_name()?.to_string_lossy().into_owned()));
+        let driver_module = if device.driver.is_some() {
+            coldplug::driver_module(&dir)
+        } else if companion_driver.is_some() {
+            coldplug::driver_module(&companion)
+        } else {
+            None
+        };
         let mut observed = Observed {
             modules: load.map(|l| l.modules.clone()).unwrap_or_default(),
-            driver_module: coldplug::driver_module(&PathBuf::from(&path)),
+            driver_module,
+            companion_driver,
             firmware_failed: Vec::new(),
             errors: load.map(|l| l.errors.clone()).unwrap_or_default(),
         };
