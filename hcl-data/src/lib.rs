@@ -14,8 +14,8 @@
 
 mod date;
 mod error;
-mod privacy;
 mod observed;
+mod privacy;
 pub mod qubes_hcl;
 mod report;
 mod validate;

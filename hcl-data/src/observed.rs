@@ -70,7 +70,9 @@ fn bound_is_predicted(driver: &str, observed: &Observed, predicted: &[&str]) -> 
         .driver_module
         .as_deref()
         .map_or_else(|| norm(driver), norm);
-    predicted.iter().any(|p| norm(p) == bound || norm(p) == norm(driver))
+    predicted
+        .iter()
+        .any(|p| norm(p) == bound || norm(p) == norm(driver))
 }
 
 #[cfg(test)]
@@ -105,7 +107,11 @@ mod tests {
             Some(Agreement::Right)
         );
         assert_eq!(
-            a(&device(Some("usb-storage"), Some("usb_storage"), &["usb_storage"])),
+            a(&device(
+                Some("usb-storage"),
+                Some("usb_storage"),
+                &["usb_storage"]
+            )),
             Some(Agreement::Right)
         );
         assert_eq!(

@@ -4,9 +4,9 @@ use std::path::Path;
 #[cfg(feature = "stick-builder")]
 use std::path::PathBuf;
 
-use anyhow::bail;
 #[cfg(feature = "stick-builder")]
 use anyhow::Context;
+use anyhow::bail;
 use hcl_probe::stick::results;
 
 #[cfg(feature = "stick-builder")]
@@ -26,7 +26,12 @@ pub fn build(args: BuildArgs) -> anyhow::Result<()> {
     let kernels: Vec<Vec<PathBuf>> = args
         .kernels
         .iter()
-        .map(|k| k.split(',').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+        .map(|k| {
+            k.split(',')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
         .collect();
     // By default the init is this very binary, when it is the static one.
     let init = match args.init {

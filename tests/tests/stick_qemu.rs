@@ -38,7 +38,10 @@ fn skip_or_fail(msg: &str) {
 
 fn deb_cache() -> PathBuf {
     std::env::var_os("HCL_DEB_CACHE").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/hcl-probe/debs"),
+        || {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hcl-probe/debs")
+        },
         PathBuf::from,
     )
 }
@@ -92,7 +95,9 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
         .status()
         .is_ok_and(|s| s.success());
     if !qemu_ok || !Path::new(OVMF_CODE).is_file() {
-        return skip_or_fail("qemu-system-x86_64 or OVMF (Debian packages qemu-system-x86, ovmf) missing");
+        return skip_or_fail(
+            "qemu-system-x86_64 or OVMF (Debian packages qemu-system-x86, ovmf) missing",
+        );
     }
     let cache = deb_cache();
     let needed: Vec<PathBuf> = std::iter::once(K61)
@@ -138,22 +143,45 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
 
     let started = Instant::now();
     let mut qemu = Command::new("qemu-system-x86_64")
-        .args(["-machine", "q35", "-accel", "tcg", "-m", "2048", "-smp", "2"])
+        .args([
+            "-machine", "q35", "-accel", "tcg", "-m", "2048", "-smp", "2",
+        ])
         .args(["-nodefaults", "-no-user-config", "-display", "none"])
         .arg("-serial")
         .arg(format!("file:{}", serial.display()))
         .arg("-drive")
-        .arg(format!("if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"))
+        .arg(format!(
+            "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
+        ))
         .arg("-drive")
-        .arg(format!("if=pflash,format=raw,unit=1,file={}", vars.display()))
+        .arg(format!(
+            "if=pflash,format=raw,unit=1,file={}",
+            vars.display()
+        ))
         .args(["-device", "qemu-xhci,id=xhci"])
         .arg("-drive")
-        .arg(format!("if=none,id=stick,format=raw,file={}", image.display()))
+        .arg(format!(
+            "if=none,id=stick,format=raw,file={}",
+            image.display()
+        ))
         .args(["-device", "usb-storage,bus=xhci.0,drive=stick"])
-        .args(["-device", "usb-kbd,bus=xhci.0", "-device", "usb-tablet,bus=xhci.0"])
-        .args(["-netdev", "user,id=n0,restrict=on", "-device", "e1000e,netdev=n0"])
+        .args([
+            "-device",
+            "usb-kbd,bus=xhci.0",
+            "-device",
+            "usb-tablet,bus=xhci.0",
+        ])
+        .args([
+            "-netdev",
+            "user,id=n0,restrict=on",
+            "-device",
+            "e1000e,netdev=n0",
+        ])
         .arg("-drive")
-        .arg(format!("if=none,id=disk,format=raw,file={}", machine_disk.display()))
+        .arg(format!(
+            "if=none,id=disk,format=raw,file={}",
+            machine_disk.display()
+        ))
         .args(["-device", "ide-hd,drive=disk,bus=ide.0"])
         .args(["-audiodev", "none,id=snd0", "-device", "intel-hda"])
         .args(["-device", "hda-duplex,audiodev=snd0"])
@@ -175,7 +203,9 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
     let log = std::fs::read_to_string(&serial).unwrap_or_default();
     let tail: String = log
         .lines()
-        .filter(|l| l.contains("hcl-probe") || l.contains("Kernel panic") || l.contains("Linux version"))
+        .filter(|l| {
+            l.contains("hcl-probe") || l.contains("Kernel panic") || l.contains("Linux version")
+        })
         .collect::<Vec<_>>()
         .join("\n");
     assert!(
@@ -198,7 +228,10 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
     for rec in &session.records {
         assert_eq!(rec.outcome, Outcome::Observed, "{:?}", rec.message);
         let report = rec.report.as_ref().expect("report");
-        assert_eq!(report.system.running_kernel.as_deref(), Some(rec.release.as_str()));
+        assert_eq!(
+            report.system.running_kernel.as_deref(),
+            Some(rec.release.as_str())
+        );
         let own = &plan.kernel(rec.entry).expect("planned").profile_id;
         if let Some(t) = &rec.timings {
             eprintln!(
@@ -206,18 +239,40 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
                 rec.release, t.init_started_s, t.settled_s, t.report_ready_s, t.modules_loaded
             );
         }
-        for driver in ["e1000e", "ahci", "snd_hda_intel", "xhci_hcd", "usbhid", "usb-storage"] {
+        for driver in [
+            "e1000e",
+            "ahci",
+            "snd_hda_intel",
+            "xhci_hcd",
+            "usbhid",
+            "usb-storage",
+        ] {
             let d = report
                 .devices
                 .iter()
                 .find(|d| d.driver.as_deref() == Some(driver))
                 .unwrap_or_else(|| {
-                    let bound: Vec<_> = report.devices.iter().filter_map(|d| d.driver.clone()).collect();
-                    panic!("{}: no device bound to {driver}; bound: {bound:?}", rec.release)
+                    let bound: Vec<_> = report
+                        .devices
+                        .iter()
+                        .filter_map(|d| d.driver.clone())
+                        .collect();
+                    panic!(
+                        "{}: no device bound to {driver}; bound: {bound:?}",
+                        rec.release
+                    )
                 });
             let obs = d.observed.as_ref().expect("observed");
-            assert!(!obs.modules.is_empty(), "{}: {driver}: no module loaded", rec.release);
-            assert!(d.coverage.contains_key(own), "{}: prediction of {own} missing", rec.release);
+            assert!(
+                !obs.modules.is_empty(),
+                "{}: {driver}: no module loaded",
+                rec.release
+            );
+            assert!(
+                d.coverage.contains_key(own),
+                "{}: prediction of {own} missing",
+                rec.release
+            );
             assert_eq!(
                 d.agreement(own),
                 Some(hcl_data::Agreement::Right),
@@ -228,10 +283,21 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
         }
         // The kernel's own release is in its report, and no log line is.
         let text = serde_json::to_string(report).expect("json");
-        assert!(report.privacy_violations().is_empty(), "{:?}", report.privacy_violations());
-        assert!(!text.contains("Direct firmware load"), "raw log line in the report");
+        assert!(
+            report.privacy_violations().is_empty(),
+            "{:?}",
+            report.privacy_violations()
+        );
+        assert!(
+            !text.contains("Direct firmware load"),
+            "raw log line in the report"
+        );
     }
-    assert_eq!(file_hash(&machine_disk), before, "the machine's disk was written to");
+    assert_eq!(
+        file_hash(&machine_disk),
+        before,
+        "the machine's disk was written to"
+    );
     let table = results::table(&r);
     eprintln!("{table}");
     assert!(table.contains("7.3.4+deb13-amd64"));

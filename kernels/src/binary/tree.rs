@@ -143,9 +143,8 @@ impl Tree {
             for path in std::iter::once(beside).chain(boot) {
                 if path.is_file() {
                     let file = File::open(&path).map_err(Error::io(&path))?;
-                    kept.image = Some(
-                        decompress::read_limited(file, 256 << 20).map_err(Error::io(&path))?,
-                    );
+                    kept.image =
+                        Some(decompress::read_limited(file, 256 << 20).map_err(Error::io(&path))?);
                     break;
                 }
             }

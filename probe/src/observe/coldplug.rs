@@ -119,7 +119,9 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<(String, String)>) {
         return;
     };
     for entry in entries.flatten() {
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             walk(&entry.path(), depth + 1, out);
         } else if kind.is_file() && entry.file_name() == "modalias" {
@@ -208,7 +210,6 @@ pub fn driver_module(device_dir: &Path) -> Option<String> {
     let module = std::fs::read_link(device_dir.join("driver/module")).ok()?;
     Some(module.file_name()?.to_string_lossy().into_owned())
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -55,7 +55,9 @@ pub fn run() -> ! {
     let plan = match read_json::<Plan>(Path::new("/").join(PLAN_FILE).as_path()) {
         Ok(p) => p,
         Err(e) => {
-            say(&format!("cannot read the plan ({e}); this initramfs is not from `hcl-probe stick build`. Powering off in 30 s."));
+            say(&format!(
+                "cannot read the plan ({e}); this initramfs is not from `hcl-probe stick build`. Powering off in 30 s."
+            ));
             end(Then::PowerOff, Duration::from_secs(30));
         }
     };
@@ -142,7 +144,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     }
     if decision.wrapped_around {
         say("every kernel has been tried: ending the session");
-        finish(&disk, plan, decision.session, &records, &entries, true);
+        finish(&disk, decision.session, &records, &entries, true);
         return Then::PowerOff;
     }
 
@@ -170,7 +172,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         report,
     });
     let last = !session::more_to_go(&entries);
-    finish(&disk, plan, decision.session, &records, &entries, last);
+    finish(&disk, decision.session, &records, &entries, last);
     if last {
         say("that was the last kernel: powering off");
         Then::PowerOff
@@ -184,13 +186,12 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
 /// try back. A full stick is said on screen; earlier runs stay as they are.
 fn finish(
     disk: &StickDisk,
-    plan: &Plan,
     session: u32,
     records: &[RunRecord],
     entries: &[session::EntryFile],
     complete: bool,
 ) {
-    match session::write_records(disk, plan, session, records, complete) {
+    match session::write_records(disk, session, records, complete) {
         Ok(()) => say(&format!(
             "results written to the stick (session {session}, {} record(s))",
             records.len()

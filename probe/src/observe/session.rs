@@ -50,7 +50,11 @@ pub fn decide(me: u32, entries: &[EntryFile], latest: &Latest) -> Decision {
         return Decision {
             session: latest.id + 1,
             wrapped_around: false,
-            no_result: entries.iter().filter(|e| tried(e)).map(|e| e.entry).collect(),
+            no_result: entries
+                .iter()
+                .filter(|e| tried(e))
+                .map(|e| e.entry)
+                .collect(),
         };
     }
     let missing = entries
@@ -145,7 +149,6 @@ pub fn read_latest(disk: &StickDisk) -> std::io::Result<Latest> {
 /// partition fails here with the file system's error; nothing already there is removed.
 pub fn write_records(
     disk: &StickDisk,
-    plan: &Plan,
     session: u32,
     records: &[RunRecord],
     complete: bool,
@@ -159,9 +162,12 @@ pub fn write_records(
             write_file(&dir, &record_name(r.entry), &bytes)?;
         }
         if complete {
-            write_file(&dir, COMPLETE_MARKER, b"every kernel of the plan was tried\n")?;
+            write_file(
+                &dir,
+                COMPLETE_MARKER,
+                b"every kernel of the plan was tried\n",
+            )?;
         }
-        let _ = plan;
     }
     fs.unmount()?;
     disk.sync().map_err(std::io::Error::other)
@@ -208,7 +214,10 @@ mod tests {
     #[test]
     fn first_boot_of_a_fresh_stick() {
         let d = decide(1, &entries(&[0, 1, 1]), &Latest::default());
-        assert_eq!((d.session, d.wrapped_around, d.no_result), (1, false, vec![]));
+        assert_eq!(
+            (d.session, d.wrapped_around, d.no_result),
+            (1, false, vec![])
+        );
         assert!(more_to_go(&entries(&[0, 1, 1])));
     }
 
@@ -221,7 +230,10 @@ mod tests {
             recorded: [1].into(),
         };
         let d = decide(3, &entries(&[0, 0, 0]), &latest);
-        assert_eq!((d.session, d.wrapped_around, d.no_result), (1, false, vec![2]));
+        assert_eq!(
+            (d.session, d.wrapped_around, d.no_result),
+            (1, false, vec![2])
+        );
         assert!(!more_to_go(&entries(&[0, 0, 0])));
     }
 
@@ -233,7 +245,10 @@ mod tests {
             recorded: [1, 2].into(),
         };
         let d = decide(2, &entries(&[0, 0]), &latest);
-        assert_eq!((d.session, d.wrapped_around, d.no_result), (5, false, vec![1]));
+        assert_eq!(
+            (d.session, d.wrapped_around, d.no_result),
+            (5, false, vec![1])
+        );
     }
 
     #[test]
@@ -244,6 +259,9 @@ mod tests {
             recorded: [1].into(),
         };
         let d = decide(1, &entries(&[0, 0]), &latest);
-        assert_eq!((d.session, d.wrapped_around, d.no_result), (2, true, vec![2]));
+        assert_eq!(
+            (d.session, d.wrapped_around, d.no_result),
+            (2, true, vec![2])
+        );
     }
 }

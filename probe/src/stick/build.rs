@@ -21,8 +21,8 @@ use super::StickError;
 use super::disk::{Span, ensure_dir, open_fs, write_file};
 use super::initramfs::{Archive, Compression};
 use super::layout::{
-    BOOT_PARTITION, ENTRIES_DIR, FORMAT, IndexedModule, MODULE_INDEX_FILE, ModuleIndex,
-    PLAN_FILE, PROFILE_DIR, Plan, PlannedKernel, RESULTS_PARTITION, entry_name,
+    BOOT_PARTITION, ENTRIES_DIR, FORMAT, IndexedModule, MODULE_INDEX_FILE, ModuleIndex, PLAN_FILE,
+    PROFILE_DIR, Plan, PlannedKernel, RESULTS_PARTITION, entry_name,
 };
 
 /// Where Debian's systemd-boot-efi package puts the loader.
@@ -187,13 +187,21 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         {
             let fs = open_fs(&file, boot).map_err(io)?;
             let root = fs.root_dir();
-            write_file(&ensure_dir(&root, "EFI/BOOT").map_err(io)?, "BOOTX64.EFI", &loader)
-                .map_err(io)?;
+            write_file(
+                &ensure_dir(&root, "EFI/BOOT").map_err(io)?,
+                "BOOTX64.EFI",
+                &loader,
+            )
+            .map_err(io)?;
             let loader_dir = ensure_dir(&root, "loader").map_err(io)?;
             write_file(&loader_dir, "loader.conf", LOADER_CONF.as_bytes()).map_err(io)?;
             let entries = ensure_dir(&root, ENTRIES_DIR).map_err(io)?;
-            write_file(&ensure_dir(&root, "hcl").map_err(io)?, "stick.json", &plan_json)
-                .map_err(io)?;
+            write_file(
+                &ensure_dir(&root, "hcl").map_err(io)?,
+                "stick.json",
+                &plan_json,
+            )
+            .map_err(io)?;
             for (p, initrd) in packed.iter().zip(&initrds) {
                 let n = entry_name(p.planned.entry);
                 let dir = ensure_dir(&root, &format!("hcl/{n}")).map_err(io)?;
@@ -210,8 +218,12 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         {
             let fs = open_fs(&file, results).map_err(io)?;
             let root = fs.root_dir();
-            write_file(&ensure_dir(&root, "hcl").map_err(io)?, "stick.json", &plan_json)
-                .map_err(io)?;
+            write_file(
+                &ensure_dir(&root, "hcl").map_err(io)?,
+                "stick.json",
+                &plan_json,
+            )
+            .map_err(io)?;
             write_file(&root, "README.TXT", RESULTS_README.as_bytes()).map_err(io)?;
             drop(root);
             fs.unmount().map_err(io)?;
@@ -460,7 +472,11 @@ fn make_initrd(plan: &Plan, parts: &ArchiveParts, init: &[u8]) -> Result<Vec<u8>
         false,
     );
     for (path, bytes) in &parts.modules {
-        a.file(&format!("lib/modules/{}/{path}", parts.release), bytes, false);
+        a.file(
+            &format!("lib/modules/{}/{path}", parts.release),
+            bytes,
+            false,
+        );
     }
     for (path, bytes) in &parts.firmware {
         a.file(&format!("lib/firmware/{path}"), bytes, false);
@@ -619,10 +635,21 @@ mod tests {
 
     #[test]
     fn device_aliases() {
-        for a in ["pci:v00008086d*", "usb:v046Dp*", "acpi*:PNP0303:*", "hdaudio:v*"] {
+        for a in [
+            "pci:v00008086d*",
+            "usb:v046Dp*",
+            "acpi*:PNP0303:*",
+            "hdaudio:v*",
+        ] {
             assert!(device_alias(a), "{a}");
         }
-        for a in ["fs-ext4", "net-pf-10", "devname:fuse", "char-major-10-229", "crypto-aes"] {
+        for a in [
+            "fs-ext4",
+            "net-pf-10",
+            "devname:fuse",
+            "char-major-10-229",
+            "crypto-aes",
+        ] {
             assert!(!device_alias(a), "{a}");
         }
     }
