@@ -124,12 +124,13 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<(String, String)>) {
         };
         if kind.is_dir() {
             walk(&entry.path(), depth + 1, out);
-        } else if kind.is_file() && entry.file_name() == "modalias" {
-            if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                let alias = text.trim();
-                if !alias.is_empty() {
-                    out.push((dir.to_string_lossy().into_owned(), alias.to_owned()));
-                }
+        } else if kind.is_file()
+            && entry.file_name() == "modalias"
+            && let Ok(text) = std::fs::read_to_string(entry.path())
+        {
+            let alias = text.trim();
+            if !alias.is_empty() {
+                out.push((dir.to_string_lossy().into_owned(), alias.to_owned()));
             }
         }
     }

@@ -291,7 +291,7 @@ fn pack_kernel(
     all.extend(firmware.iter().cloned());
     let last = std::cell::Cell::new(0u64);
     let progress = |done: u64, total: u64| {
-        let pct = if total == 0 { 100 } else { done * 100 / total };
+        let pct = (done * 100).checked_div(total).unwrap_or(100);
         if pct >= last.get() + 25 {
             last.set(pct);
             say(&format!("kernel {entry}: {pct}% read"));

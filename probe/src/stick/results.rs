@@ -235,7 +235,13 @@ fn device_line(d: &hcl_data::Device, profile: &str, agreement: Option<Agreement>
         "{} {name} [{}]: bound {}, predicted {}",
         d.bus,
         d.device_name.as_deref().unwrap_or(&d.category),
-        d.driver.as_deref().unwrap_or("none"),
+        d.driver
+            .as_deref()
+            .or(d
+                .observed
+                .as_ref()
+                .and_then(|o| o.companion_driver.as_deref()))
+            .unwrap_or("none"),
         if predicted.is_empty() {
             "none"
         } else {
