@@ -16,6 +16,7 @@
 
 mod date;
 mod error;
+mod observed;
 mod privacy;
 pub mod qubes_hcl;
 mod readiness;
@@ -24,6 +25,7 @@ mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
+pub use observed::Agreement;
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,

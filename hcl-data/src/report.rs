@@ -227,6 +227,54 @@ pub struct Device {
     /// Keyed by kernel profile id.
     #[serde(default)]
     pub coverage: BTreeMap<String, Coverage>,
+    /// What the booted kernel really did with the device (reports of the observation stick,
+    /// `hcl-probe stick`); None in a scan, which only predicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// What a kernel booted from the observation stick did with one device: parsed fields only,
+/// never log lines (they carry MAC addresses and serial numbers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Modules the device's modalias resolved to in the booted kernel that loaded (its own
+    /// data, kmod's order), as kmod spells them.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// The module behind the driver that bound (`driver/module`); None when the driver is
+    /// built in or none bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_module: Option<String>,
+    /// ACPI devices: the driver bound to the device the ACPI node describes (`physical_node`),
+    /// which is where drivers matched by an ACPI id bind (i8042, 8250, rtc_cmos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companion_driver: Option<String>,
+    /// Firmware files the kernel asked for on the device's behalf and could not load.
+    #[serde(default)]
+    pub firmware_failed: Vec<String>,
+    /// Probe and module load failures.
+    #[serde(default)]
+    pub errors: Vec<ObservedError>,
+}
+
+/// One failure seen while the booted kernel set a device up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedError {
+    pub kind: ObservedErrorKind,
+    /// The driver whose probe failed, or the module that did not load.
+    pub driver: String,
+    /// The kernel's error number, negative as the kernel prints it (`-110`).
+    pub errno: i32,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservedErrorKind {
+    /// `probe of DEVICE failed with error N`: the driver matched and gave up.
+    Probe,
+    /// The module itself did not load (`finit_module` failed).
+    ModuleLoad,
 }
 
 /// USB details of a USB device or interface.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Downloads the real Debian kernel packages that the importer tests read (kernels/tests/integration/
 # import_binary.rs): debian-12's single linux-image .deb (plain .ko) and debian-13-backports' split
-# linux-modules + linux-base pair (.ko.xz). About 180 MB; skipped when already in the cache.
+# linux-modules + linux-base pair (.ko.xz); for the bootable stick test also 7.3.4's linux-binary
+# (its vmlinuz) and bookworm's systemd-boot-efi. About 195 MB; skipped when already in the cache.
 # Uses a private apt state under the cache dir, so the system's apt config is untouched.
 # Cache dir: $HCL_DEB_CACHE, default $HOME/.cache/hcl-probe/debs.
 set -euo pipefail
@@ -26,6 +27,9 @@ packages=(
   "linux-image-6.1.0-50-amd64=6.1.176-1 linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb"
   "linux-modules-7.3.4+deb13-amd64=7.3.4-1~bpo13+1 linux-modules-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb"
   "linux-base-7.3.4+deb13-amd64=7.3.4-1~bpo13+1 linux-base-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb"
+  # The bootable stick test (probe/tests/stick_qemu.rs): 7.3.4's signed vmlinuz and the loader.
+  "linux-binary-7.3.4+deb13-amd64=7.3.4-1~bpo13+1 linux-binary-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb"
+  "systemd-boot-efi=252.39-1~deb12u2 systemd-boot-efi_252.39-1~deb12u2_amd64.deb"
 )
 
 mkdir -p "$cache"

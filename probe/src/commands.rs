@@ -88,6 +88,9 @@ pub fn upload(
     opts.ca_file = args.ca_file.clone();
     opts.retries = args.retries;
     opts.backoff = Duration::from_secs(1);
+    if let Some(stick) = from.filter(|p| !p.is_dir()) {
+        return upload_stick(stick, &opts, yes);
+    }
     if let Some(dir) = from {
         // Show exactly what leaves the machine, as for a fresh scan.
         let pending = up::pending_files(dir)?;
@@ -141,6 +144,33 @@ pub fn upload(
         "stored:"
     };
     println!("{what} {}", outcome.url);
+    Ok(())
+}
+
+/// The reports an observation stick recorded, each shown, then sent (idempotent: a report sent
+/// before is answered "already stored").
+fn upload_stick(stick: &Path, opts: &up::UploadOptions, yes: bool) -> anyhow::Result<()> {
+    let results = hcl_probe::stick::results::read(stick)?;
+    let reports = results.reports();
+    if reports.is_empty() {
+        bail!("no report on {}", stick.display());
+    }
+    for r in &reports {
+        println!("This will be sent to {}:\n", opts.endpoint());
+        println!("{}", up::preview(r));
+    }
+    if !yes && !confirm(&format!("Send these {} report(s)? [y/N] ", reports.len()))? {
+        bail!("not sent");
+    }
+    for r in reports {
+        let outcome = up::upload_report(r, opts)?;
+        let what = if outcome.already_stored {
+            "already stored:"
+        } else {
+            "stored:"
+        };
+        println!("{what} {}", outcome.url);
+    }
     Ok(())
 }
 

@@ -279,3 +279,40 @@ fn import_rpm(
     });
     Ok(())
 }
+
+/// One file of a .deb's data archive (`usr/lib/systemd/boot/efi/systemd-bootx64.efi`), read
+/// with the same readers as the kernel packages; None when the package lacks it.
+pub(super) fn deb_file(path: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    let file = File::open(path).map_err(Error::io(path))?;
+    let wanted = wanted.trim_start_matches("./").trim_start_matches('/');
+    let mut found = None;
+    ar::for_each_member(
+        BufReader::new(file),
+        |name, _size, data| -> Result<(), Fail> {
+            if !name.starts_with("data.tar") || found.is_some() {
+                return Ok(());
+            }
+            let bad =
+                |e: &io::Error| Error::bad(path, format!("{name}: {}", decompress::describe(e)));
+            let (_, decoder) = decompress::decoder(BufReader::new(data)).map_err(|e| bad(&e))?;
+            let mut archive = tar::Archive::new(decoder);
+            for entry in archive.entries().map_err(|e| bad(&e))? {
+                let mut entry = entry.map_err(|e| bad(&e))?;
+                let p = entry
+                    .path()
+                    .map_err(|e| bad(&e))?
+                    .to_string_lossy()
+                    .into_owned();
+                if p.trim_start_matches("./").trim_start_matches('/') == wanted
+                    && entry.header().entry_type() == tar::EntryType::Regular
+                {
+                    found = Some(decompress::read_limited(&mut entry, limit).map_err(|e| bad(&e))?);
+                    break;
+                }
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.into_error(path, ""))?;
+    Ok(found)
+}

@@ -125,6 +125,7 @@ impl Tree {
             let bytes =
                 decompress::read_limited(counting, MAX_MODULE_SIZE).map_err(Error::io(&path))?;
             collector.saw_version(version, &self.modules_dir);
+            collector.keep_module(rel, &bytes);
             pool.submit(Job {
                 source: path,
                 inner: String::new(),
@@ -132,6 +133,21 @@ impl Tree {
                 package: None,
                 bytes,
             })?;
+        }
+        if let Some(kept) = &mut collector.kept {
+            let beside = self.modules_dir.join("vmlinuz");
+            let boot = self
+                .root
+                .as_ref()
+                .map(|r| r.join("boot").join(format!("vmlinuz-{version}")));
+            for path in std::iter::once(beside).chain(boot) {
+                if path.is_file() {
+                    let file = File::open(&path).map_err(Error::io(&path))?;
+                    kept.image =
+                        Some(decompress::read_limited(file, 256 << 20).map_err(Error::io(&path))?);
+                    break;
+                }
+            }
         }
         for name in [
             "modules.builtin",

@@ -463,6 +463,7 @@ fn profile_from_module_set_resolves_like_kmod() {
             aliases: vec!["pci:v00001AF4d*sv*sd*bc*sc*i*".into()],
             firmware: vec![],
             package: Some("kernel-modules-extra".into()),
+            ..Default::default()
         }],
         firmware_files: vec!["iwlwifi-cc-a0-72.ucode".into()],
         ..Default::default()
