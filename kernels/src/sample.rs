@@ -3,6 +3,7 @@
 //! resolved to a member, some near misses (one literal digit changed).
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::{AliasKind, Catalog};
 
@@ -30,13 +31,35 @@ impl Rng {
     }
 }
 
-/// The Debian profiles whose kmod trees are in `shared/kmod-roots`: (profile id, release).
+/// The Debian profiles with a kmod tree (see [`kmod_root`]): (profile id, release).
 pub const KMOD_TREES: [(&str, &str); 4] = [
     ("debian-12", "6.1.0-50-amd64"),
     ("debian-13", "6.12.117+deb13-amd64"),
     ("debian-13-backports", "7.3.4+deb13-amd64"),
     ("debian-sid", "7.2.13+deb14-amd64"),
 ];
+
+/// Where `kernels/tests/make-kmod-roots.sh` puts the kmod tree of a kernel release, made by
+/// `depmod -b` from the real Debian packages: a root for `modprobe -d ROOT -S RELEASE`.
+/// `$HCL_KMOD_ROOTS/<release>`, by default `~/.cache/hcl-probe/kmod-roots/<release>`.
+pub fn kmod_root(release: &str) -> PathBuf {
+    std::env::var_os("HCL_KMOD_ROOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hcl-probe/kmod-roots")
+        })
+        .join(release)
+}
+
+/// True when [`kmod_root`] holds the index of `release` (the script moves a finished tree there).
+pub fn has_kmod_root(release: &str) -> bool {
+    kmod_root(release)
+        .join("lib/modules")
+        .join(release)
+        .join("modules.alias.bin")
+        .is_file()
+}
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of
 /// the given profiles, one in five a near miss. Deterministic for a seed. Profiles decoded for
