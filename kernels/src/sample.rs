@@ -52,13 +52,27 @@ pub fn kmod_root(release: &str) -> PathBuf {
         .join(release)
 }
 
-/// True when [`kmod_root`] holds the index of `release` (the script moves a finished tree there).
-pub fn has_kmod_root(release: &str) -> bool {
-    kmod_root(release)
-        .join("lib/modules")
-        .join(release)
-        .join("modules.alias.bin")
-        .is_file()
+/// `None` when every tree of [`KMOD_TREES`] is made (the script moves a finished tree into
+/// place), else a message naming the missing ones and the scripts that make them.
+pub fn missing_kmod_roots() -> Option<String> {
+    let absent: Vec<&str> = KMOD_TREES
+        .iter()
+        .map(|(_, release)| *release)
+        .filter(|release| {
+            !kmod_root(release)
+                .join("lib/modules")
+                .join(release)
+                .join("modules.alias.bin")
+                .is_file()
+        })
+        .collect();
+    (!absent.is_empty()).then(|| {
+        format!(
+            "kmod trees missing for {absent:?} under {}: run kernels/tests/fetch-debian-packages.sh \
+             then kernels/tests/make-kmod-roots.sh",
+            kmod_root("").display()
+        )
+    })
 }
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of

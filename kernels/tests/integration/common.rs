@@ -17,18 +17,9 @@ pub fn missing(what: &str) {
 /// The kmod trees of every Debian kernel (`hcl_kernels::sample::kmod_root`), or `None` after
 /// [`missing`] when one is not made yet.
 pub fn kmod_roots() -> Option<Vec<(&'static str, &'static str, PathBuf)>> {
-    use hcl_kernels::sample::{KMOD_TREES, has_kmod_root, kmod_root};
-    let absent: Vec<&str> = KMOD_TREES
-        .iter()
-        .map(|(_, ver)| *ver)
-        .filter(|ver| !has_kmod_root(ver))
-        .collect();
-    if !absent.is_empty() {
-        missing(&format!(
-            "kmod trees missing for {absent:?} under {}: run kernels/tests/fetch-debian-packages.sh \
-             then kernels/tests/make-kmod-roots.sh",
-            kmod_root("").display()
-        ));
+    use hcl_kernels::sample::{KMOD_TREES, kmod_root, missing_kmod_roots};
+    if let Some(what) = missing_kmod_roots() {
+        missing(&what);
         return None;
     }
     Some(
