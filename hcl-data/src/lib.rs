@@ -10,10 +10,12 @@
 //! every rule ([`Report::validate`]) and name the field at fault ([`Error`]).
 //! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
-//! imports and writes the Qubes HCL YAML files.
+//! imports and writes the Qubes HCL YAML files; [`hcl_files`] reads them from a folder or a
+//! `.tar.zst` archive.
 
 mod date;
 mod error;
+pub mod hcl_files;
 mod privacy;
 pub mod qubes_hcl;
 mod report;
