@@ -235,8 +235,8 @@ pub fn read_dep11(path: &Path) -> Result<Vec<(String, String)>, Error> {
     Ok(parse_dep11(&read_text(path)?))
 }
 
-/// `firmware-files.tsv` (plain or compressed): package, version, path under /lib/firmware, size or `-> target`.
-/// Symlink names count as shipped files (the loader follows them).
+/// `firmware-files.tsv` (plain or compressed): package, version, path under /lib/firmware,
+/// size or `-> target`. Symlink names count as shipped files (the loader follows them).
 pub fn read_firmware_tsv(path: &Path) -> Result<Vec<(String, String)>, Error> {
     let mut out = Vec::new();
     for (n, line) in read_text(path)?.lines().enumerate() {
@@ -255,7 +255,8 @@ pub fn read_firmware_tsv(path: &Path) -> Result<Vec<(String, String)>, Error> {
     Ok(out)
 }
 
-/// `rh-hardware-status.tsv` (plain or compressed): table, vendor, device, subvendor, subdevice, name.
+/// `rh-hardware-status.tsv` (plain or compressed): table, vendor, device, subvendor,
+/// subdevice, name.
 pub fn read_rhel_status(path: &Path) -> Result<Vec<RhelRule>, Error> {
     let mut out = Vec::new();
     for (n, line) in read_text(path)?.lines().enumerate() {

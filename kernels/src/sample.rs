@@ -68,8 +68,8 @@ pub fn missing_kmod_roots() -> Option<String> {
         .collect();
     (!absent.is_empty()).then(|| {
         format!(
-            "kmod trees missing for {absent:?} under {}: run kernels/tests/fetch-debian-packages.sh \
-             then kernels/tests/make-kmod-roots.sh",
+            "kmod trees missing for {absent:?} under {}: run \
+             kernels/tests/fetch-debian-packages.sh then kernels/tests/make-kmod-roots.sh",
             kmod_root("").display()
         )
     })

@@ -70,7 +70,7 @@ fn round_trip_keeps_the_facts_of_real_files() {
         let Ok(text) = std::str::from_utf8(hcl_bytes(name)) else {
             continue;
         };
-        let Ok(r) = qubes_hcl::from_yaml(&text, name) else {
+        let Ok(r) = qubes_hcl::from_yaml(text, name) else {
             continue;
         };
         let yaml = qubes_hcl::to_yaml(&r).unwrap();

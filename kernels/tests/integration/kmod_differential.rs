@@ -1,8 +1,8 @@
 //! Differential test against kmod itself: `modprobe -d ROOT -S VER -R MODALIAS` on the kmod trees
 //! that `kernels/tests/make-kmod-roots.sh` makes with `depmod -b` from the real Debian packages
-//! (all four Debian kernels; `hcl_kernels::sample::kmod_root`), for more than 10,000 concrete modaliases made from the real pci and usb
-//! alias patterns of the four Debian kernels (wildcards filled, near misses included) plus real
-//! machine modaliases. kmod's answer must equal `modules` when that is non-empty, else
+//! (all four Debian kernels; `hcl_kernels::sample::kmod_root`), for more than 10,000 concrete
+//! modaliases made from the real pci and usb alias patterns of the four Debian kernels
+//! (wildcards filled, near misses included) plus real machine modaliases. kmod's answer must equal `modules` when that is non-empty, else
 //! `builtin`, in kmod's order: zero differences.
 
 use std::collections::BTreeSet;
