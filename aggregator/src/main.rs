@@ -10,9 +10,10 @@ use clap::{Args, Parser};
 enum Cli {
     /// Serve the HCL and the upload API.
     Serve(ServeArgs),
-    /// Load the Qubes HCL YAML files of DIR into the database (idempotent).
+    /// Load the Qubes HCL YAML files of PATH into the database (idempotent): a folder of the
+    /// files or a .tar.zst archive of them (the repository keeps data/qubes-hcl/qubes-hcl.tar.zst).
     ImportQubesHcl {
-        dir: PathBuf,
+        path: PathBuf,
         #[command(flatten)]
         db: DbArg,
     },
@@ -125,10 +126,10 @@ fn main() -> anyhow::Result<()> {
                 &a.db.db, store_opts, &a.listen, config,
             ))?;
         }
-        Cli::ImportQubesHcl { dir, db } => {
-            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &dir))?;
+        Cli::ImportQubesHcl { path, db } => {
+            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &path))?;
             if sum.created + sum.already_stored == 0 && sum.files > 0 {
-                anyhow::bail!("no file of {} could be imported", dir.display());
+                anyhow::bail!("no file of {} could be imported", path.display());
             }
         }
         Cli::BuildSite { out, db } => {

@@ -10,12 +10,14 @@
 //! every rule ([`Report::validate`]) and name the field at fault ([`Error`]).
 //! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
-//! imports and writes the Qubes HCL YAML files. The readiness types (passthrough per PCI
+//! imports and writes the Qubes HCL YAML files; [`hcl_files`] reads them from a folder or a
+//! `.tar.zst` archive. The readiness types (passthrough per PCI
 //! device, suspend, what a Xen dom0 cannot see) and the rules that decide them are shared by
 //! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`Suspend`]).
 
 mod date;
 mod error;
+pub mod hcl_files;
 mod observed;
 mod privacy;
 pub mod qubes_hcl;

@@ -1,5 +1,5 @@
 //! Building profiles: from imported folders or a [`ModuleSet`], built-in alias inference across
-//! kernels, and regeneration of every shipped profile from `shared/kernel-data`.
+//! kernels, and regeneration of every shipped profile from the repository's `data/kernel-data`.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -306,7 +306,7 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
     added
 }
 
-/// Day the shared data was collected, from its README (`Collected YYYY-MM-DD.`).
+/// Day the kernel data was collected, from its README (`Collected YYYY-MM-DD.`).
 fn data_date(kernel_data: &Path) -> String {
     std::fs::read_to_string(kernel_data.join("README.md"))
         .ok()
@@ -400,10 +400,10 @@ fn debian_package_version(folder: &str, prefix: &str) -> String {
     v.replace("_bpo", "~bpo")
 }
 
-/// Regenerate every shipped profile from `shared` (the folder holding `kernel-data/`).
-/// `progress(done, total, id)` is called per profile.
-pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
-    let kd = shared.join("kernel-data");
+/// Regenerate every shipped profile from `data` (the folder holding `kernel-data/`: the
+/// repository's `data/`). `progress(done, total, id)` is called per profile.
+pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
+    let kd = data.join("kernel-data");
     let date = data_date(&kd);
     let total = 8;
     let mut builders: Vec<ProfileBuilder> = Vec::new();
@@ -435,7 +435,7 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
         let mut pairs = import::read_dep11(&dep11)?;
         let mut source = format!("debian-dep11-non-free-firmware/{fw_suite} (Provides.firmware)");
         if *fw_suite == "trixie" {
-            let tsv = kd.join("debian-firmware-trixie/firmware-files.tsv");
+            let tsv = import::required(&kd.join("debian-firmware-trixie"), "firmware-files.tsv")?;
             pairs.extend(import::read_firmware_tsv(&tsv)?);
             source.push_str(" + debian-firmware-trixie/firmware-files.tsv");
         }
@@ -451,7 +451,10 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
     ];
     // Module paths for def_variants rules: RHEL 10 is a 6.12 kernel; Debian 6.12's layout of
     // kernel/ is the closest public map from module name to path.
-    let debian_612_paths = module_paths(&first_dir(&kd, "debian-trixie-6")?.join("modules.dep"))?;
+    let debian_612_paths = module_paths(&import::required(
+        &first_dir(&kd, "debian-trixie-6")?,
+        "modules.dep",
+    )?)?;
     for (i, (id, release, prefix, eos)) in rhel.iter().enumerate() {
         progress(4 + i as u64, total, id);
         let dir = first_dir(&kd.join("rhel-derived-aliases"), prefix)?;
@@ -478,18 +481,15 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
         };
         let mut b = import::import_derived_dir(&dir, meta)?;
         let alma = kd.join("rhel-almalinux").join(&folder);
-        b.rhel = import::read_rhel_status(&alma.join("rh-hardware-status.tsv"))?;
+        b.rhel = import::read_rhel_status(&import::required(&alma, "rh-hardware-status.tsv")?)?;
         let mut extra: Vec<String> = Vec::new();
         for list in ["mod-extra.list", "mod-extra.list.rhel"] {
-            let p = alma.join(list);
-            if p.exists() {
+            if let Some(p) = import::data_file(&alma, list) {
                 extra.extend(import::read_mod_extra(&p)?);
             }
         }
-        let variants = alma.join("def_variants.yaml.rhel");
-        if variants.exists() {
-            let text = std::fs::read_to_string(&variants).map_err(|e| Error::io(&variants, e))?;
-            let rules = import::parse_def_variants(&text);
+        if let Some(variants) = import::data_file(&alma, "def_variants.yaml.rhel") {
+            let rules = import::parse_def_variants(&import::read_text(&variants)?);
             for (name, path) in &debian_612_paths {
                 let rel = path.strip_prefix("kernel/").unwrap_or(path);
                 if import::def_variants_package(&rules, rel) == Some("modules-extra") {
@@ -539,7 +539,7 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
 
 /// Module name -> path from a modules.dep.
 fn module_paths(dep: &Path) -> Result<Vec<(String, String)>, Error> {
-    let text = std::fs::read_to_string(dep).map_err(|e| Error::io(dep, e))?;
+    let text = import::read_text(dep)?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once(':'))

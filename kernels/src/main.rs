@@ -25,8 +25,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make a profile from a /lib/modules tree, .deb or .rpm packages, or an extracted folder of
-    /// shared/kernel-data.
+    /// Make a profile from a /lib/modules tree, .deb or .rpm packages, or a text folder of
+    /// data/kernel-data.
     Import {
         #[arg(required = true)]
         sources: Vec<PathBuf>,
@@ -58,10 +58,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Regenerate every shipped profile from shared/kernel-data.
+    /// Regenerate every shipped profile from the repository's data/kernel-data.
     BuildShipped {
-        #[arg(long, env = "HCL_SHARED_DIR", default_value = "../shared")]
-        shared: PathBuf,
+        /// The folder holding kernel-data/ (the repository's data/).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
         #[arg(long, default_value = "kernels/profiles")]
         out: PathBuf,
     },
@@ -99,6 +100,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &modaliases,
         ),
         Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
-        Command::BuildShipped { shared, out } => build(&shared, &out),
+        Command::BuildShipped { data, out } => build(&data, &out),
     }
 }

@@ -2,7 +2,7 @@
 
 use hcl_data::{Report, Tri, qubes_hcl};
 
-use crate::common::{hcl_dir, sample_report};
+use crate::common::{hcl_bytes, hcl_names, hcl_text, sample_report};
 
 /// A real file as `to_yaml` writes it: the person's credit and link are not imported (they
 /// name a person), so they come back as the placeholders.
@@ -55,7 +55,7 @@ fn export_of_an_imported_file_matches_the_real_file() {
         "Intel-NUC13ANHi5-20230728.yml",
         "ASRock-B450M_Pro4-20210809-120230.yml",
     ] {
-        let real = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+        let real = hcl_text(name);
         let r = qubes_hcl::from_yaml(&real, name).unwrap();
         let written = qubes_hcl::to_yaml(&r).unwrap();
         assert_eq!(written, without_credit(&real), "{name}");
@@ -64,19 +64,13 @@ fn export_of_an_imported_file_matches_the_real_file() {
 
 #[test]
 fn round_trip_keeps_the_facts_of_real_files() {
-    let mut names: Vec<_> = std::fs::read_dir(hcl_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
-        .collect();
-    names.sort();
+    let names = hcl_names();
     let mut checked = 0;
     for name in names.iter().step_by(10) {
-        let Ok(text) = std::fs::read_to_string(hcl_dir().join(name)) else {
+        let Ok(text) = std::str::from_utf8(hcl_bytes(name)) else {
             continue;
         };
-        let Ok(r) = qubes_hcl::from_yaml(&text, name) else {
+        let Ok(r) = qubes_hcl::from_yaml(text, name) else {
             continue;
         };
         let yaml = qubes_hcl::to_yaml(&r).unwrap();
@@ -92,8 +86,7 @@ fn probe_report_exports_in_the_hcl_layout() {
     let r = sample_report();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
     // The top-level keys of the real files qubes-hcl-report writes since R4.2, in their order.
-    let real =
-        std::fs::read_to_string(hcl_dir().join("ASRock-B450M_Pro4-20230903-193030.yml")).unwrap();
+    let real = hcl_text("ASRock-B450M_Pro4-20230903-193030.yml");
     let keys = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
@@ -173,7 +166,7 @@ fn invalid_report_is_not_written() {
 #[test]
 fn regression_empty_remark_round_trips_empty_not_fixme() {
     let name = "ACEMAGIC-AX16PRO-KingofMidnight.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     assert_eq!(r.qubes.as_ref().unwrap().versions[0].remark, None);
     let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
@@ -184,7 +177,7 @@ fn regression_empty_remark_round_trips_empty_not_fixme() {
 #[test]
 fn regression_absent_status_fields_round_trip() {
     let name = "ASRock-Q87M_Vpro-suricabile.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     assert!(!text.contains("\nslat:"));
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
@@ -195,7 +188,7 @@ fn regression_absent_status_fields_round_trip() {
 #[test]
 fn regression_tpm_no_survives_export() {
     let name = "Gigabyte-890fxa-ud7-20200611-000000.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
     assert!(

@@ -2,12 +2,10 @@
 
 use hcl_data::{Origin, Report, Role, Tri, qubes_hcl};
 
-use crate::common::hcl_dir;
+use crate::common::{hcl_bytes, hcl_names, hcl_text};
 
 fn import(name: &str) -> Report {
-    let path = hcl_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    qubes_hcl::from_yaml(&text, name).unwrap_or_else(|e| panic!("{e}"))
+    qubes_hcl::from_yaml(&hcl_text(name), name).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn device<'a>(r: &'a Report, vendor: &str, device: &str) -> &'a hcl_data::Device {
@@ -19,24 +17,17 @@ fn device<'a>(r: &'a Report, vendor: &str, device: &str) -> &'a hcl_data::Device
 
 #[test]
 fn every_real_hcl_file_imports() {
-    let mut names: Vec<_> = std::fs::read_dir(hcl_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
-        .collect();
-    names.sort();
-    assert_eq!(names.len(), 1195, "the shared HCL has 1,195 reports");
+    let names = hcl_names();
+    assert_eq!(names.len(), 1195, "the HCL in data/ has 1,195 reports");
     let mut failures = Vec::new();
     let mut flagged = 0;
     let (mut devices, mut gpus, mut with_versions, mut content_ids) =
         (0, 0, 0, std::collections::BTreeSet::new());
     for name in &names {
-        let bytes = std::fs::read(hcl_dir().join(name)).unwrap();
-        let result = match std::str::from_utf8(&bytes) {
+        let result = match std::str::from_utf8(hcl_bytes(name)) {
             Ok(text) => qubes_hcl::from_yaml(text, name),
             Err(e) => Err(hcl_data::Error::QubesHcl {
-                file: name.clone(),
+                file: (*name).to_owned(),
                 reason: format!("not UTF-8: {e}"),
             }),
         };

@@ -21,11 +21,13 @@ pub(super) struct Tree {
     pub(super) size: u64,
 }
 
-/// True when `dir` looks like a `lib/modules/<version>` directory.
+/// True when `dir` looks like a `lib/modules/<version>` directory (or a text folder of depmod
+/// output, plain or compressed, which `scan` then refuses by name).
 fn is_modules_dir(dir: &Path) -> bool {
-    ["kernel", "modules.builtin", "modules.order", "modules.dep"]
-        .iter()
-        .any(|n| dir.join(n).exists())
+    dir.join("kernel").exists()
+        || ["modules.builtin", "modules.order", "modules.dep"]
+            .iter()
+            .any(|n| crate::import::data_file(dir, n).is_some())
 }
 
 impl Tree {
@@ -87,9 +89,9 @@ impl Tree {
                 files.push((rel.to_owned(), size));
             }
         })?;
-        // The text folders of ../shared/kernel-data have depmod output but no modules: they have
+        // Text folders such as data/kernel-data's have depmod output but no modules: they have
         // their own importer, and their folder name is no kernel version.
-        if files.is_empty() && modules_dir.join("modules.alias").is_file() {
+        if files.is_empty() && crate::import::data_file(&modules_dir, "modules.alias").is_some() {
             return Err(Error::bad(
                 &modules_dir,
                 "holds depmod output (modules.alias) but no .ko files: an extracted data folder, \

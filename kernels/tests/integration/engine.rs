@@ -10,7 +10,7 @@ use hcl_kernels::{
     ProfileMeta, build_shipped,
 };
 
-use crate::common::shared_dir;
+use crate::common::data_dir;
 
 fn catalog() -> &'static Catalog {
     crate::common::embedded()
@@ -205,11 +205,11 @@ fn firmware_missing_when_no_declared_file_ships() {
     assert_eq!(cov.firmware[0].shipped, Some(false));
 }
 
-/// The profiles committed under kernels/profiles equal what the importers make from
-/// ../shared now.
+/// The profiles committed under kernels/profiles equal what the importers make from the
+/// repository's data/ now.
 #[test]
-fn committed_profiles_equal_fresh_import_from_shared() {
-    let fresh = build_shipped(&shared_dir(), &|_, _, _| {}).expect("build from shared");
+fn committed_profiles_equal_fresh_import_from_data() {
+    let fresh = build_shipped(&data_dir(), &|_, _, _| {}).expect("build from data/");
     let committed = catalog();
     assert_eq!(fresh.profiles().len(), committed.profiles().len());
     for (f, c) in fresh.profiles().iter().zip(committed.profiles()) {
@@ -415,7 +415,7 @@ fn cli_bad_input_fails_cleanly() {
 #[test]
 fn cli_import_list_and_diff_with_profile_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let src = shared_dir().join("kernel-data/qubes-derived/qubes-6.12");
+    let src = data_dir().join("kernel-data/qubes-derived/qubes-6.12");
     let out = cli()
         .args(["import", "--id", "q", "--out"])
         .arg(dir.path())
