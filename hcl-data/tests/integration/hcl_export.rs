@@ -260,7 +260,7 @@ fn probe_export_fields_as_qubes_hcl_report_writes_them() {
 #[test]
 fn certified_survives_the_round_trip() {
     let name = "ASRock-B450M_Pro4-20230903-193030.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
     assert!(
