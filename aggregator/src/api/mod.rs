@@ -6,7 +6,7 @@
 //! | GET | `/api/v1/reports/{id}` | the stored report |
 //! | POST | `/api/v1/reports/{id}/hide`, `/unhide` | moderation, `Authorization: Bearer` |
 //! | DELETE | `/api/v1/reports/{id}` | moderation, `Authorization: Bearer` |
-//! | GET | `/api/v1/health` | 200 when the store answers |
+//! | GET | `/api/v1/health` | 200 when the store reads and writes, else 503 |
 
 pub mod ratelimit;
 pub mod validate;
@@ -193,7 +193,10 @@ async fn delete_report(
     Ok(Json(serde_json::json!({ "id": id, "deleted": true })).into_response())
 }
 
+/// 200 while the store reads and writes; 503 while writes fail (disk full, database gone),
+/// which the first write to go through again ends.
 async fn health(State(st): State<AppState>) -> Result<Response, AppError> {
+    st.store.check_writable().await?;
     let n = st.store.count_reports().await?;
     Ok(Json(serde_json::json!({ "status": "ok", "reports": n })).into_response())
 }
