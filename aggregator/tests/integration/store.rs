@@ -349,12 +349,12 @@ async fn unsupported_database_url_is_a_clear_error() {
     );
 }
 
-/// Regression (issue 8): after the second failed write in a row, the SQLite writer answered
-/// every later write as stored but committed none (sqlx's transaction depth was left counting a
-/// transaction SQLite had already rolled back). The database is capped at a few pages
-/// (`PRAGMA max_page_count`: SQLITE_FULL, as on a full disk, without root); every write the
-/// store acknowledges must read back, during the fault, once space is freed, and after a
-/// reopen.
+/// Issue 8, without root: the database is capped at a few pages (`PRAGMA max_page_count`:
+/// SQLITE_FULL, as on a full disk). Every write the store acknowledges must read back, during
+/// the fault, once space is freed and after a reopen, and `check_writable` (health) must see
+/// the fault and its end. SQLite fails these writes statement by statement and keeps the
+/// transaction, so this does not reproduce the lost writes themselves (a full file system
+/// does: `faults::sqlite_disk_full_refuses_with_503_and_recovers`).
 #[tokio::test]
 async fn sqlite_full_database_acknowledges_only_what_it_stores() {
     use hcl_aggregator::store::SqliteStore;
