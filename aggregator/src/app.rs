@@ -32,6 +32,16 @@ pub struct Config {
     pub page_build_rate_per_sec: f64,
     /// Such builds a client address may cause at once.
     pub page_build_burst: u32,
+    /// Time a connection has to deliver a request's whole header, counted from when it opens
+    /// or from the end of its previous response (so it also closes idle keep-alive
+    /// connections); then it is closed.
+    pub header_read_timeout: std::time::Duration,
+    /// Connections open at once; more wait in the kernel's listen queue until one closes.
+    pub max_connections: usize,
+    /// Wrong admin tokens a client address may send in a row before it is refused with 429.
+    pub admin_failure_burst: u32,
+    /// Wrong admin tokens per second a client address earns back (0: no limit).
+    pub admin_failure_rate_per_sec: f64,
 }
 
 impl Default for Config {
@@ -46,6 +56,10 @@ impl Default for Config {
             page_upload_lag: crate::web::DEFAULT_UPLOAD_LAG,
             page_build_rate_per_sec: 0.2,
             page_build_burst: 20,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_connections: 4096,
+            admin_failure_burst: 5,
+            admin_failure_rate_per_sec: 0.1,
         }
     }
 }
@@ -58,6 +72,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Per client address: page snapshots built for non-default filters.
     pub build_limiter: Arc<RateLimiter>,
+    /// Per client address: wrong admin tokens (moderation is refused with 429 when spent).
+    pub auth_failures: Arc<RateLimiter>,
     /// Snapshots behind the pages; writes through the API invalidate them.
     pub pages: Arc<crate::web::PageCache>,
 }
@@ -69,23 +85,55 @@ impl AppState {
             config.page_build_rate_per_sec,
             config.page_build_burst,
         ));
+        let auth_failures = Arc::new(RateLimiter::new(
+            config.admin_failure_rate_per_sec,
+            config.admin_failure_burst,
+        ));
         let pages = Arc::new(crate::web::PageCache::new(catalog, config.page_upload_lag));
         Self {
             store,
             config: Arc::new(config),
             limiter,
             build_limiter,
+            auth_failures,
             pages,
         }
     }
 }
 
-/// The whole route table: the upload/moderation API and the HCL pages.
+/// The whole route table: the upload/moderation API and the HCL pages. Every response, error
+/// pages included, carries [`security_headers`].
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::api::routes())
         .merge(crate::web::routes())
         .fallback(|| async { crate::error::AppError::NotFound })
         .layer(axum::middleware::from_fn(crate::error::negotiate))
+        .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
+}
+
+/// The pages load nothing but `/style.css`, run no script, and submit forms (the filters)
+/// only to this server; inline SVG charts need nothing more. Nothing may frame them.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; \
+     img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Headers that keep uploaded text from becoming active content: no MIME sniffing (a CSV or
+/// Markdown body is never run as HTML), the policy above, no Referer leaving the site.
+pub async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    let h = resp.headers_mut();
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    resp
 }

@@ -88,6 +88,20 @@ struct ServeArgs {
     /// Such builds a client address may cause at once.
     #[arg(long, env = "HCL_PAGE_BUILD_BURST", default_value_t = defaults().page_build_burst)]
     page_build_burst: u32,
+    /// Seconds a connection has to send a request's whole header, from when it opens or from
+    /// the end of its previous response (so idle keep-alive connections close too).
+    #[arg(long, env = "HCL_HEADER_READ_TIMEOUT_SECS", default_value_t = defaults().header_read_timeout.as_secs())]
+    header_read_timeout_secs: u64,
+    /// Connections open at once (more wait in the listen queue); the open-file limit is raised
+    /// to fit, or this is lowered to fit the hard limit.
+    #[arg(long, env = "HCL_MAX_CONNECTIONS", default_value_t = defaults().max_connections)]
+    max_connections: usize,
+    /// Wrong admin tokens a client address may send before it gets 429.
+    #[arg(long, env = "HCL_ADMIN_FAILURE_BURST", default_value_t = defaults().admin_failure_burst)]
+    admin_failure_burst: u32,
+    /// Wrong admin tokens per second a client address earns back; 0: no limit.
+    #[arg(long, env = "HCL_ADMIN_FAILURE_RATE_PER_SEC", default_value_t = defaults().admin_failure_rate_per_sec)]
+    admin_failure_rate_per_sec: f64,
     /// Most SQLite writes committed together (group commit; 1 turns it off).
     #[arg(long, env = "HCL_SQLITE_BATCH", default_value_t = hcl_aggregator::store::sqlite::DEFAULT_MAX_BATCH)]
     sqlite_batch: usize,
@@ -118,6 +132,10 @@ fn main() -> anyhow::Result<()> {
                 page_upload_lag: std::time::Duration::from_secs(a.page_upload_lag_secs),
                 page_build_rate_per_sec: a.page_build_rate_per_sec,
                 page_build_burst: a.page_build_burst,
+                header_read_timeout: std::time::Duration::from_secs(a.header_read_timeout_secs),
+                max_connections: a.max_connections,
+                admin_failure_burst: a.admin_failure_burst,
+                admin_failure_rate_per_sec: a.admin_failure_rate_per_sec,
             };
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,

@@ -217,7 +217,39 @@ impl Report {
     pub fn canonical(&self) -> Result<CanonicalReport, Error> {
         let json = serde_json::to_string(self).map_err(|e| Error::Write(e.to_string()))?;
         let id = hex::encode(Sha256::digest(json.as_bytes()));
-        Ok(CanonicalReport { id, json })
+        let content_key = self.content_key(&json)?;
+        Ok(CanonicalReport {
+            id,
+            json,
+            content_key,
+        })
+    }
+
+    /// [`CanonicalReport::content_key`] from the canonical JSON of `self`. The per-run fields
+    /// are the first ones the schema writes, so the key hashes what follows them: no second
+    /// serialisation of the report.
+    fn content_key(&self, json: &str) -> Result<String, Error> {
+        #[derive(serde::Serialize)]
+        struct PerRun<'a> {
+            schema_version: u32,
+            report_id: &'a str,
+            generated_on: &'a str,
+        }
+        let head = serde_json::to_string(&PerRun {
+            schema_version: self.schema_version,
+            report_id: &self.report_id,
+            generated_on: &self.generated_on,
+        })
+        .map_err(|e| Error::Write(e.to_string()))?;
+        let prefix = head.strip_suffix('}').unwrap_or(&head);
+        // The schema writes these three first (a test holds it to that).
+        let rest = json.strip_prefix(prefix).ok_or_else(|| {
+            Error::Write("canonical JSON does not start with the per-run fields".into())
+        })?;
+        let mut h = Sha256::new();
+        h.update(format!("content-key v{}\n", self.schema_version).as_bytes());
+        h.update(rest.as_bytes());
+        Ok(hex::encode(h.finalize()))
     }
 }
 
@@ -228,6 +260,11 @@ pub struct CanonicalReport {
     pub id: String,
     /// The report serialised by the schema: fields in schema order, maps sorted, no spaces.
     pub json: String,
+    /// Hex SHA-256 of the same report without its per-run fields, `report_id` (random per
+    /// run) and `generated_on` (the day of the run): the same machine scanned again, or the
+    /// same file sent again under a fresh id, has the same key. The aggregator's tombstones
+    /// hold it, so a deleted report does not come back under another `report_id`.
+    pub content_key: String,
 }
 
 /// A report sent as YAML, as a JSON value: parsed under the limits for untrusted input, not yet
@@ -562,5 +599,51 @@ mod tests {
         assert!(check_date("d", "").is_ok());
         assert!(check_date("d", "2023-13-01").is_err());
         assert!(check_date("d", "2023-07-28T10:00").is_err());
+    }
+
+    fn report(report_id: &str, generated_on: &str, model: &str) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            report_id: report_id.into(),
+            generated_on: generated_on.into(),
+            generator: "hcl-probe 0.1.0".into(),
+            origin: Default::default(),
+            system: crate::System {
+                model: Some(model.into()),
+                ..Default::default()
+            },
+            devices: Vec::new(),
+            kernels: Default::default(),
+            qubes: None,
+        }
+    }
+
+    /// Regression (issue 8): a deleted report came back under a new report_id. The content
+    /// key ignores the per-run fields and nothing else.
+    #[test]
+    fn content_key_ignores_report_id_and_day_only() {
+        let key = |r: &Report| r.canonical().expect("canonical").content_key;
+        let a = report("0123456789abcdef0123456789abcdef", "2026-11-20", "T14");
+        let b = report("ffffffffffffffffffffffffffffffff", "2026-12-01", "T14");
+        assert_ne!(a.content_id(), b.content_id());
+        assert_eq!(key(&a), key(&b));
+        // Quotes and escapes in the per-run fields do not shift the cut.
+        assert_eq!(key(&a), key(&report("a\"},\"x", "\u{1}", "T14")));
+        assert_ne!(key(&a), key(&report("0", "2026-11-20", "T15")));
+        let mut g = a.clone();
+        g.generator = "hcl-probe 0.2.0".into();
+        assert_ne!(key(&a), key(&g));
+        // The same as hashing the report with both fields emptied, written out in full.
+        let mut blank = a.clone();
+        blank.report_id.clear();
+        blank.generated_on.clear();
+        let json = serde_json::to_string(&blank).expect("json");
+        let rest = json
+            .strip_prefix("{\"schema_version\":1,\"report_id\":\"\",\"generated_on\":\"\"")
+            .expect("schema order");
+        let mut h = Sha256::new();
+        h.update(b"content-key v1\n");
+        h.update(rest.as_bytes());
+        assert_eq!(key(&a), hex::encode(h.finalize()));
     }
 }

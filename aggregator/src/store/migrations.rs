@@ -35,6 +35,16 @@ pub fn sqlite() -> Migrator {
             "deleted reports",
             include_str!("../../migrations/sqlite/0002_deleted_reports.sql"),
         ),
+        (
+            3,
+            "tombstone content key",
+            include_str!("../../migrations/sqlite/0003_tombstone_content_key.sql"),
+        ),
+        (
+            4,
+            "write probe",
+            include_str!("../../migrations/sqlite/0004_write_probe.sql"),
+        ),
     ])
 }
 
@@ -49,6 +59,16 @@ pub fn postgres() -> Migrator {
             2,
             "deleted reports",
             include_str!("../../migrations/postgres/0002_deleted_reports.sql"),
+        ),
+        (
+            3,
+            "tombstone content key",
+            include_str!("../../migrations/postgres/0003_tombstone_content_key.sql"),
+        ),
+        (
+            4,
+            "write probe",
+            include_str!("../../migrations/postgres/0004_write_probe.sql"),
         ),
     ])
 }
