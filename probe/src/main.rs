@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hcl_probe::output::Format;
 
 #[derive(Parser)]
-#[command(version, about = "Which candidate dom0 kernels drive this machine?")]
+#[command(about = "Which candidate dom0 kernels drive this machine?")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,7 +86,8 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+    let cli: Cli = hcl_buildinfo::parse(env!("CARGO_PKG_VERSION"), commands::version_contents);
+    match cli.command {
         Command::Scan {
             root,
             format,
