@@ -225,7 +225,11 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
                 .args(["--package", binary.name(), "--bin", binary.name()]),
         )?;
         let build_secs = t.elapsed().as_secs_f64();
-        let built = target_dir.join(TARGET).join("release").join(binary.name());
+        let built = env
+            .target_dir_for(binary.static_crt())
+            .join(TARGET)
+            .join("release")
+            .join(binary.name());
         let file_name = binary.file_name(&version);
         let path = opts.out.join(&file_name);
         std::fs::copy(&built, &path)

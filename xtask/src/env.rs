@@ -135,6 +135,13 @@ impl BuildEnv {
         })
     }
 
+    /// Where cargo builds with or without `crt-static`: apart, since cargo names the artifacts
+    /// of both alike and each build would overwrite the other's dependencies.
+    pub fn target_dir_for(&self, static_crt: bool) -> PathBuf {
+        self.target_dir
+            .join(if static_crt { "static" } else { "dynamic" })
+    }
+
     /// rustc's flags, as `CARGO_ENCODED_RUSTFLAGS` wants them (0x1f between flags).
     pub fn rustflags(&self, static_crt: bool) -> String {
         let mut flags: Vec<String> = Vec::new();
@@ -184,7 +191,7 @@ impl BuildEnv {
             c.env("RUSTUP_TOOLCHAIN", t);
         }
         c.env("CARGO_HOME", &self.cargo_home)
-            .env("CARGO_TARGET_DIR", &self.target_dir)
+            .env("CARGO_TARGET_DIR", self.target_dir_for(static_crt))
             .env("CARGO_ENCODED_RUSTFLAGS", self.rustflags(static_crt))
             .env("CFLAGS", self.cflags())
             .env("CARGO_INCREMENTAL", "0")
