@@ -85,13 +85,12 @@ fn git_head(dir: &Path) -> Option<String> {
         watch.push(branch);
     }
     for name in watch {
-        if let Some(path) = git(
+        let path = git(
             dir,
             &["rev-parse", "--path-format=absolute", "--git-path", &name],
-        ) {
-            if Path::new(&path).exists() {
-                println!("cargo::rerun-if-changed={path}");
-            }
+        );
+        if let Some(path) = path.filter(|p| Path::new(p).exists()) {
+            println!("cargo::rerun-if-changed={path}");
         }
     }
     Some(head)
