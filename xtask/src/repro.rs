@@ -108,6 +108,13 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let b_home = work.join("b/cargo-home");
     std::fs::create_dir_all(&b_home)?;
     link(&real_home.join("registry"), &b_home.join("registry"))?;
+    // Installed subcommands (cargo-auditable) and the machine's cargo settings (a registry
+    // mirror, say) are not build output: the second home sees them too.
+    for name in ["bin", "config.toml", "config"] {
+        if real_home.join(name).exists() {
+            link(&real_home.join(name), &b_home.join(name))?;
+        }
+    }
     let other_toolchain = twin_toolchain(&current);
     match &other_toolchain {
         Some(t) => progress(format!(
