@@ -88,6 +88,8 @@ pub struct Artifact {
     pub size: u64,
     pub sha256: String,
     pub build_secs: f64,
+    /// CPU seconds of the build (cargo and everything it ran).
+    pub cpu_secs: Option<f64>,
     pub file_description: String,
     pub dependencies: usize,
 }
@@ -106,6 +108,19 @@ pub struct Dist {
 
 fn progress(msg: impl std::fmt::Display) {
     eprintln!("dist: {msg}");
+}
+
+/// CPU seconds (user + system) of this process's finished children, from `/proc/self/stat`
+/// (`cutime`, `cstime`; USER_HZ is 100 on x86_64 Linux): what a build costs on a machine with
+/// nothing else running, whatever else shares this one.
+pub fn children_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split(' ').collect();
+    // cutime and cstime are fields 16 and 17 of the whole line, 14 and 15 after the name.
+    let ticks: u64 = fields.get(13)?.parse::<u64>().ok()? + fields.get(14)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 #[derive(serde::Deserialize)]
@@ -211,6 +226,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
             binary.name()
         ));
         let t = Instant::now();
+        let cpu_before = children_cpu_secs();
         cmd::run(
             env.cargo(&checkout.root, binary.static_crt())
                 .envs(opts.extra_env.iter().map(|(k, v)| (k, v)))
@@ -225,6 +241,9 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
                 .args(["--package", binary.name(), "--bin", binary.name()]),
         )?;
         let build_secs = t.elapsed().as_secs_f64();
+        let cpu_secs = children_cpu_secs()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
         let built = env
             .target_dir_for(binary.static_crt())
             .join(TARGET)
@@ -236,10 +255,12 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
             .with_context(|| format!("copying {} to {}", built.display(), path.display()))?;
         let mut artifact = check(binary, &checkout.commit, file_name, path, build_secs)?;
         artifact.version = version;
+        artifact.cpu_secs = cpu_secs;
         progress(format!(
-            "[{}/{total}] {} in {build_secs:.0} s: {} bytes, {} packages listed inside, {}",
+            "[{}/{total}] {} in {build_secs:.0} s{}: {} bytes, {} packages listed inside, {}",
             i + 1,
             artifact.file_name,
+            cpu_secs.map_or(String::new(), |c| format!(" ({c:.0} s CPU)")),
             artifact.size,
             artifact.dependencies,
             artifact.file_description
@@ -336,6 +357,7 @@ fn check(
         size,
         sha256: String::new(),
         build_secs,
+        cpu_secs: None,
         file_description: description,
         dependencies: deps.len(),
     })

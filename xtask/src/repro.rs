@@ -89,6 +89,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     let a = source.clone_at(&a_root)?;
     progress(format!("build A: {} at {}", a.commit, a_root.display()));
     let t = Instant::now();
+    let cpu_start = dist::children_cpu_secs();
     let dist_a = dist::run(&dist::Options {
         root: a.root.clone(),
         out: work.join("a/out"),
@@ -101,6 +102,11 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         extra_env: Vec::new(),
     })?;
     let secs_a = t.elapsed().as_secs_f64();
+    let cpu_a = dist::children_cpu_secs()
+        .zip(cpu_start)
+        .map_or(String::new(), |(after, before)| {
+            format!(" ({:.0} s CPU)", after - before)
+        });
 
     // Build B: clone at work/b/y, target directory beside it, a cargo home elsewhere.
     let b_root = work.join("b/y");
@@ -124,6 +130,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
     }
     progress(format!("build B: {} at {}", b.commit, b_root.display()));
     let t = Instant::now();
+    let cpu_start = dist::children_cpu_secs();
     // Another HOME; rustup keeps finding its toolchains through RUSTUP_HOME.
     let b_user_home = work.join("b/home");
     std::fs::create_dir_all(&b_user_home)?;
@@ -146,10 +153,17 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         ],
     })?;
     let secs_b = t.elapsed().as_secs_f64();
+    let cpu_b = dist::children_cpu_secs()
+        .zip(cpu_start)
+        .map_or(String::new(), |(after, before)| {
+            format!(" ({:.0} s CPU)", after - before)
+        });
 
     let sums_a = std::fs::read_to_string(&dist_a.sums)?;
     let sums_b = std::fs::read_to_string(&dist_b.sums)?;
-    progress(format!("build A took {secs_a:.0} s, build B {secs_b:.0} s"));
+    progress(format!(
+        "build A took {secs_a:.0} s{cpu_a}, build B {secs_b:.0} s{cpu_b}"
+    ));
     for line in sums_a.lines() {
         progress(format!("A {line}"));
     }
