@@ -70,8 +70,8 @@ pub struct Options {
     pub sign: Option<PathBuf>,
     pub allow_dirty: bool,
     pub binaries: Vec<Binary>,
-    /// rustup toolchain to build with (default: the one in force).
-    pub toolchain: Option<String>,
+    /// `bin` folder of the toolchain to build with (default: `cargo`/`rustc` on `PATH`).
+    pub toolchain_bin: Option<PathBuf>,
     /// Cargo home to build with (default: `CARGO_HOME` or `~/.cargo`).
     pub cargo_home: Option<PathBuf>,
     /// More environment for the builds (the reproducibility check varies `HOME`).
@@ -190,7 +190,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
         Some(home) => home.clone(),
         None => crate::env::cargo_home()?,
     };
-    let toolchain = Toolchain::detect(opts.toolchain.as_deref())?;
+    let toolchain = Toolchain::detect(opts.toolchain_bin.as_deref())?;
     let env = BuildEnv::new(&checkout, &target_dir, &cargo_home, toolchain, &auditable)?;
     progress(format!(
         "commit {} (SOURCE_DATE_EPOCH={}), {}, cargo-auditable {auditable}",

@@ -21,8 +21,9 @@ pub const TARGET: &str = "x86_64-unknown-linux-gnu";
 /// The toolchain a build uses: `rustc -vV` and where its sysroot is.
 #[derive(Debug, Clone)]
 pub struct Toolchain {
-    /// A rustup toolchain name to select (`RUSTUP_TOOLCHAIN`); None: the one in force.
-    pub rustup_toolchain: Option<String>,
+    /// The `bin` folder of a toolchain to use directly (its `cargo` and `rustc`, not rustup's
+    /// proxies); None: `cargo` and `rustc` as found on `PATH`.
+    pub bin: Option<PathBuf>,
     /// `rustc -vV`, which a rebuild must match.
     pub verbose_version: String,
     pub sysroot: PathBuf,
@@ -31,14 +32,11 @@ pub struct Toolchain {
 }
 
 impl Toolchain {
-    /// Ask rustc (through rustup when it is there, so `rustup_toolchain` is honoured).
-    pub fn detect(rustup_toolchain: Option<&str>) -> anyhow::Result<Self> {
+    /// Ask rustc: the one in `bin`, else the one on `PATH`.
+    pub fn detect(bin: Option<&Path>) -> anyhow::Result<Self> {
         let rustc = |args: &[&str]| {
-            let mut c = Command::new("rustc");
+            let mut c = Command::new(bin.map_or_else(|| "rustc".into(), |b| b.join("rustc")));
             c.args(args);
-            if let Some(t) = rustup_toolchain {
-                c.env("RUSTUP_TOOLCHAIN", t);
-            }
             cmd::output(&mut c)
         };
         let verbose_version = rustc(&["-vV"])?;
@@ -49,7 +47,7 @@ impl Toolchain {
             .unwrap_or("unknown")
             .to_owned();
         Ok(Toolchain {
-            rustup_toolchain: rustup_toolchain.map(str::to_owned),
+            bin: bin.map(Path::to_owned),
             verbose_version,
             sysroot,
             commit_hash,
@@ -163,11 +161,21 @@ impl BuildEnv {
             .join(" ")
     }
 
-    /// A `cargo` command (through rustup, so the chosen toolchain is used) in `dir` with this
-    /// environment; settings from the caller's environment that would change the output are
-    /// removed.
+    /// A `cargo` command of the chosen toolchain in `dir` with this environment; settings from
+    /// the caller's environment that would change the output are removed.
     pub fn cargo(&self, dir: &Path, static_crt: bool) -> Command {
-        let mut c = Command::new("cargo");
+        let mut c = match &self.toolchain.bin {
+            Some(bin) => {
+                let mut c = Command::new(bin.join("cargo"));
+                let path = std::env::var_os("PATH").unwrap_or_default();
+                let path = std::iter::once(bin.clone()).chain(std::env::split_paths(&path));
+                c.env("PATH", std::env::join_paths(path).unwrap_or_default())
+                    .env("RUSTC", bin.join("rustc"))
+                    .env_remove("RUSTUP_TOOLCHAIN");
+                c
+            }
+            None => Command::new("cargo"),
+        };
         c.current_dir(dir);
         let drop: Vec<OsString> = std::env::vars_os()
             .map(|(k, _)| k)
@@ -186,9 +194,6 @@ impl BuildEnv {
             .collect();
         for k in drop {
             c.env_remove(k);
-        }
-        if let Some(t) = &self.toolchain.rustup_toolchain {
-            c.env("RUSTUP_TOOLCHAIN", t);
         }
         c.env("CARGO_HOME", &self.cargo_home)
             .env("CARGO_TARGET_DIR", self.target_dir_for(static_crt))
@@ -216,7 +221,7 @@ mod tests {
             changes: vec![],
         };
         let toolchain = Toolchain {
-            rustup_toolchain: None,
+            bin: None,
             verbose_version: "rustc 1.0.0\ncommit-hash: abc".into(),
             sysroot: "/opt/rust".into(),
             commit_hash: "abc".into(),
@@ -272,7 +277,7 @@ mod tests {
             changes: vec![],
         };
         let toolchain = Toolchain {
-            rustup_toolchain: None,
+            bin: None,
             verbose_version: String::new(),
             sysroot: "/opt/rust".into(),
             commit_hash: "abc".into(),

@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
             sign,
             allow_dirty,
             binaries: all_if_none(binaries),
-            toolchain: None,
+            toolchain_bin: None,
             cargo_home: None,
             extra_env: Vec::new(),
         })

@@ -4,8 +4,8 @@
 //! The two builds share nothing but the downloaded crates: build A has its target directory
 //! inside its clone and uses cargo's home as it is; build B, started later, has its target
 //! directory outside its clone, a cargo home at another path (whose `registry` is a link to the
-//! real one, so no download is needed), another `HOME`, and, when one is installed, a second
-//! rustup toolchain of the same rustc release (another sysroot path). Anything machine-specific
+//! real one, so no download is needed), another `HOME`, and the same toolchain at another path
+//! (a hard-linked copy of its sysroot). Anything machine-specific
 //! that leaks into a binary (a path, a time) makes their hashes differ.
 
 use std::path::{Path, PathBuf};
@@ -36,27 +36,48 @@ pub struct Report {
     pub b: dist::Dist,
     pub secs_a: f64,
     pub secs_b: f64,
-    /// The rustup toolchain build B used, when another one than A's was found.
-    pub other_toolchain: Option<String>,
+    /// The toolchain `bin` folder build B used, when the toolchain could be linked elsewhere.
+    pub other_toolchain: Option<PathBuf>,
 }
 
 fn progress(msg: impl std::fmt::Display) {
     eprintln!("check-reproducible: {msg}");
 }
 
-/// Another installed rustup toolchain whose `rustc -vV` equals the one in force (for example
-/// `1.95.0-x86_64-unknown-linux-gnu` beside `stable-x86_64-unknown-linux-gnu`).
-fn twin_toolchain(current: &Toolchain) -> Option<String> {
-    let list = cmd::output(Command::new("rustup").args(["toolchain", "list"])).ok()?;
-    list.lines()
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| !name.is_empty())
-        .find(|name| {
-            Toolchain::detect(Some(name)).is_ok_and(|t| {
-                t.verbose_version == current.verbose_version && t.sysroot != current.sysroot
-            })
-        })
-        .map(str::to_owned)
+/// The toolchain in force again at another path: a copy of its sysroot made of hard links
+/// (no data copied; `rustc` finds its sysroot from its own path). None where hard links cannot
+/// be made (another file system): build B then uses the same toolchain path.
+fn toolchain_elsewhere(current: &Toolchain, dest: &Path) -> Option<PathBuf> {
+    let made = cmd::output(
+        Command::new("cp")
+            .arg("-al")
+            .arg(&current.sysroot)
+            .arg(dest),
+    );
+    if let Err(e) = made {
+        progress(format!(
+            "cannot hard-link the toolchain to {}: {e:#}",
+            dest.display()
+        ));
+        return None;
+    }
+    let bin = dest.join("bin");
+    match Toolchain::detect(Some(&bin)) {
+        Ok(t) if t.verbose_version == current.verbose_version && t.sysroot != current.sysroot => {
+            Some(bin)
+        }
+        Ok(t) => {
+            progress(format!(
+                "the linked toolchain reports sysroot {}",
+                t.sysroot.display()
+            ));
+            None
+        }
+        Err(e) => {
+            progress(format!("the linked toolchain does not run: {e:#}"));
+            None
+        }
+    }
 }
 
 /// Build twice and compare; an error when the binaries differ.
@@ -97,7 +118,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         sign: None,
         allow_dirty: false,
         binaries: opts.binaries.clone(),
-        toolchain: None,
+        toolchain_bin: None,
         cargo_home: Some(real_home.clone()),
         extra_env: Vec::new(),
     })?;
@@ -121,12 +142,13 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             link(&real_home.join(name), &b_home.join(name))?;
         }
     }
-    let other_toolchain = twin_toolchain(&current);
+    let other_toolchain = toolchain_elsewhere(&current, &work.join("b/toolchain"));
     match &other_toolchain {
-        Some(t) => progress(format!(
-            "build B uses toolchain {t} (same rustc, other path)"
+        Some(bin) => progress(format!(
+            "build B uses the toolchain linked at {} (same rustc, other path)",
+            bin.display()
         )),
-        None => progress("no second toolchain of the same rustc: build B uses the same one"),
+        None => progress("build B uses the same toolchain path"),
     }
     progress(format!("build B: {} at {}", b.commit, b_root.display()));
     let t = Instant::now();
@@ -145,7 +167,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         sign: None,
         allow_dirty: false,
         binaries: opts.binaries.clone(),
-        toolchain: other_toolchain.clone(),
+        toolchain_bin: other_toolchain.clone(),
         cargo_home: Some(b_home.clone()),
         extra_env: vec![
             ("HOME".into(), b_user_home.into_os_string()),
