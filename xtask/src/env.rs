@@ -35,7 +35,10 @@ impl Toolchain {
     /// Ask rustc: the one in `bin`, else the one on `PATH`.
     pub fn detect(bin: Option<&Path>) -> anyhow::Result<Self> {
         let rustc = |args: &[&str]| {
-            let mut c = Command::new(bin.map_or_else(|| "rustc".into(), |b| b.join("rustc")));
+            let mut c = match bin {
+                Some(bin) => use_bin(Command::new(bin.join("rustc")), bin),
+                None => Command::new("rustc"),
+            };
             c.args(args);
             cmd::output(&mut c)
         };
@@ -58,6 +61,24 @@ impl Toolchain {
     pub fn version_line(&self) -> &str {
         self.verbose_version.lines().next().unwrap_or("")
     }
+}
+
+/// `cmd` running with the toolchain of `bin` first: on `PATH`, and its `lib` first on
+/// `LD_LIBRARY_PATH` (rustup puts its own toolchain's `lib` there, and rustc finds its sysroot
+/// from the `librustc_driver` it loaded).
+fn use_bin(mut cmd: Command, bin: &Path) -> Command {
+    let prepend = |var: &str, dir: PathBuf| {
+        let old = std::env::var_os(var).unwrap_or_default();
+        let dirs = std::iter::once(dir).chain(std::env::split_paths(&old));
+        std::env::join_paths(dirs).unwrap_or_default()
+    };
+    let lib = bin
+        .parent()
+        .map_or_else(|| bin.join("../lib"), |t| t.join("lib"));
+    cmd.env("PATH", prepend("PATH", bin.to_owned()))
+        .env("LD_LIBRARY_PATH", prepend("LD_LIBRARY_PATH", lib))
+        .env_remove("RUSTUP_TOOLCHAIN");
+    cmd
 }
 
 /// Cargo's home: `CARGO_HOME`, else `~/.cargo`.
@@ -166,12 +187,8 @@ impl BuildEnv {
     pub fn cargo(&self, dir: &Path, static_crt: bool) -> Command {
         let mut c = match &self.toolchain.bin {
             Some(bin) => {
-                let mut c = Command::new(bin.join("cargo"));
-                let path = std::env::var_os("PATH").unwrap_or_default();
-                let path = std::iter::once(bin.clone()).chain(std::env::split_paths(&path));
-                c.env("PATH", std::env::join_paths(path).unwrap_or_default())
-                    .env("RUSTC", bin.join("rustc"))
-                    .env_remove("RUSTUP_TOOLCHAIN");
+                let mut c = use_bin(Command::new(bin.join("cargo")), bin);
+                c.env("RUSTC", bin.join("rustc"));
                 c
             }
             None => Command::new("cargo"),
