@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, Parser};
 
 #[derive(Parser)]
-#[command(version, about = "The HCL Probe aggregator")]
+#[command(about = "The HCL Probe aggregator")]
 enum Cli {
     /// Serve the HCL and the upload API.
     Serve(ServeArgs),
@@ -120,7 +120,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    match Cli::parse() {
+    let cli = hcl_buildinfo::parse(
+        env!("CARGO_PKG_VERSION"),
+        hcl_kernels::Catalog::embedded_summary,
+    );
+    match cli {
         Cli::Serve(a) => {
             let config = hcl_aggregator::Config {
                 max_body_bytes: a.max_body_bytes,

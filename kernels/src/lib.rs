@@ -573,6 +573,39 @@ impl Catalog {
         )
     }
 
+    /// The metadata (versions, provenance, counts) of the profiles embedded in this binary,
+    /// without decoding them.
+    pub fn embedded_meta() -> Result<Vec<ProfileMeta>, Error> {
+        EMBEDDED
+            .iter()
+            .map(|(id, bytes)| profile::decode_meta(bytes, &format!("embedded {id}.profile.zst")))
+            .collect()
+    }
+
+    /// The embedded profiles for `--version`: one line each with kernel, package and where the
+    /// data came from.
+    pub fn embedded_summary() -> String {
+        use std::fmt::Write as _;
+        let metas = match Self::embedded_meta() {
+            Ok(metas) => metas,
+            Err(e) => return format!("kernel profiles: unreadable ({e})\n"),
+        };
+        let mut text = format!("kernel profiles ({} embedded):\n", metas.len());
+        for m in metas {
+            let date = if m.data_date.is_empty() {
+                String::new()
+            } else {
+                format!(", data of {}", m.data_date)
+            };
+            let _ = writeln!(
+                text,
+                "  {:<20} {} ({}{date}): {}",
+                m.id, m.kernel_version, m.package_version, m.provenance
+            );
+        }
+        text
+    }
+
     /// Profiles from a directory of `<id>.profile.zst` files, in `catalog.json` order when
     /// present, else by file name.
     pub fn load_dir(dir: &Path) -> Result<Self, Error> {

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::{build, catalog, diff, import_cmd, list, resolve};
 
 #[derive(Parser)]
-#[command(version, about = "Kernel profiles for HCL Probe")]
+#[command(about = "Kernel profiles for HCL Probe")]
 struct Cli {
     /// Use the profiles in this directory instead of the embedded ones.
     #[arg(long, global = true, env = "HCL_PROFILES")]
@@ -69,7 +69,11 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
+    let cli = hcl_buildinfo::parse(
+        env!("CARGO_PKG_VERSION"),
+        hcl_kernels::Catalog::embedded_summary,
+    );
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("hcl-kernels: {e:#}");

@@ -12,6 +12,16 @@ use hcl_probe::{capture as cap, scan as sc, upload as up};
 
 use crate::{RootArgs, UploadArgs};
 
+/// What `--version` lists after the commit and toolchain: the embedded id databases and
+/// kernel profiles.
+pub fn version_contents() -> String {
+    format!(
+        "{}\n{}",
+        hcl_probe::ids::embedded_summary(),
+        Catalog::embedded_summary()
+    )
+}
+
 /// Scan and print the warnings to stderr (stdout carries only the report).
 fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
     let root = Root::new(&args.root);

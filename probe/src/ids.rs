@@ -11,6 +11,13 @@ const USB_IDS: &[u8] = include_bytes!("../data/usb.ids.zst");
 const PCI_IDS_VERSION: &str = "2025.06.09";
 const USB_IDS_VERSION: &str = "2025.07.26";
 
+/// The embedded snapshots for `--version` (sources in `probe/data/PROVENANCE.md`).
+pub fn embedded_summary() -> String {
+    format!(
+        "id databases: pci.ids {PCI_IDS_VERSION}, usb.ids {USB_IDS_VERSION} (embedded; a newer copy on the machine is preferred)"
+    )
+}
+
 /// Which id database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

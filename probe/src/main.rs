@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use hcl_probe::output::Format;
 
 #[derive(Parser)]
-#[command(version, about = "Which candidate dom0 kernels drive this machine?")]
+#[command(about = "Which candidate dom0 kernels drive this machine?")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -144,7 +144,8 @@ fn main() -> anyhow::Result<()> {
     if std::process::id() == 1 {
         hcl_probe::observe::run();
     }
-    match Cli::parse().command {
+    let cli: Cli = hcl_buildinfo::parse(env!("CARGO_PKG_VERSION"), commands::version_contents);
+    match cli.command {
         Command::Observe => bail!("observe runs only as PID 1, the init of the stick's kernels"),
         #[cfg(feature = "stick-builder")]
         Command::Stick(StickCommand::Build {

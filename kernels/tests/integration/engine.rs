@@ -516,3 +516,39 @@ fn firmware_declared_as_glob_is_met_by_a_shipped_file() {
     assert!(list.satisfies("ath11k/WCN6855/hw2.0/*").is_some());
     assert!(list.satisfies("ath11k/QCA6390/hw2.0/*").is_none());
 }
+
+/// `--version` lists the embedded profiles from their headers alone: the same metadata as the
+/// whole decoded profiles and as catalog.json, and a clear error for bytes that are no profile.
+#[test]
+fn embedded_meta_is_the_profiles_own_metadata() {
+    let metas = Catalog::embedded_meta().expect("embedded metadata");
+    let whole: Vec<&ProfileMeta> = catalog().profiles().iter().map(|p| &p.meta).collect();
+    assert_eq!(metas.iter().collect::<Vec<_>>(), whole);
+    let catalog_json: Vec<hcl_kernels::CatalogEntry> = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/catalog.json"),
+        )
+        .expect("catalog.json"),
+    )
+    .expect("catalog.json parses");
+    assert_eq!(
+        metas,
+        catalog_json.into_iter().map(|e| e.meta).collect::<Vec<_>>()
+    );
+    let summary = Catalog::embedded_summary();
+    for m in &metas {
+        assert!(summary.contains(&m.provenance), "{summary}");
+    }
+
+    let err = hcl_kernels::profile::decode_meta(b"not zstd", "x.profile.zst").unwrap_err();
+    assert!(err.to_string().starts_with("x.profile.zst"), "{err}");
+    let not_profile = zstd::bulk::compress(b"hello\n{}\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&not_profile, "y.profile.zst").unwrap_err();
+    assert!(err.to_string().contains("bad header"), "{err}");
+    let no_meta = zstd::bulk::compress(b"hcl-kernels-profile 1\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&no_meta, "z.profile.zst").unwrap_err();
+    assert!(
+        err.to_string().contains("ends before its metadata"),
+        "{err}"
+    );
+}
