@@ -10,22 +10,29 @@
 //! every rule ([`Report::validate`]) and name the field at fault ([`Error`]).
 //! [`Report::privacy_violations`] flags anything that looks like a personal identifier, and
 //! [`Report::content_id`] is the hash the aggregator stores a report under. [`qubes_hcl`]
-//! imports and writes the Qubes HCL YAML files.
+//! imports and writes the Qubes HCL YAML files. [`terminal_safe`] is how every binary prints
+//! text that came from a machine, a file or a server.
 
 mod date;
 mod error;
 mod privacy;
 pub mod qubes_hcl;
 mod report;
+mod terminal;
 mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
+pub use privacy::text::{
+    Identifier, IdentifierKind, Place, find_identifiers, normalize, redact_identifiers,
+    redact_where,
+};
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,
 };
 pub use report::*;
+pub use terminal::{terminal_line, terminal_safe};
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
     MAX_TEXT, MAX_VERSIONS, modalias_bus, yaml_value,

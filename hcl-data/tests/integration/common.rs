@@ -21,8 +21,34 @@ pub fn shared_dir() -> PathBuf {
     d
 }
 
+/// The Qubes HCL reports: `$HCL_QUBES_HCL_DIR`, else the repository's `data/qubes-hcl` once
+/// the data is there, else the shared reference data.
 pub fn hcl_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("HCL_QUBES_HCL_DIR") {
+        return PathBuf::from(d);
+    }
+    let in_repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/qubes-hcl");
+    if in_repo.is_dir() {
+        return in_repo;
+    }
     shared_dir().join("qubes-hcl")
+}
+
+/// Every `.yml` file of the Qubes HCL, sorted by name, with its bytes.
+pub fn hcl_files() -> Vec<(String, Vec<u8>)> {
+    let dir = hcl_dir();
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml"))
+        .map(|n| {
+            let bytes = std::fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    files.sort();
+    files
 }
 
 /// A realistic probe report: a ThinkPad-like laptop with a GPU, Wi-Fi and a USB controller.
