@@ -6,6 +6,7 @@
 //! [`output::render`] prints it; [`upload`] sends or saves it.
 
 pub mod capture;
+pub mod chroot;
 pub mod classify;
 pub mod coverage;
 pub mod error;

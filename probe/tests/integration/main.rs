@@ -8,5 +8,6 @@ mod facts;
 mod golden;
 mod kmod_oracle;
 mod malformed;
+mod outside_root;
 mod privacy;
 mod upload;
