@@ -34,8 +34,8 @@ pub use privacy::{
 pub use report::*;
 pub use terminal::{terminal_line, terminal_safe};
 pub use validate::{
-    CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
-    MAX_TEXT, MAX_VERSIONS, modalias_bus, yaml_value,
+    CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNEL_ID, MAX_KERNELS, MAX_LIST,
+    MAX_MODALIAS, MAX_SHORT, MAX_TEXT, MAX_VERSIONS, kernel_id_problem, modalias_bus, yaml_value,
 };
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.

@@ -488,7 +488,8 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
         }
         let variants = alma.join("def_variants.yaml.rhel");
         if variants.exists() {
-            let text = std::fs::read_to_string(&variants).map_err(|e| Error::io(&variants, e))?;
+            let text =
+                crate::fsio::read_regular_text(&variants).map_err(|e| Error::io(&variants, e))?;
             let rules = import::parse_def_variants(&text);
             for (name, path) in &debian_612_paths {
                 let rel = path.strip_prefix("kernel/").unwrap_or(path);
@@ -539,7 +540,7 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
 
 /// Module name -> path from a modules.dep.
 fn module_paths(dep: &Path) -> Result<Vec<(String, String)>, Error> {
-    let text = std::fs::read_to_string(dep).map_err(|e| Error::io(dep, e))?;
+    let text = crate::fsio::read_regular_text(dep).map_err(|e| Error::io(dep, e))?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once(':'))

@@ -11,7 +11,7 @@ use crate::profile::{AliasKind, RhelRule};
 use crate::{Error, ProfileMeta};
 
 fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::fsio::read_regular(path).map_err(|e| Error::io(path, e))?;
     String::from_utf8(bytes).map_err(|e| {
         Error::bad(
             path.display(),
@@ -56,7 +56,7 @@ pub fn module_name_from_path(path: &str) -> Option<String> {
 
 /// `key=value` lines of SOURCE.txt.
 fn source_fields(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(dir.join("SOURCE.txt")) else {
+    let Ok(text) = crate::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
         return Vec::new();
     };
     text.lines()
@@ -155,7 +155,7 @@ pub fn import_derived_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilde
 }
 
 fn read_gz(path: &Path) -> Result<String, Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
     let mut text = String::new();
     flate2::read::MultiGzDecoder::new(file)
         .read_to_string(&mut text)

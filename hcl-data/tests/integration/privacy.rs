@@ -121,8 +121,16 @@ fn with(base: &Value, field: &str, text: &str) -> Value {
     v
 }
 
+/// 256 cases, or `$PROPTEST_CASES` for a longer hunt.
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(256)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     /// Any identifier, any spelling, any place, JSON or YAML: refused every time.
     #[test]
