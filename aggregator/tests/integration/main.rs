@@ -6,5 +6,6 @@ mod common;
 mod api;
 mod import;
 mod pages;
+mod privacy;
 mod reliability;
 mod store;
