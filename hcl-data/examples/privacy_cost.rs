@@ -30,7 +30,10 @@ fn template() -> String {
     let devices = (0..40)
         .map(|i| Device {
             bus: "pci".into(),
-            modalias: format!("pci:v00008086d0000{:04X}sv000017AAsd000022E6bc03sc00i00", 0x1000 + i),
+            modalias: format!(
+                "pci:v00008086d0000{:04X}sv000017AAsd000022E6bc03sc00i00",
+                0x1000 + i
+            ),
             category: "gpu".into(),
             role: if i % 3 == 0 { Role::Dom0 } else { Role::Other },
             vendor: Some("8086".into()),

@@ -103,7 +103,7 @@ pub fn capture(source: &Path, out: &Path) -> Result<Captured, Error> {
                         .into(),
                 });
             }
-            Err(e) => return Err(Error::io(&out.join(rel), e)),
+            Err(e) => return Err(Error::io(out.join(rel), e)),
         }
     }
     // Git keeps no empty directory, and an empty one still says something (an ACPI table
@@ -114,7 +114,7 @@ pub fn capture(source: &Path, out: &Path) -> Result<Captured, Error> {
             if empty {
                 let keep = format!("{rel}/{KEEP}");
                 dest.file(&keep, b"")
-                    .map_err(|e| Error::io(&out.join(&keep), e))?;
+                    .map_err(|e| Error::io(out.join(&keep), e))?;
             }
         }
     }

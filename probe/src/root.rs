@@ -312,7 +312,7 @@ impl Root {
     pub fn list_dir(&self, rel: &str) -> Option<Vec<(String, EntryKind)>> {
         let dir = self
             .tree()
-            .and_then(|t| Ok(t.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY)?));
+            .and_then(|t| t.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY));
         let dir = match dir {
             Ok(d) => d,
             Err(e) if e.kind() == ErrorKind::NotFound => return None,

@@ -222,9 +222,8 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
             out.push('%');
             continue;
         }
-        match fold(c) {
-            Some(f) => out.push(f),
-            None => {}
+        if let Some(f) = fold(c) {
+            out.push(f);
         }
     }
     Cow::Owned(out)
