@@ -14,6 +14,8 @@
 //! `.tar.zst` archive. The readiness types (passthrough per PCI
 //! device, suspend, what a Xen dom0 cannot see) and the rules that decide them are shared by
 //! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`Suspend`]).
+//! [`terminal_safe`] is how every binary prints text that came from a machine, a file or a
+//! server.
 
 mod date;
 mod error;
@@ -23,20 +25,26 @@ mod privacy;
 pub mod qubes_hcl;
 mod readiness;
 mod report;
+mod terminal;
 mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
 pub use observed::Agreement;
+pub use privacy::text::{
+    Identifier, IdentifierKind, Place, find_identifiers, normalize, redact_identifiers,
+    redact_where,
+};
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,
 };
 pub use readiness::*;
 pub use report::*;
+pub use terminal::{terminal_line, terminal_safe};
 pub use validate::{
-    CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNELS, MAX_LIST, MAX_MODALIAS, MAX_SHORT,
-    MAX_TEXT, MAX_VERSIONS, modalias_bus, yaml_value,
+    CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNEL_ID, MAX_KERNELS, MAX_LIST,
+    MAX_MODALIAS, MAX_SHORT, MAX_TEXT, MAX_VERSIONS, kernel_id_problem, modalias_bus, yaml_value,
 };
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.

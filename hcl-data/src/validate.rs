@@ -472,17 +472,37 @@ fn check_date(path: &str, v: &str) -> Result<(), Error> {
 fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
     let at = || format!("{path}.{k}");
     line(at, k, 64)?;
-    if k.is_empty()
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
-    {
-        return Err(Error::invalid(
-            at(),
-            "not a kernel id (like debian-13, rhel-9.6)",
-        ));
+    if let Some(reason) = kernel_id_problem(k) {
+        return Err(Error::invalid(at(), reason));
     }
     Ok(())
+}
+
+/// Longest kernel id.
+pub const MAX_KERNEL_ID: usize = 64;
+
+/// Why `id` is not a kernel id, or None when it is one: a plain name of lower-case letters,
+/// digits, `.`, `_` and `-` (`debian-13`, `rhel-9.6`), not starting with `.`, at most
+/// [`MAX_KERNEL_ID`] long. The one rule for report keys and for profile ids, which name files
+/// (`<id>.profile.zst`): an id cannot be `..`, hold a `/`, or hide a file.
+pub fn kernel_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("empty; a kernel id is a plain name like debian-13 or rhel-9.6")
+    } else if id.len() > MAX_KERNEL_ID {
+        Some("longer than 64 characters")
+    } else if id.starts_with('.') {
+        Some("starts with '.'; a kernel id is a plain name like debian-13 or rhel-9.6")
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Some(
+            "only lower-case letters, digits, '.', '_' and '-' (a plain name like debian-13 or \
+             rhel-9.6, no '/')",
+        )
+    } else {
+        None
+    }
 }
 
 /// The modalias: `bus:rest`, the bus in lower-case letters, digits, `_` and `-`

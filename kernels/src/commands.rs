@@ -60,6 +60,8 @@ pub(crate) fn import_cmd(
     out: &Path,
     firmware: &[PathBuf],
 ) -> anyhow::Result<()> {
+    // The id names the file written into `out`: a plain name, checked before any work.
+    hcl_kernels::check_id(id).context("--id")?;
     let mut pairs = Vec::new();
     for f in firmware {
         let name = f.to_string_lossy();

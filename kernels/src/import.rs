@@ -47,7 +47,7 @@ pub fn read_data(dir: &Path, name: &str) -> Result<String, Error> {
 /// A text file, decompressed according to its first bytes (xz, zstd, gzip or plain).
 pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     use crate::binary::decompress;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = crate::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
     let bytes = decompress::decoder(BufReader::new(file))
         .and_then(|(_, r)| decompress::read_limited(r, MAX_TEXT))
         .map_err(|e| Error::bad(path.display(), decompress::describe(&e)))?;
@@ -95,7 +95,7 @@ pub fn module_name_from_path(path: &str) -> Option<String> {
 
 /// `key=value` lines of SOURCE.txt.
 fn source_fields(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(dir.join("SOURCE.txt")) else {
+    let Ok(text) = crate::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
         return Vec::new();
     };
     text.lines()

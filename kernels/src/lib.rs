@@ -16,6 +16,7 @@ mod bytes;
 pub mod diff;
 mod filter;
 pub mod fnmatch;
+pub mod fsio;
 pub mod import;
 mod pending;
 pub mod profile;
@@ -35,6 +36,8 @@ pub use profile::{AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
 pub enum Error {
     #[error("unknown kernel id {0:?}")]
     UnknownKernel(String),
+    #[error("kernel id {id:?}: {reason}")]
+    BadId { id: String, reason: &'static str },
     #[error("{path}: {message}")]
     BadFile { path: String, message: String },
     #[error("{path}: {source}")]
@@ -50,6 +53,18 @@ pub enum Error {
         "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"
     )]
     Filtered(String),
+}
+
+/// Checks a profile id: a plain name ([`hcl_data::kernel_id_problem`], the rule reports
+/// follow too), since it names the profile's file.
+pub fn check_id(id: &str) -> Result<(), Error> {
+    match hcl_data::kernel_id_problem(id) {
+        Some(reason) => Err(Error::BadId {
+            id: id.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Error {
@@ -618,9 +633,19 @@ impl Catalog {
         let mut files: Vec<PathBuf> = Vec::new();
         let catalog = dir.join("catalog.json");
         if catalog.exists() {
-            let text = std::fs::read_to_string(&catalog).map_err(|e| Error::io(&catalog, e))?;
+            let text = fsio::read_regular_text(&catalog).map_err(|e| Error::io(&catalog, e))?;
             let entries: Vec<CatalogEntry> = serde_json::from_str(&text)
                 .map_err(|e| Error::bad(catalog.display(), format!("bad catalog: {e}")))?;
+            for e in &entries {
+                // A catalog names files of its own folder, never a path.
+                let id = e.file.strip_suffix(".profile.zst").unwrap_or("");
+                if let Err(bad) = check_id(id) {
+                    return Err(Error::bad(
+                        catalog.display(),
+                        format!("file {:?} is not <id>.profile.zst: {bad}", e.file),
+                    ));
+                }
+            }
             files.extend(entries.iter().map(|e| dir.join(&e.file)));
         } else {
             for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -663,6 +688,7 @@ impl Catalog {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut entries = Vec::new();
         for p in &self.profiles {
+            check_id(&p.meta.id)?;
             let file = format!("{}.profile.zst", p.meta.id);
             let path = dir.join(&file);
             std::fs::write(&path, p.encode()?).map_err(|e| Error::io(&path, e))?;

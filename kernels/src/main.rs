@@ -76,7 +76,11 @@ fn main() -> std::process::ExitCode {
     match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hcl-kernels: {e:#}");
+            // Errors quote file names and file contents: printed through the terminal filter.
+            eprintln!(
+                "hcl-kernels: {}",
+                hcl_data::terminal_safe(&format!("{e:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }

@@ -160,7 +160,7 @@ fn decode(shared: &Shared, job: &Job) -> Result<Decoded, Error> {
     let text = match &job.source {
         Source::Embedded(bytes) => decompress(bytes, &job.origin)?,
         Source::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let bytes = crate::fsio::read_regular(path).map_err(|e| Error::io(path, e))?;
             decompress(&bytes, &job.origin)?
         }
     };

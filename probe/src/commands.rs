@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use hcl_data::{terminal_line, terminal_safe};
 use hcl_kernels::Catalog;
 use hcl_probe::output::{self, Format, TableOptions};
 use hcl_probe::root::Root;
@@ -38,7 +39,7 @@ fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
     // thousands of small allocations (modules, firmware files) one by one is wasted work.
     std::mem::forget(catalog);
     for w in &scan.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", terminal_line(&w.to_string()));
     }
     Ok(scan.report)
 }
@@ -77,7 +78,7 @@ pub fn scan(
 pub fn capture(root: &RootArgs, output: &Path) -> anyhow::Result<()> {
     let done = cap::capture(&root.root, output)?;
     for w in &done.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", terminal_line(&w.to_string()));
     }
     eprintln!(
         "captured {} files and {} links into {}",
@@ -107,10 +108,12 @@ pub fn upload(
         for file in &pending {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            // The file and its name come from the folder: shown, not obeyed by the terminal.
             println!(
-                "{} will be sent to {}:\n{text}",
-                file.display(),
-                opts.endpoint()
+                "{} will be sent to {}:\n{}",
+                terminal_line(&file.display().to_string()),
+                terminal_line(&opts.endpoint()),
+                terminal_safe(&text)
             );
         }
         if !pending.is_empty() && !yes && !confirm("Send them? [y/N] ")? {
@@ -122,11 +125,17 @@ pub fn upload(
         }
         let mut failed = 0;
         for r in &results {
+            let file = r.file.display().to_string();
             match &r.result {
-                Ok(o) => eprintln!("{}: sent, {}", r.file.display(), o.url),
+                // The URL is the server's: never printed as it came.
+                Ok(o) => eprintln!("{}: sent, {}", terminal_line(&file), terminal_line(&o.url)),
                 Err(e) => {
                     failed += 1;
-                    eprintln!("{}: not sent: {e}", r.file.display());
+                    eprintln!(
+                        "{}: not sent: {}",
+                        terminal_line(&file),
+                        terminal_line(&e.to_string())
+                    );
                 }
             }
         }
@@ -141,9 +150,9 @@ pub fn upload(
     let report = scan_report(root)?;
     println!(
         "This is exactly what will be sent to {}:\n",
-        opts.endpoint()
+        terminal_line(&opts.endpoint())
     );
-    println!("{}", up::preview(&report));
+    println!("{}", terminal_safe(&up::preview(&report)));
     if !yes && !confirm("Send it? [y/N] ")? {
         bail!("not sent");
     }
@@ -153,7 +162,7 @@ pub fn upload(
     } else {
         "stored:"
     };
-    println!("{what} {}", outcome.url);
+    println!("{what} {}", terminal_line(&outcome.url));
     Ok(())
 }
 

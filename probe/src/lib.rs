@@ -9,6 +9,7 @@
 
 pub mod acpi;
 pub mod capture;
+pub mod chroot;
 pub mod classify;
 pub mod coverage;
 pub mod error;

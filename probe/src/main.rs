@@ -139,12 +139,23 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     // As /init of the stick's initramfs: no arguments to parse, and it must never return.
     if std::process::id() == 1 {
         hcl_probe::observe::run();
     }
     let cli: Cli = hcl_buildinfo::parse(env!("CARGO_PKG_VERSION"), commands::version_contents);
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // Errors quote servers, files and sysfs: printed through the terminal filter.
+            eprintln!("Error: {}", hcl_data::terminal_safe(&format!("{e:?}")));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Observe => bail!("observe runs only as PID 1, the init of the stick's kernels"),
         #[cfg(feature = "stick-builder")]

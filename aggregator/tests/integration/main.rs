@@ -8,5 +8,6 @@ mod api;
 mod faults;
 mod import;
 mod pages;
+mod privacy;
 mod reliability;
 mod store;

@@ -267,10 +267,12 @@ fn raw_upload_with_a_serial_field_is_flagged() {
     assert!(Report::from_json(&bytes).is_ok());
 }
 
-/// Bug: 28 real HCL files were flagged because their remarks link to mailing-list messages
-/// whose ids are UUIDs.
+/// 28 real HCL files were once flagged because their remarks link to mailing-list messages
+/// whose ids are UUIDs; links were then exempt, which let any UUID through inside a URL. Such
+/// ids hold the sender's address (`…n%40googlegroups.com`): the check refuses them wherever
+/// they are, and the Qubes HCL importer cuts those links out (hcl_import.rs).
 #[test]
-fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
+fn regression_uuid_in_a_web_link_is_refused() {
     let mut r = sample_report();
     r.qubes = Some(hcl_data::QubesInfo {
         versions: vec![hcl_data::QubesVersion {
@@ -282,14 +284,40 @@ fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
         }],
         source_file: None,
     });
+    let found = r.privacy_violations();
     assert!(
-        r.privacy_violations().is_empty(),
-        "{:?}",
-        r.privacy_violations()
+        found.iter().any(|f| f.contains("UUID")) && found.iter().any(|f| f.contains("e-mail")),
+        "{found:?}"
     );
-    // The same UUID outside a link is still flagged.
-    r.system.distro = Some("a5851277-ccf0-4cc9-9c00-f605935f7632".into());
-    assert_eq!(r.privacy_violations().len(), 1);
+    r.qubes = Some(hcl_data::QubesInfo {
+        versions: vec![hcl_data::QubesVersion {
+            remark: Some("see https://forum.qubes-os.org/t/5855".into()),
+            ..Default::default()
+        }],
+        source_file: None,
+    });
+    assert!(r.privacy_violations().is_empty());
+}
+
+/// A key named for an identifier may hold null (nothing there); the same words with a value
+/// in the key itself are refused.
+#[test]
+fn identifier_keys_with_null_and_markers_in_keys() {
+    let clean = br#"{"system": {"serial_number": null, "hostname": null}}"#;
+    assert_eq!(privacy_violations_in_json(clean), Vec::<String>::new());
+    for doc in [
+        r#"{"x": {"SN: PF2ABCDE": 1}}"#,
+        r#"{"x": {"hostname=alice-laptop": 1}}"#,
+        r#"{"x": {"alice@example.org": 1}}"#,
+        r#"{"x": {"fe80::21b:21ff:fe3a:4f5c": 1}}"#,
+        r#"{"x": {"Linux alice 6.1.0-13-amd64 #1 SMP": 1}}"#,
+    ] {
+        let found = privacy_violations_in_json(doc.as_bytes());
+        assert!(
+            found.iter().any(|f| f.contains("the key looks like")),
+            "{doc}: {found:?}"
+        );
+    }
 }
 
 /// Bus prefixes with a dash exist, and dom0 runs on Xen: `xen-backend:vif` must validate.

@@ -1,6 +1,5 @@
 //! The kinds of source, recognised by content: a directory, a .deb (`ar`), an .rpm (lead magic).
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -36,7 +35,7 @@ impl Source {
             });
         }
         let mut magic = [0u8; 8];
-        let n = File::open(path)
+        let n = crate::fsio::open_regular(path)
             .and_then(|mut f| read_full(&mut f, &mut magic))
             .map_err(Error::io(path))?;
         let kind = match magic.get(..n) {
@@ -77,7 +76,7 @@ impl Source {
 }
 
 fn open<'p>(path: &Path, progress: &'p Progress<'p>) -> Result<impl Read + 'p, Error> {
-    let file = File::open(path).map_err(Error::io(path))?;
+    let file = crate::fsio::open_regular(path).map_err(Error::io(path))?;
     Ok(BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -283,7 +282,7 @@ fn import_rpm(
 /// One file of a .deb's data archive (`usr/lib/systemd/boot/efi/systemd-bootx64.efi`), read
 /// with the same readers as the kernel packages; None when the package lacks it.
 pub(super) fn deb_file(path: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
-    let file = File::open(path).map_err(Error::io(path))?;
+    let file = crate::fsio::open_regular(path).map_err(Error::io(path))?;
     let wanted = wanted.trim_start_matches("./").trim_start_matches('/');
     let mut found = None;
     ar::for_each_member(
