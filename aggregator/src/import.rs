@@ -89,7 +89,9 @@ pub async fn import_hcl(store: &dyn Store, path: &Path) -> Result<ImportSummary,
     Ok(sum)
 }
 
-fn load_one(bytes: &Result<Vec<u8>, String>, name: &str) -> Result<hcl_data::Report, String> {
+/// One file of the HCL as the import reads it (public for the fuzz targets, `fuzz/`).
+#[doc(hidden)]
+pub fn load_one(bytes: &Result<Vec<u8>, String>, name: &str) -> Result<hcl_data::Report, String> {
     let bytes = bytes.as_ref().map_err(Clone::clone)?;
     // HCL files are mostly UTF-8; a stray Latin-1 byte should not lose the whole report.
     let text = String::from_utf8_lossy(bytes);

@@ -144,6 +144,41 @@ pub fn read_sources_with_files(
     read(paths, progress, true).map(|(set, files)| (set, files.unwrap_or_default()))
 }
 
+/// The readers on bytes in memory, for the fuzz targets (`fuzz/`): the same code the importer
+/// runs on files, without a file. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::{Path, PathBuf};
+
+    use super::source::Package;
+    use super::{Collector, Error, Job, ModuleInfo, ModuleSet, with_pool};
+
+    /// One module file (`.ko`, or `.ko.xz`/`.zst`/`.gz`) as the importer reads each module of
+    /// a package or tree: decompressed, its ELF `.modinfo` section found and parsed.
+    pub fn read_module(bytes: &[u8]) -> Result<ModuleInfo, Error> {
+        Job {
+            source: PathBuf::from("fuzz.ko"),
+            inner: String::new(),
+            rel: "kernel/fuzz.ko".into(),
+            package: None,
+            bytes: bytes.to_vec(),
+        }
+        .run()
+    }
+
+    /// A .deb or an .rpm, recognised by its first bytes as [`super::read_sources`] recognises
+    /// a file, imported as one source.
+    pub fn read_package(bytes: &[u8]) -> Result<ModuleSet, Error> {
+        let path = Path::new("fuzz.pkg");
+        let Some(package) = Package::of(bytes) else {
+            return Err(Error::bad(path, "not a .deb or an .rpm"));
+        };
+        let mut collector = Collector::default();
+        let modules = with_pool(|pool| package.import(path, bytes, &mut collector, pool))?;
+        collector.finish(modules, &[path.to_owned()])
+    }
+}
+
 /// One file of a .deb package (a boot loader from Debian's `systemd-boot-efi`, say), at most
 /// `limit` bytes; None when the package does not hold it.
 pub fn read_deb_file(deb: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {

@@ -12,6 +12,12 @@ use super::{Collector, Counting, EntryKind, Error, Origin, Pool, Progress};
 
 pub(super) enum Kind {
     Tree(Tree),
+    Package(Package),
+}
+
+/// The package formats, recognised by content.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Package {
     Deb,
     Rpm,
 }
@@ -38,16 +44,15 @@ impl Source {
         let n = crate::fsio::open_regular(path)
             .and_then(|mut f| read_full(&mut f, &mut magic))
             .map_err(Error::io(path))?;
-        let kind = match magic.get(..n) {
-            Some(b"!<arch>\n") => Kind::Deb,
-            Some([0xed, 0xab, 0xee, 0xdb, ..]) => Kind::Rpm,
-            _ if super::is_module_file(&path.to_string_lossy()) => {
+        let kind = match Package::of(magic.get(..n).unwrap_or_default()) {
+            Some(package) => Kind::Package(package),
+            None if super::is_module_file(&path.to_string_lossy()) => {
                 return Err(Error::bad(
                     path,
                     "a single module is not a kernel: give its lib/modules/<version> directory",
                 ));
             }
-            _ => {
+            None => {
                 return Err(Error::bad(
                     path,
                     "not a .deb, an .rpm or a directory (unrecognised file format)",
@@ -69,8 +74,34 @@ impl Source {
     ) -> Result<(), Error> {
         match &self.kind {
             Kind::Tree(tree) => tree.import(&self.path, collector, pool, progress),
-            Kind::Deb => import_deb(&self.path, collector, pool, progress),
-            Kind::Rpm => import_rpm(&self.path, collector, pool, progress),
+            Kind::Package(package) => {
+                package.import(&self.path, open(&self.path, progress)?, collector, pool)
+            }
+        }
+    }
+}
+
+impl Package {
+    /// A package by its first bytes: `ar`'s magic (.deb) or the rpm lead's.
+    pub(super) fn of(magic: &[u8]) -> Option<Package> {
+        match magic {
+            [b'!', b'<', b'a', b'r', b'c', b'h', b'>', b'\n', ..] => Some(Package::Deb),
+            [0xed, 0xab, 0xee, 0xdb, ..] => Some(Package::Rpm),
+            _ => None,
+        }
+    }
+
+    /// Reads the package front to back from `reader`; `path` names it in errors.
+    pub(super) fn import(
+        self,
+        path: &Path,
+        reader: impl Read,
+        collector: &mut Collector,
+        pool: &Pool<'_>,
+    ) -> Result<(), Error> {
+        match self {
+            Package::Deb => import_deb(path, reader, collector, pool),
+            Package::Rpm => import_rpm(path, reader, collector, pool),
         }
     }
 }
@@ -123,11 +154,10 @@ impl Fail {
 
 fn import_deb(
     path: &Path,
+    reader: impl Read,
     collector: &mut Collector,
     pool: &Pool<'_>,
-    progress: &Progress<'_>,
 ) -> Result<(), Error> {
-    let reader = open(path, progress)?;
     let mut package: Option<(String, String)> = None;
     let mut members = Vec::new();
     ar::for_each_member(reader, |name, _size, data| -> Result<(), Fail> {
@@ -230,11 +260,10 @@ fn walk_tar(
 
 fn import_rpm(
     path: &Path,
+    mut reader: impl Read,
     collector: &mut Collector,
     pool: &Pool<'_>,
-    progress: &Progress<'_>,
 ) -> Result<(), Error> {
-    let mut reader = open(path, progress)?;
     let info = rpm::read_headers(&mut reader).map_err(|e| Error::bad(path, e))?;
     if let Some(format) = info.format.as_deref()
         && format != "cpio"
