@@ -285,6 +285,29 @@ impl ProfileData {
     }
 }
 
+/// Only the metadata of a compressed profile: the first two lines are decompressed, not the
+/// megabytes after them (`--version` lists every embedded profile this way).
+pub fn decode_meta(bytes: &[u8], origin: &str) -> Result<ProfileMeta, Error> {
+    use std::io::BufRead;
+    let bad = |message: String| Error::BadFile {
+        path: origin.to_owned(),
+        message,
+    };
+    let decoder = zstd::stream::read::Decoder::new(bytes)
+        .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
+    // The metadata line is a few hundred bytes; a longer one is corrupt data.
+    let mut lines = std::io::BufReader::new(std::io::Read::take(decoder, 1 << 20)).lines();
+    let mut next = || match lines.next() {
+        Some(Ok(line)) => Ok(line),
+        Some(Err(e)) => Err(bad(format!("corrupt zstd data: {e}"))),
+        None => Err(bad("profile ends before its metadata".into())),
+    };
+    if next()? != HEADER {
+        return Err(bad("not an hcl-kernels profile (bad header)".into()));
+    }
+    serde_json::from_str(&next()?).map_err(|e| bad(format!("bad metadata: {e}")))
+}
+
 /// The text of a compressed profile; `origin` names the file in errors.
 pub(crate) fn decompress(bytes: &[u8], origin: &str) -> Result<String, Error> {
     let bad = |message: String| Error::BadFile {
