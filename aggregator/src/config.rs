@@ -39,6 +39,20 @@ pub struct Config {
     /// Such builds a client address may cause at once.
     #[arg(long, env = "HCL_PAGE_BUILD_BURST", default_value_t = 20)]
     pub page_build_burst: u32,
+    /// Seconds a connection has to send a request's whole header, from when it opens or from
+    /// the end of its previous response (so idle keep-alive connections close too).
+    #[arg(long = "header-read-timeout-secs", env = "HCL_HEADER_READ_TIMEOUT_SECS", value_parser = seconds, default_value = "10")]
+    pub header_read_timeout: Duration,
+    /// Connections open at once (more wait in the listen queue); the open-file limit is raised
+    /// to fit, or this is lowered to fit the hard limit.
+    #[arg(long, env = "HCL_MAX_CONNECTIONS", default_value_t = 4096)]
+    pub max_connections: usize,
+    /// Wrong admin tokens a client address may send before it gets 429.
+    #[arg(long, env = "HCL_ADMIN_FAILURE_BURST", default_value_t = 5)]
+    pub admin_failure_burst: u32,
+    /// Wrong admin tokens per second a client address earns back; 0: no limit.
+    #[arg(long, env = "HCL_ADMIN_FAILURE_RATE_PER_SEC", default_value_t = 0.1)]
+    pub admin_failure_rate_per_sec: f64,
 }
 
 fn seconds(s: &str) -> Result<Duration, std::num::ParseIntError> {
@@ -78,5 +92,11 @@ mod tests {
         assert_eq!(c.page_upload_lag, crate::web::DEFAULT_UPLOAD_LAG);
         assert_eq!((c.rate_per_sec, c.rate_burst), (1.0, 30));
         assert_eq!(c.admin_token, None);
+        assert_eq!(c.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.max_connections, 4096);
+        assert_eq!(
+            (c.admin_failure_burst, c.admin_failure_rate_per_sec),
+            (5, 0.1)
+        );
     }
 }

@@ -14,6 +14,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::store::StoreError;
 
+/// Seconds a client is asked to wait after a 503 (the store failed; nothing was stored).
+pub const UNAVAILABLE_RETRY_AFTER_S: u64 = 5;
+
 /// Everything a handler can fail with; each variant maps to one HTTP status.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
@@ -117,9 +120,14 @@ impl IntoResponse for AppError {
             tracing::error!(error = %self, "request failed");
         }
         let mut resp = (status, axum::Json(self.json_body())).into_response();
-        if let AppError::TooManyRequests { retry_after_s } = self {
+        let retry_after_s = match self {
+            AppError::TooManyRequests { retry_after_s } => Some(retry_after_s),
+            AppError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER_S),
+            _ => None,
+        };
+        if let Some(s) = retry_after_s {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+                .insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         resp.extensions_mut().insert(self);
         resp

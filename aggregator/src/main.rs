@@ -6,13 +6,14 @@ use anyhow::Context;
 use clap::{Args, Parser};
 
 #[derive(Parser)]
-#[command(version, about = "The HCL Probe aggregator")]
+#[command(about = "The HCL Probe aggregator")]
 enum Cli {
     /// Serve the HCL and the upload API.
     Serve(ServeArgs),
-    /// Load the Qubes HCL YAML files of DIR into the database (idempotent).
+    /// Load the Qubes HCL YAML files of PATH into the database (idempotent): a folder of the
+    /// files or a .tar.zst archive of them (the repository keeps data/qubes-hcl/qubes-hcl.tar.zst).
     ImportQubesHcl {
-        dir: PathBuf,
+        path: PathBuf,
         #[command(flatten)]
         db: DbArg,
     },
@@ -73,7 +74,11 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
-    match Cli::parse() {
+    let cli = hcl_buildinfo::parse(
+        env!("CARGO_PKG_VERSION"),
+        hcl_kernels::Catalog::embedded_summary,
+    );
+    match cli {
         Cli::Serve(a) => {
             let store_opts = hcl_aggregator::store::StoreOptions {
                 sqlite_max_batch: a.sqlite_batch,
@@ -82,10 +87,10 @@ fn main() -> anyhow::Result<()> {
                 &a.db.db, store_opts, &a.listen, a.config,
             ))?;
         }
-        Cli::ImportQubesHcl { dir, db } => {
-            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &dir))?;
+        Cli::ImportQubesHcl { path, db } => {
+            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &path))?;
             if sum.created + sum.already_stored == 0 && sum.files > 0 {
-                anyhow::bail!("no file of {} could be imported", dir.display());
+                anyhow::bail!("no file of {} could be imported", path.display());
             }
         }
         Cli::BuildSite { out, db } => {

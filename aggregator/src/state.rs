@@ -15,6 +15,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Per client address: page snapshots built for non-default filters.
     pub build_limiter: Arc<RateLimiter>,
+    /// Per client address: wrong admin tokens (moderation is refused with 429 when spent).
+    pub auth_failures: Arc<RateLimiter>,
     /// Snapshots behind the pages; writes through the API invalidate them.
     pub pages: Arc<PageCache>,
 }
@@ -26,12 +28,17 @@ impl AppState {
             config.page_build_rate_per_sec,
             config.page_build_burst,
         ));
+        let auth_failures = Arc::new(RateLimiter::new(
+            config.admin_failure_rate_per_sec,
+            config.admin_failure_burst,
+        ));
         let pages = Arc::new(PageCache::new(catalog, config.page_upload_lag));
         Self {
             store,
             config: Arc::new(config),
             limiter,
             build_limiter,
+            auth_failures,
             pages,
         }
     }

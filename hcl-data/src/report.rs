@@ -8,6 +8,7 @@ use crate::category::Category;
 use crate::closed::closed_set;
 use crate::day::Day;
 use crate::kernel_summary::KernelSummary;
+use crate::readiness::{Passthrough, Suspend, XenInfo};
 use crate::rhel::RhelStatus;
 use crate::verdict::{Role, Tri, Verdict};
 
@@ -62,6 +63,9 @@ pub struct System {
     /// BIOS vendor, version and date as one string.
     #[serde(default)]
     pub bios: Option<String>,
+    /// The BIOS version alone, as the Qubes HCL's `bios` holds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bios_version: Option<String>,
     #[serde(default)]
     pub cpu: Option<String>,
     /// `vt-x`, `amd-v` or None.
@@ -72,10 +76,23 @@ pub struct System {
     /// EPT (Intel) or NPT (AMD).
     #[serde(default)]
     pub slat: Tri,
+    /// The IOMMU as the Qubes HCL means it: enabled (see [`crate::hcl_iommu`]). Reports made
+    /// before `iommu_present` existed said yes for a DMAR/IVRS table.
     #[serde(default)]
     pub iommu: Tri,
+    /// Interrupt remapping in use (its state, not the hardware's capability).
     #[serde(default)]
     pub interrupt_remapping: Tri,
+    /// The firmware describes an IOMMU: a DMAR or IVRS ACPI table (XMAR under Xen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iommu_present: Option<Tri>,
+    /// The running kernel translates DMA through it (IOMMU units or groups in sysfs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iommu_enabled: Option<Tri>,
+    /// The hardware and firmware can remap interrupts (VT-d ECAP.IR with the DMAR table's
+    /// opt-in, or AMD-Vi), whether or not it is in use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interrupt_remapping_supported: Option<Tri>,
     /// TPM spec version (`2.0`, `1.2`), None when no TPM was found.
     #[serde(default)]
     pub tpm: Option<String>,
@@ -89,6 +106,12 @@ pub struct System {
     pub running_kernel: Option<String>,
     #[serde(default)]
     pub distro: Option<String>,
+    /// Suspend to RAM as the firmware and kernel offer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<Suspend>,
+    /// Set when the probe ran under Xen (a Qubes dom0 or a VM): which facts it could not see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xen: Option<XenInfo>,
     /// HCL's chipset, GPU and network lines when imported from a Qubes HCL file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hcl_text: Option<HclText>,
@@ -210,9 +233,60 @@ pub struct Device {
     pub iommu_group: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usb: Option<UsbInfo>,
+    /// PCI devices: whether and how it can be handed to a VM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passthrough: Option<Passthrough>,
     /// Keyed by kernel profile id.
     #[serde(default)]
     pub coverage: BTreeMap<String, Coverage>,
+    /// What the booted kernel really did with the device (reports of the observation stick,
+    /// `hcl-probe stick`); None in a scan, which only predicts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<Observed>,
+}
+
+/// What a kernel booted from the observation stick did with one device: parsed fields only,
+/// never log lines (they carry MAC addresses and serial numbers).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Modules the device's modalias resolved to in the booted kernel that loaded (its own
+    /// data, kmod's order), as kmod spells them.
+    #[serde(default)]
+    pub modules: Vec<String>,
+    /// The module behind the driver that bound (`driver/module`); None when the driver is
+    /// built in or none bound.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub driver_module: Option<String>,
+    /// ACPI devices: the driver bound to the device the ACPI node describes (`physical_node`),
+    /// which is where drivers matched by an ACPI id bind (i8042, 8250, rtc_cmos).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companion_driver: Option<String>,
+    /// Firmware files the kernel asked for on the device's behalf and could not load.
+    #[serde(default)]
+    pub firmware_failed: Vec<String>,
+    /// Probe and module load failures.
+    #[serde(default)]
+    pub errors: Vec<ObservedError>,
+}
+
+/// One failure seen while the booted kernel set a device up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedError {
+    pub kind: ObservedErrorKind,
+    /// The driver whose probe failed, or the module that did not load.
+    pub driver: String,
+    /// The kernel's error number, negative as the kernel prints it (`-110`).
+    pub errno: i32,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObservedErrorKind {
+    /// `probe of DEVICE failed with error N`: the driver matched and gave up.
+    Probe,
+    /// The module itself did not load (`finit_module` failed).
+    ModuleLoad,
 }
 
 /// USB details of a USB device or interface.

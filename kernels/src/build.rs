@@ -1,4 +1,5 @@
-//! Regeneration of every shipped profile ([`crate::SHIPPED`]) from `shared/kernel-data`.
+//! Regeneration of every shipped profile ([`crate::SHIPPED`]) from the repository's
+//! `data/kernel-data`.
 
 use std::path::Path;
 
@@ -10,7 +11,7 @@ use crate::meta::ProfileMeta;
 use crate::profile::model::FirmwareList;
 use crate::shipped::{SHIPPED, Shipped};
 
-/// Day the shared data was collected, from its README (`Collected YYYY-MM-DD.`).
+/// Day the kernel data was collected, from its README (`Collected YYYY-MM-DD.`).
 fn data_date(kernel_data: &Path) -> String {
     std::fs::read_to_string(kernel_data.join("README.md"))
         .ok()
@@ -81,15 +82,18 @@ fn shipped_meta(spec: &Shipped, date: &str) -> ProfileMeta {
     }
 }
 
-/// Regenerate every shipped profile from `shared` (the folder holding `kernel-data/`).
-/// `progress(done, total, id)` is called per profile.
-pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
-    let kd = shared.join("kernel-data");
+/// Regenerate every shipped profile from `data` (the folder holding `kernel-data/`: the
+/// repository's `data/`). `progress(done, total, id)` is called per profile.
+pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
+    let kd = data.join("kernel-data");
     let date = data_date(&kd);
     let total = SHIPPED.len() as u64;
     // Module paths for def_variants rules: RHEL 10 is a 6.12 kernel; Debian 6.12's layout of
     // kernel/ is the closest public map from module name to path.
-    let debian_612_paths = module_paths(&first_dir(&kd, "debian-trixie-6")?.join("modules.dep"))?;
+    let debian_612_paths = module_paths(&import::required(
+        &first_dir(&kd, "debian-trixie-6")?,
+        "modules.dep",
+    )?)?;
     let mut builders: Vec<ProfileBuilder> = Vec::new();
     for (i, spec) in SHIPPED.iter().enumerate() {
         progress(i as u64, total, spec.id);
@@ -138,7 +142,7 @@ fn debian(
     let mut pairs = import::read_dep11(&dep11)?;
     let mut source = format!("debian-dep11-non-free-firmware/{fw_suite} (Provides.firmware)");
     if fw_suite == "trixie" {
-        let tsv = kd.join("debian-firmware-trixie/firmware-files.tsv");
+        let tsv = import::required(&kd.join("debian-firmware-trixie"), "firmware-files.tsv")?;
         pairs.extend(import::read_firmware_tsv(&tsv)?);
         source.push_str(" + debian-firmware-trixie/firmware-files.tsv");
     }
@@ -168,18 +172,15 @@ fn rhel(
     meta.firmware_source = "none (derived data has no firmware lists)".into();
     let mut b = import::import_derived_dir(dir, meta)?;
     let alma = kd.join("rhel-almalinux").join(folder);
-    b.rhel = import::read_rhel_status(&alma.join("rh-hardware-status.tsv"))?;
+    b.rhel = import::read_rhel_status(&import::required(&alma, "rh-hardware-status.tsv")?)?;
     let mut extra: Vec<String> = Vec::new();
     for list in ["mod-extra.list", "mod-extra.list.rhel"] {
-        let p = alma.join(list);
-        if p.exists() {
+        if let Some(p) = import::data_file(&alma, list) {
             extra.extend(import::read_mod_extra(&p)?);
         }
     }
-    let variants = alma.join("def_variants.yaml.rhel");
-    if variants.exists() {
-        let text = std::fs::read_to_string(&variants).map_err(|e| Error::io(&variants, e))?;
-        let rules = import::parse_def_variants(&text)?;
+    if let Some(variants) = import::data_file(&alma, "def_variants.yaml.rhel") {
+        let rules = import::parse_def_variants(&import::read_text(&variants)?)?;
         for (name, path) in debian_612_paths {
             let rel = path.strip_prefix("kernel/").unwrap_or(path);
             if import::def_variants_package(&rules, rel) == Some("modules-extra") {
@@ -208,7 +209,7 @@ fn qubes(dir: &Path, mut meta: ProfileMeta) -> Result<ProfileBuilder, Error> {
 
 /// Module name -> path from a modules.dep.
 fn module_paths(dep: &Path) -> Result<Vec<(String, String)>, Error> {
-    let text = std::fs::read_to_string(dep).map_err(|e| Error::io(dep, e))?;
+    let text = import::read_text(dep)?;
     Ok(text
         .lines()
         .filter_map(|l| l.split_once(':'))

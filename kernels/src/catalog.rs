@@ -35,6 +35,7 @@ impl Catalog {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut entries = Vec::new();
         for p in &self.profiles {
+            crate::error::check_id(&p.meta.id)?;
             let file = format!("{}.profile.zst", p.meta.id);
             let path = dir.join(&file);
             std::fs::write(&path, p.encode()?).map_err(|e| Error::io(&path, e))?;

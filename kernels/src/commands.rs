@@ -60,6 +60,8 @@ pub(crate) fn import_cmd(
     out: &Path,
     firmware: &[PathBuf],
 ) -> anyhow::Result<()> {
+    // The id names the file written into `out`: a plain name, checked before any work.
+    hcl_kernels::check_id(id).context("--id")?;
     let mut pairs = Vec::new();
     for f in firmware {
         let name = f.to_string_lossy();
@@ -75,13 +77,13 @@ pub(crate) fn import_cmd(
         ..Default::default()
     };
     let mut builder = match sources {
-        [dir] if dir.join("modules.alias").is_file() => {
+        [dir] if import::data_file(dir, "modules.alias").is_some() => {
             let mut b = import::import_debian_dir(dir, meta)?;
             b.meta.real_data = true;
             b.firmware = fw;
             b
         }
-        [dir] if dir.join("modules.alias.pci-usb").is_file() => {
+        [dir] if import::data_file(dir, "modules.alias.pci-usb").is_some() => {
             let mut b = import::import_derived_dir(dir, meta)?;
             b.firmware = fw;
             b
@@ -211,9 +213,9 @@ pub(crate) fn diff(catalog: &Catalog, a: &str, b: &str, json: bool) -> anyhow::R
     Ok(())
 }
 
-pub(crate) fn build(shared: &Path, out: &Path) -> anyhow::Result<()> {
+pub(crate) fn build(data: &Path, out: &Path) -> anyhow::Result<()> {
     let bar = progress_bar(8);
-    let catalog = build_shipped(shared, &|done, total, id| {
+    let catalog = build_shipped(data, &|done, total, id| {
         bar.set_length(total);
         bar.set_position(done);
         bar.set_message(id.to_owned());

@@ -9,6 +9,8 @@ use crate::binary;
 pub enum Error {
     #[error("unknown kernel id {0:?}")]
     UnknownKernel(String),
+    #[error("kernel id {id:?}: {reason}")]
+    BadId { id: String, reason: &'static str },
     #[error("{path}: {message}")]
     BadFile { path: String, message: String },
     #[error("{path}: {source}")]
@@ -24,6 +26,18 @@ pub enum Error {
         "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"
     )]
     Filtered(String),
+}
+
+/// Checks a profile id: a plain name ([`hcl_data::kernel_id_problem`], the rule reports
+/// follow too), since it names the profile's file.
+pub fn check_id(id: &str) -> Result<(), Error> {
+    match hcl_data::kernel_id_problem(id) {
+        Some(reason) => Err(Error::BadId {
+            id: id.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
 }
 
 impl Error {

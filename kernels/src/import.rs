@@ -1,11 +1,13 @@
-//! Readers for the extracted text data in `shared/kernel-data`: Debian module folders, derived
-//! pci/usb alias data (RHEL, Qubes), Debian firmware lists and RHEL hardware status.
+//! Readers for the extracted text data in the repository's `data/kernel-data`: Debian module
+//! folders, derived pci/usb alias data (RHEL, Qubes), Debian firmware lists and RHEL hardware
+//! status. Each file may be stored plain or compressed (`NAME.xz`, `.zst`, `.gz`; see
+//! [`data_file`]), as the repository keeps them.
 //!
 //! Every reader names the file and line of a problem; none panics on bad input.
 
 use std::collections::BTreeMap;
-use std::io::Read as _;
-use std::path::Path;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -14,8 +16,45 @@ use crate::error::Error;
 use crate::meta::ProfileMeta;
 use crate::profile::model::{AliasKind, RhelRule};
 
-fn read_text(path: &Path) -> Result<String, Error> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+/// Largest text file accepted once decompressed: the biggest real one (a modules.alias) is
+/// under 2 MB, so more means a corrupt or hostile file.
+const MAX_TEXT: u64 = 256 << 20;
+
+/// `dir/name` as stored: plain, or compressed as `name.xz`, `name.zst` or `name.gz` (the first
+/// that exists, in that order); `None` when there is none.
+pub fn data_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    ["", ".xz", ".zst", ".gz"]
+        .iter()
+        .map(|ext| dir.join(format!("{name}{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// [`data_file`], or an error naming the plain path when no form of it exists.
+pub(crate) fn required(dir: &Path, name: &str) -> Result<PathBuf, Error> {
+    data_file(dir, name).ok_or_else(|| {
+        let path = dir.join(name);
+        Error::io(
+            &path,
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "no such file (nor .xz, .zst, .gz)",
+            ),
+        )
+    })
+}
+
+/// The text of `dir/name` in whichever form it is stored ([`data_file`]).
+pub fn read_data(dir: &Path, name: &str) -> Result<String, Error> {
+    read_text(&required(dir, name)?)
+}
+
+/// A text file, decompressed according to its first bytes (xz, zstd, gzip or plain).
+pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
+    use crate::binary::decompress;
+    let file = crate::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
+    let bytes = decompress::decoder(BufReader::new(file))
+        .and_then(|(_, r)| decompress::read_limited(r, MAX_TEXT))
+        .map_err(|e| Error::bad(path.display(), decompress::describe(&e)))?;
     String::from_utf8(bytes).map_err(|e| {
         Error::bad(
             path.display(),
@@ -60,7 +99,7 @@ pub fn module_name_from_path(path: &str) -> Option<String> {
 
 /// `key=value` lines of SOURCE.txt.
 fn source_fields(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = std::fs::read_to_string(dir.join("SOURCE.txt")) else {
+    let Ok(text) = crate::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
         return Vec::new();
     };
     text.lines()
@@ -69,8 +108,8 @@ fn source_fields(dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A Debian folder (`debian-<suite>-<version>/`): modules.alias, modules.builtin,
-/// modules.builtin.alias, module-firmware.tsv, SOURCE.txt.
+/// A Debian folder (`debian-<suite>-<version>/`): modules.dep, modules.alias, modules.builtin,
+/// modules.builtin.alias, module-firmware.tsv (each plain or compressed), SOURCE.txt.
 pub fn import_debian_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilder, Error> {
     let mut b = ProfileBuilder::new(meta);
     let fields = source_fields(dir);
@@ -85,8 +124,7 @@ pub fn import_debian_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilder
         );
     }
     // Loadable modules from modules.dep (every module, even those without aliases).
-    let dep = dir.join("modules.dep");
-    if dep.exists() {
+    if let Some(dep) = data_file(dir, "modules.dep") {
         for line in read_text(&dep)?.lines() {
             let Some((path, _)) = line.split_once(':') else {
                 continue;
@@ -96,24 +134,22 @@ pub fn import_debian_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilder
             }
         }
     }
-    for line in read_text(&dir.join("modules.builtin"))?.lines() {
+    for line in read_text(&required(dir, "modules.builtin")?)?.lines() {
         if let Some(name) = module_name_from_path(line.trim()) {
             b.module(&name).builtin = true;
         }
     }
-    for (pattern, module) in read_alias_file(&dir.join("modules.alias"))? {
+    for (pattern, module) in read_alias_file(&required(dir, "modules.alias")?)? {
         b.module(&module).loadable = true;
         b.add_alias(AliasKind::Module, &pattern, &module);
     }
-    let builtin_alias = dir.join("modules.builtin.alias");
-    if builtin_alias.exists() {
+    if let Some(builtin_alias) = data_file(dir, "modules.builtin.alias") {
         for (pattern, module) in read_alias_file(&builtin_alias)? {
             b.module(&module).builtin = true;
             b.add_alias(AliasKind::Builtin, &pattern, &module);
         }
     }
-    let fw = dir.join("module-firmware.tsv");
-    if fw.exists() {
+    if let Some(fw) = data_file(dir, "module-firmware.tsv") {
         for (n, line) in read_text(&fw)?.lines().enumerate() {
             if line.is_empty() || line.starts_with('#') {
                 continue;
@@ -143,11 +179,11 @@ pub fn import_derived_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilde
         "derived data {}",
         dir.file_name().unwrap_or_default().to_string_lossy()
     );
-    for (pattern, module) in read_alias_file(&dir.join("modules.alias.pci-usb"))? {
+    for (pattern, module) in read_alias_file(&required(dir, "modules.alias.pci-usb")?)? {
         b.module(&module).loadable = true;
         b.add_alias(AliasKind::Module, &pattern, &module);
     }
-    for (pattern, module) in read_alias_file(&dir.join("modules.builtin.alias.pci-usb"))? {
+    for (pattern, module) in read_alias_file(&required(dir, "modules.builtin.alias.pci-usb")?)? {
         let entry = b.module(&module);
         entry.builtin = true;
         entry.inferred_from = Some(label.clone());
@@ -156,15 +192,6 @@ pub fn import_derived_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilde
     b.meta.covered_buses = vec!["pci".into(), "usb".into()];
     b.meta.real_data = false;
     Ok(b)
-}
-
-fn read_gz(path: &Path) -> Result<String, Error> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let mut text = String::new();
-    flate2::read::MultiGzDecoder::new(file)
-        .read_to_string(&mut text)
-        .map_err(|e| Error::bad(path.display(), format!("bad gzip/UTF-8 data: {e}")))?;
-    Ok(text)
 }
 
 /// Debian AppStream (DEP-11) firmware metadata: (file, package) for every `Provides.firmware`
@@ -212,16 +239,16 @@ fn yaml_options() -> serde_saphyr::Options {
     }
 }
 
-/// A gzip DEP-11 file.
+/// A DEP-11 file (Debian publishes them gzip-compressed).
 pub fn read_dep11(path: &Path) -> Result<Vec<(String, String)>, Error> {
-    parse_dep11(&read_gz(path)?).map_err(|e| match e {
+    parse_dep11(&read_text(path)?).map_err(|e| match e {
         Error::BadFile { message, .. } => Error::bad(path.display(), message),
         other => other,
     })
 }
 
-/// `firmware-files.tsv`: package, version, path under /lib/firmware, size or `-> target`.
-/// Symlink names count as shipped files (the loader follows them).
+/// `firmware-files.tsv` (plain or compressed): package, version, path under /lib/firmware,
+/// size or `-> target`. Symlink names count as shipped files (the loader follows them).
 pub fn read_firmware_tsv(path: &Path) -> Result<Vec<(String, String)>, Error> {
     let mut out = Vec::new();
     for (n, line) in read_text(path)?.lines().enumerate() {
@@ -240,7 +267,8 @@ pub fn read_firmware_tsv(path: &Path) -> Result<Vec<(String, String)>, Error> {
     Ok(out)
 }
 
-/// `rh-hardware-status.tsv`: table, vendor, device, subvendor, subdevice, name.
+/// `rh-hardware-status.tsv` (plain or compressed): table, vendor, device, subvendor,
+/// subdevice, name.
 pub fn read_rhel_status(path: &Path) -> Result<Vec<RhelRule>, Error> {
     let mut out = Vec::new();
     for (n, line) in read_text(path)?.lines().enumerate() {
@@ -266,7 +294,7 @@ pub fn read_rhel_status(path: &Path) -> Result<Vec<RhelRule>, Error> {
     Ok(out)
 }
 
-/// `mod-extra.list`: one `.ko` file name per line; module names.
+/// `mod-extra.list` (plain or compressed): one `.ko` file name per line; module names.
 pub fn read_mod_extra(path: &Path) -> Result<Vec<String>, Error> {
     Ok(read_text(path)?
         .lines()

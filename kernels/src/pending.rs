@@ -13,7 +13,8 @@ use crate::catalog::{Catalog, CatalogEntry};
 use crate::error::Error;
 use crate::filter::AliasFilter;
 use crate::lookup::Profile;
-use crate::profile::codec::decompress;
+use crate::meta::ProfileMeta;
+use crate::profile::codec::{decode_meta, decompress};
 use crate::profile::model::ProfileData;
 use crate::shipped::EMBEDDED;
 
@@ -37,6 +38,39 @@ impl Catalog {
         )
     }
 
+    /// The metadata (versions, provenance, counts) of the profiles embedded in this binary,
+    /// without decoding them.
+    pub fn embedded_meta() -> Result<Vec<ProfileMeta>, Error> {
+        EMBEDDED
+            .iter()
+            .map(|(id, bytes)| decode_meta(bytes, &format!("embedded {id}.profile.zst")))
+            .collect()
+    }
+
+    /// The embedded profiles for `--version`: one line each with kernel, package and where the
+    /// data came from.
+    pub fn embedded_summary() -> String {
+        use std::fmt::Write as _;
+        let metas = match Self::embedded_meta() {
+            Ok(metas) => metas,
+            Err(e) => return format!("kernel profiles: unreadable ({e})\n"),
+        };
+        let mut text = format!("kernel profiles ({} embedded):\n", metas.len());
+        for m in metas {
+            let date = if m.data_date.is_empty() {
+                String::new()
+            } else {
+                format!(", data of {}", m.data_date)
+            };
+            let _ = writeln!(
+                text,
+                "  {:<20} {} ({}{date}): {}",
+                m.id, m.kernel_version, m.package_version, m.provenance
+            );
+        }
+        text
+    }
+
     /// Profiles from a directory of `<id>.profile.zst` files, in `catalog.json` order when
     /// present, else by file name.
     pub fn load_dir(dir: &Path) -> Result<Self, Error> {
@@ -49,9 +83,20 @@ impl Catalog {
         let mut files: Vec<PathBuf> = Vec::new();
         let catalog = dir.join("catalog.json");
         if catalog.exists() {
-            let text = std::fs::read_to_string(&catalog).map_err(|e| Error::io(&catalog, e))?;
+            let text =
+                crate::fsio::read_regular_text(&catalog).map_err(|e| Error::io(&catalog, e))?;
             let entries: Vec<CatalogEntry> = serde_json::from_str(&text)
                 .map_err(|e| Error::bad(catalog.display(), format!("bad catalog: {e}")))?;
+            for e in &entries {
+                // A catalog names files of its own folder, never a path.
+                let id = e.file.strip_suffix(".profile.zst").unwrap_or("");
+                if let Err(bad) = crate::error::check_id(id) {
+                    return Err(Error::bad(
+                        catalog.display(),
+                        format!("file {:?} is not <id>.profile.zst: {bad}", e.file),
+                    ));
+                }
+            }
             files.extend(entries.iter().map(|e| dir.join(&e.file)));
         } else {
             for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
@@ -182,7 +227,7 @@ fn decode(shared: &Shared, job: &Job) -> Result<Decoded, Error> {
     let text = match &job.source {
         Source::Embedded(bytes) => decompress(bytes, &job.origin)?,
         Source::File(path) => {
-            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            let bytes = crate::fsio::read_regular(path).map_err(|e| Error::io(path, e))?;
             decompress(&bytes, &job.origin)?
         }
     };

@@ -3,6 +3,7 @@
 //! resolved to a member, some near misses (one literal digit changed).
 
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use crate::catalog::Catalog;
 use crate::error::Error;
@@ -32,13 +33,49 @@ impl Rng {
     }
 }
 
-/// The Debian profiles whose kmod trees are in `shared/kmod-roots`: (profile id, release).
+/// The Debian profiles with a kmod tree (see [`kmod_root`]): (profile id, release).
 pub const KMOD_TREES: [(&str, &str); 4] = [
     ("debian-12", "6.1.0-50-amd64"),
     ("debian-13", "6.12.117+deb13-amd64"),
     ("debian-13-backports", "7.3.4+deb13-amd64"),
     ("debian-sid", "7.2.13+deb14-amd64"),
 ];
+
+/// Where `kernels/tests/make-kmod-roots.sh` puts the kmod tree of a kernel release, made by
+/// `depmod -b` from the real Debian packages: a root for `modprobe -d ROOT -S RELEASE`.
+/// `$HCL_KMOD_ROOTS/<release>`, by default `~/.cache/hcl-probe/kmod-roots/<release>`.
+pub fn kmod_root(release: &str) -> PathBuf {
+    std::env::var_os("HCL_KMOD_ROOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+                .join(".cache/hcl-probe/kmod-roots")
+        })
+        .join(release)
+}
+
+/// `None` when every tree of [`KMOD_TREES`] is made (the script moves a finished tree into
+/// place), else a message naming the missing ones and the scripts that make them.
+pub fn missing_kmod_roots() -> Option<String> {
+    let absent: Vec<&str> = KMOD_TREES
+        .iter()
+        .map(|(_, release)| *release)
+        .filter(|release| {
+            !kmod_root(release)
+                .join("lib/modules")
+                .join(release)
+                .join("modules.alias.bin")
+                .is_file()
+        })
+        .collect();
+    (!absent.is_empty()).then(|| {
+        format!(
+            "kmod trees missing for {absent:?} under {}: run \
+             kernels/tests/fetch-debian-packages.sh then kernels/tests/make-kmod-roots.sh",
+            kmod_root("").display()
+        )
+    })
+}
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of
 /// the given profiles, one in five a near miss. Deterministic for a seed. Profiles decoded for

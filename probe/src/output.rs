@@ -1,4 +1,8 @@
 //! The report as a human table (colour on a terminal unless NO_COLOR), JSON or YAML.
+//!
+//! The text a report holds came from the machine (DMI strings, sysfs names, the machine's own
+//! pci.ids): everything rendered goes through [`hcl_data::terminal_safe`], so a device named
+//! with escape sequences cannot drive the person's terminal.
 
 use std::fmt::Write as _;
 
@@ -7,6 +11,7 @@ use hcl_kernels::short_label;
 
 use crate::coverage::lost_devices;
 use crate::error::Error;
+use crate::readiness_view;
 
 /// Output formats of `scan` (also its `--format` values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -31,16 +36,42 @@ pub fn color_wanted() -> bool {
     !no_color && std::io::stdout().is_terminal()
 }
 
+/// The report as text that is safe to print: JSON stays the same JSON (a character that
+/// could drive a terminal is written as its `\uXXXX` escape), the table shows such characters
+/// escaped while keeping its own colours.
 pub fn render(report: &Report, format: Format, table: TableOptions) -> Result<String, Error> {
     match format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report)?;
             s.push('\n');
-            Ok(s)
+            Ok(hcl_data::terminal_safe(&s).into_owned())
         }
-        Format::Yaml => serde_saphyr::to_string(report).map_err(|e| Error::Yaml(e.to_string())),
-        Format::Table => Ok(render_table(report, table)),
+        Format::Yaml => serde_saphyr::to_string(report)
+            .map(|s| hcl_data::terminal_safe(&s).into_owned())
+            .map_err(|e| Error::Yaml(e.to_string())),
+        Format::Table => Ok(render_table(&for_terminal(report)?, table)),
     }
+}
+
+/// The report with every string (and map key) made one safe line, for the table, which adds
+/// colour escapes of its own and so cannot be escaped as a whole.
+fn for_terminal(report: &Report) -> Result<Report, Error> {
+    fn clean(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => Value::String(hcl_data::terminal_line(&s).into_owned()),
+            Value::Array(items) => Value::Array(items.into_iter().map(clean).collect()),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (hcl_data::terminal_line(&k).into_owned(), clean(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    Ok(serde_json::from_value(clean(serde_json::to_value(
+        report,
+    )?))?)
 }
 
 struct Paint {
@@ -171,18 +202,17 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         o,
         "CPU      {} · HVM {} ({}) · SLAT {} · IOMMU {} · interrupt remapping {}",
         or_unknown(&s.cpu),
-        s.hvm,
+        readiness_view::hvm(s),
         s.virtualization.as_deref().unwrap_or("none"),
-        s.slat,
-        s.iommu,
-        s.interrupt_remapping
+        readiness_view::slat(s),
+        readiness_view::iommu(s),
+        readiness_view::interrupt_remapping(s)
     );
     let _ = writeln!(
         o,
         "Platform TPM {} · memory {} · boot {} · Secure Boot {}",
         s.tpm.as_deref().unwrap_or("none found"),
-        s.memory_mib
-            .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
+        readiness_view::memory(s),
         s.boot_mode.as_ref().map_or("unknown", |b| b.as_str()),
         s.secure_boot
     );
@@ -192,6 +222,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         or_unknown(&s.running_kernel),
         or_unknown(&s.distro)
     );
+    readiness_view::system_lines(&mut o, s);
     let _ = writeln!(o);
 
     let kernels: Vec<&String> = r.kernels.keys().collect();
@@ -319,6 +350,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         let _ = writeln!(o, "(no kernel profiles: nothing to compare)");
     }
     details(&mut o, &devices, &p);
+    readiness_view::passthrough_section(&mut o, r, |d| fit(label(d).trim(), 44));
     let oot: Vec<&Device> = r.devices.iter().filter(|d| d.out_of_tree_driver).collect();
     if !oot.is_empty() {
         let _ = writeln!(o);
@@ -408,6 +440,58 @@ fn details(o: &mut String, devices: &[&Device], p: &Paint) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A device named with escape sequences by the machine (a hostile USB stick's product
+    /// string, a DMI field): no format lets them reach the terminal.
+    #[test]
+    fn machine_text_with_escapes_is_rendered_escaped() {
+        let evil = "Evil\u{1b}[2J\u{1b}]8;;https://x/\u{7}stick\u{9b}31m\u{202e}";
+        let report = Report {
+            schema_version: 1,
+            report_id: "r".into(),
+            generated_on: "2026-01-01".into(),
+            generator: "hcl-probe".into(),
+            origin: Default::default(),
+            system: hcl_data::System {
+                model: Some(evil.into()),
+                ..Default::default()
+            },
+            devices: vec![Device {
+                bus: "usb".into(),
+                modalias: "usb:v1234p5678d0100dc00dsc00dp00".into(),
+                role: Role::Dom0,
+                vendor_name: Some(evil.into()),
+                device_name: Some(evil.into()),
+                driver: Some(evil.into()),
+                ..Default::default()
+            }],
+            kernels: Default::default(),
+            qubes: None,
+        };
+        for format in [Format::Table, Format::Json, Format::Yaml] {
+            for color in [false, true] {
+                let text =
+                    render(&report, format, TableOptions { color, all: true }).unwrap_or_default();
+                for bad in ['\u{7}', '\u{9b}', '\u{202e}'] {
+                    assert!(!text.contains(bad), "{format:?}: {text}");
+                }
+                // Only the table's own colours are escape sequences.
+                let escapes = text.matches('\u{1b}').count();
+                let own = text.matches("\u{1b}[").count();
+                assert_eq!(escapes, own, "{format:?}");
+                assert!(!text.contains("\u{1b}[2J") && !text.contains("\u{1b}]"));
+                // Shown escaped (YAML has its own escape for ESC).
+                assert!(
+                    text.contains("\\u001b[2J") || text.contains("\\e[2J"),
+                    "{format:?}: {text}"
+                );
+            }
+        }
+        // The JSON is still the same report.
+        let json = render(&report, Format::Json, TableOptions::default()).unwrap_or_default();
+        let back: Report = serde_json::from_str(&json).unwrap_or(report.clone());
+        assert_eq!(back.system.model.as_deref(), Some(evil));
+    }
 
     #[test]
     fn long_labels_are_cut() {

@@ -7,7 +7,7 @@ use hcl_kernels::{AliasFilter, Catalog, PendingCatalog};
 use crate::error::{Error, Warning};
 use crate::ids::{IdDb, Kind};
 use crate::root::Root;
-use crate::{coverage, facts, sysfs};
+use crate::{acpi, coverage, facts, iommu, passthrough, scsi, suspend, sysfs, xen};
 
 /// A report and what could not be read while making it.
 #[derive(Debug)]
@@ -54,10 +54,19 @@ pub fn read_machine(root: &Root) -> Result<Machine, Error> {
     if !root.base().is_dir() {
         return Err(Error::NotARoot(root.base().to_path_buf()));
     }
-    let system = facts::read_system(root);
+    let acpi = acpi::Acpi::read(root);
+    let mut system = facts::read_system(root);
+    let xen = xen::detect(root, &acpi);
+    iommu::apply(root, &acpi, xen.as_ref(), &mut system);
+    system.suspend = Some(suspend::read(root, &acpi));
+    if let Some(xen) = xen {
+        xen::apply(root, xen, &mut system);
+    }
     let mut found = sysfs::enumerate(root);
     name_devices(root, &mut found);
+    scsi::name(root, &mut found);
     hcl_data::classify::classify_all(&mut found);
+    passthrough::apply(root, &acpi, &system, &mut found);
     Ok(Machine { system, found })
 }
 

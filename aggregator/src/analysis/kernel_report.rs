@@ -79,7 +79,7 @@ pub struct Loss {
     /// The first [`MACHINES_LISTED`] machines affected.
     pub machines: Vec<MachineRef>,
     #[serde(skip)]
-    last: usize,
+    pub(super) last: usize,
 }
 
 /// A firmware gap or a RHEL hardware-status entry of one kernel for one device kind.
@@ -97,7 +97,7 @@ pub struct DeviceIssue {
     pub machine_count: usize,
     pub machines: Vec<MachineRef>,
     #[serde(skip)]
-    last: usize,
+    pub(super) last: usize,
 }
 
 /// The whole report.

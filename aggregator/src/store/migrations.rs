@@ -21,7 +21,7 @@ mod tests {
     /// embedded ones as already applied: same versions, descriptions and checksums.
     #[test]
     fn embedded_migrations_are_the_earlier_hand_list() {
-        let hand = |list: [(i64, &'static str, &'static str); 2]| -> Vec<Migration> {
+        let hand = |list: [(i64, &'static str, &'static str); 4]| -> Vec<Migration> {
             list.into_iter()
                 .map(|(version, description, sql)| {
                     Migration::new(
@@ -72,6 +72,16 @@ mod tests {
                     "deleted reports",
                     include_str!("../../migrations/sqlite/0002_deleted_reports.sql"),
                 ),
+                (
+                    3,
+                    "tombstone content key",
+                    include_str!("../../migrations/sqlite/0003_tombstone_content_key.sql"),
+                ),
+                (
+                    4,
+                    "write probe",
+                    include_str!("../../migrations/sqlite/0004_write_probe.sql"),
+                ),
             ]),
         );
         same(
@@ -86,6 +96,16 @@ mod tests {
                     2,
                     "deleted reports",
                     include_str!("../../migrations/postgres/0002_deleted_reports.sql"),
+                ),
+                (
+                    3,
+                    "tombstone content key",
+                    include_str!("../../migrations/postgres/0003_tombstone_content_key.sql"),
+                ),
+                (
+                    4,
+                    "write probe",
+                    include_str!("../../migrations/postgres/0004_write_probe.sql"),
                 ),
             ]),
         );

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use super::fields::{STATUS_FIELDS, one_line};
 use crate::classify::Category;
 use crate::error::Error;
-use crate::report::{HclText, QubesVersion, Report};
+use crate::report::{Device, HclText, Origin, QubesVersion, Report};
 use crate::verdict::Tri;
 
 /// Writes a Qubes HCL report in the layout of `qubes-hcl-report`: every value on its own
@@ -45,14 +45,17 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     }
     block(&mut out, "brand", s.brand.as_deref().unwrap_or(""));
     block(&mut out, "model", s.model.as_deref().unwrap_or(""));
-    block(&mut out, "bios", s.bios.as_deref().unwrap_or(""));
+    // qubes-hcl-report writes the BIOS version alone.
+    let bios = s.bios_version.as_deref().or(s.bios.as_deref());
+    block(&mut out, "bios", bios.unwrap_or(""));
     block(&mut out, "cpu", s.cpu.as_deref().unwrap_or(""));
     block(&mut out, "cpu-short", t.cpu_short.as_deref().unwrap_or(""));
     let lines = |wanted: fn(&Category) -> bool| device_lines(report, wanted);
+    // qubes-hcl-report: the `00:00.0` host bridge only.
     let chipset = t
         .chipset
         .clone()
-        .unwrap_or_else(|| lines(|c| *c == Category::Chipset));
+        .unwrap_or_else(|| host_bridge_line(report));
     block(&mut out, "chipset", &chipset);
     block(
         &mut out,
@@ -72,7 +75,8 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     block(&mut out, "network", &network);
     let memory = s.memory_mib.map(|m| m.to_string()).unwrap_or_default();
     block(&mut out, "memory", &memory);
-    block(&mut out, "scsi", t.scsi.as_deref().unwrap_or(""));
+    let scsi = t.scsi.clone().unwrap_or_else(|| scsi_lines(report));
+    block(&mut out, "scsi", &scsi);
     let usb = t.usb.clone().unwrap_or_else(|| {
         let n = report
             .devices
@@ -82,6 +86,12 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
         if n == 0 { String::new() } else { n.to_string() }
     });
     block(&mut out, "usb", &usb);
+    // Written by qubes-hcl-report since R4.2; an imported file keeps what it had.
+    match t.statuses.get("certified") {
+        Some(st) => quoted(&mut out, "certified", &st.status),
+        None if report.origin == Origin::Probe => quoted(&mut out, "certified", "no"),
+        None => {}
+    }
 
     out.push_str("versions:\n\n");
     let versions = report
@@ -89,11 +99,19 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
         .as_ref()
         .map(|q| q.versions.clone())
         .unwrap_or_default();
+    // The versions are the Qubes dom0's: known only when the probe ran there. A live system's
+    // kernel is not the one Qubes would run, so it is left for the person to fill in.
+    let qubes_dom0 = s
+        .xen
+        .as_ref()
+        .filter(|x| x.dom0 == Tri::Yes && x.qubes_release.is_some());
     let template = [QubesVersion {
-        qubes: None,
+        qubes: qubes_dom0.and_then(|x| x.qubes_release.clone()),
         works: None,
-        xen: None,
-        kernel: s.running_kernel.clone(),
+        xen: qubes_dom0.and_then(|x| x.version.clone()),
+        kernel: qubes_dom0
+            .and(s.running_kernel.as_deref())
+            .map(short_kernel_release),
         remark: None,
     }];
     // A new report leaves FIXME for the person; an imported one keeps its blanks.
@@ -140,31 +158,81 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     Ok(out)
 }
 
+/// `uname -r | cut -d. -f-3`, as qubes-hcl-report writes it: `6.6.21-1.qubes.fc37.x86_64`
+/// becomes `6.6.21-1`.
+fn short_kernel_release(release: &str) -> String {
+    release.split('.').take(3).collect::<Vec<_>>().join(".")
+}
+
+/// The host bridge at `00:00.0` as an lspci line.
+fn host_bridge_line(report: &Report) -> String {
+    report
+        .devices
+        .iter()
+        .filter(|d| {
+            d.category == Category::Chipset
+                && d.sysfs_path
+                    .as_deref()
+                    .is_some_and(|p| p.ends_with("/0000:00:00.0"))
+        })
+        .filter_map(lspci_line)
+        .next()
+        .unwrap_or_default()
+}
+
+/// The SCSI devices (disks, optical drives, USB storage) as `/proc/scsi/scsi` shows their
+/// model and revision: the model padded to its 16 characters, then ` Rev: `.
+fn scsi_lines(report: &Report) -> String {
+    report
+        .devices
+        .iter()
+        .filter(|d| d.bus == "scsi")
+        .filter_map(|d| {
+            let model = d.device_name.as_deref()?;
+            Some(format!(
+                "{model:<16} Rev: {}",
+                d.revision.as_deref().unwrap_or("")
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// lspci-style lines for the devices of some categories: `Vendor Name [vvvv:dddd] (rev rr)`.
 fn device_lines(report: &Report, wanted: fn(&Category) -> bool) -> String {
     report
         .devices
         .iter()
-        .filter(|d| wanted(&d.category) && d.bus == "pci")
-        .filter_map(|d| {
-            let (v, id) = (d.vendor.as_deref()?, d.device.as_deref()?);
-            let mut l = String::new();
-            if let Some(n) = &d.vendor_name {
-                l.push_str(n);
-                l.push(' ');
-            }
-            l.push_str(d.device_name.as_deref().unwrap_or("Device"));
-            let _ = write!(l, " [{v}:{id}]");
-            if let Some(r) = &d.revision {
-                let _ = write!(l, " (rev {r})");
-            }
-            if d.class.as_deref() == Some("030000") {
-                l.push_str(" (prog-if 00 [VGA controller])");
-            }
-            Some(l)
-        })
+        .filter(|d| wanted(&d.category))
+        .filter_map(lspci_line)
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One PCI device as `lspci -nn` names it; lspci leaves out a zero revision.
+fn lspci_line(d: &Device) -> Option<String> {
+    if d.bus != "pci" {
+        return None;
+    }
+    let (v, id) = (d.vendor.as_deref()?, d.device.as_deref()?);
+    let mut l = String::new();
+    if let Some(n) = &d.vendor_name {
+        l.push_str(n);
+        l.push(' ');
+    }
+    l.push_str(d.device_name.as_deref().unwrap_or("Device"));
+    let _ = write!(l, " [{v}:{id}]");
+    if let Some(r) = d
+        .revision
+        .as_deref()
+        .filter(|r| !r.trim_start_matches('0').is_empty())
+    {
+        let _ = write!(l, " (rev {r})");
+    }
+    if d.class.as_deref() == Some("030000") {
+        l.push_str(" (prog-if 00 [VGA controller])");
+    }
+    Some(l)
 }
 
 /// YAML single-quoted scalar: only `'` needs escaping (doubled).

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use super::fields::{STATUS_FIELDS, one_line};
 use super::lspci::device_from_line;
@@ -74,6 +75,10 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
         }
     }
     let tri = |k: &str| tri.get(k).copied().unwrap_or_default();
+    // `certified` (qubes-hcl-report since R4.2) has no typed field: kept as written.
+    if let Some(st) = get("certified").and_then(status_of) {
+        statuses.insert("certified".to_string(), st);
+    }
 
     let hcl_text = HclText {
         chipset: text_of("chipset"),
@@ -118,9 +123,14 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
         _ => Vec::new(),
     };
 
-    let report = Report {
+    let tool_named = tool_file_name(file_name);
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
-        report_id: report_id(file_name),
+        report_id: if tool_named {
+            report_id(file_name)
+        } else {
+            String::new()
+        },
         generated_on: day_from_name(file_name).unwrap_or_default(),
         generator: GENERATOR.to_string(),
         origin: Origin::QubesHcl,
@@ -143,11 +153,80 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
         kernels: BTreeMap::new(),
         qubes: Some(QubesInfo {
             versions,
-            source_file: Some(file_name.to_string()),
+            source_file: tool_named.then(|| file_name.to_string()),
         }),
     };
+    if !tool_named {
+        report.report_id = content_report_id(&report);
+    }
     report.validate().map_err(|e| fail(e.to_string()))?;
     Ok(report)
+}
+
+/// Whether the file has the name the HCL gives a report made by `qubes-hcl-report`:
+/// `Brand-Model-YYYYMMDD-HHMMSS.yml`. Other names were chosen by hand and most end with the
+/// sender's name or nickname (`Asus-UX305CA-Petter_Reinholdtsen.yml`,
+/// `Asus-Vivobook_X1503ZA-20230821-gandalfen.yml`).
+fn tool_file_name(file_name: &str) -> bool {
+    let base = file_name.rsplit('/').next().unwrap_or(file_name);
+    let Some(stem) = base.strip_suffix(".yml") else {
+        return false;
+    };
+    let b = stem.as_bytes();
+    let Some(tail) = b.len().checked_sub(16).and_then(|at| b.get(at..)) else {
+        return false;
+    };
+    b.len() > 16
+        && tail.iter().enumerate().all(|(i, c)| match i {
+            0 | 9 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        })
+        && day_from_name(file_name).is_some()
+}
+
+/// `hcl-<brand>-<model>-<16 hex>`, the hex from the imported report itself (with an empty
+/// id): stable across imports of the same file, and made of nothing personal.
+fn content_report_id(report: &Report) -> String {
+    let hash = serde_json::to_vec(report)
+        .map(|json| hex::encode(Sha256::digest(&json)))
+        .unwrap_or_default();
+    let words = |v: &Option<String>| v.as_deref().map(slug).unwrap_or_default();
+    let mut name = [words(&report.system.brand), words(&report.system.model)]
+        .into_iter()
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    name.truncate(60);
+    let short = hash.get(..16).unwrap_or(&hash);
+    if name.is_empty() {
+        format!("hcl-{short}")
+    } else {
+        format!("hcl-{name}-{short}")
+    }
+}
+
+/// Letters and digits kept, every other run of characters one `_`.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_end_matches('_').to_string()
+}
+
+/// A web link to one mailing-list message: its id is the sender's (Google Groups ids hold
+/// the sender's address), and the import keeps no sender.
+fn message_link(url: &str) -> bool {
+    let u = url.to_ascii_lowercase();
+    (u.contains("groups.google.com")
+        && ["/msg/", "/msgid/", "#!msg/", "/m/"]
+            .iter()
+            .any(|m| u.contains(m)))
+        || (u.contains("mail-archive.com") && u.contains("/msg"))
 }
 
 /// A scalar as trimmed text: strings, numbers and booleans (an unquoted `yes` may arrive as
@@ -177,7 +256,10 @@ fn scalar_text(v: &Value) -> Option<String> {
         .chars()
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect();
-    (!t.is_empty()).then_some(t)
+    // Nothing the privacy check refuses is imported (mailing-list links in remarks carry the
+    // sender's address), nor a link to one person's message.
+    let t = crate::redact_where(&t, message_link).into_owned();
+    (!t.trim().is_empty()).then_some(t)
 }
 
 /// `'yes'`, or `{status: 'yes', message: '...'}`.

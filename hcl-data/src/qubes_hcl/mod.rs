@@ -9,6 +9,13 @@
 //! The chipset, GPU and network lines carry PCI ids (`[8086:a7a0]`, or `Intel Corporation
 //! Device 51f1`): each becomes a partial [`Device`] whose modalias has `?` for every unknown
 //! character, so kernel patterns can still be matched against it.
+//!
+//! What identifies people is not imported: the `credit` (a name, a nickname or an e-mail
+//! address) and the `link` (a personal site, a mailing-list message) of every version are
+//! dropped whole; in the text that is kept, mailing-list message links and anything the
+//! privacy check refuses are cut out ([`crate::redact_where`]); a hand-named file's name
+//! (`Dell-Latitude_E6410-Pablo_Costa.yml`) names its sender, so such a report gets an id made
+//! from its content and no `source_file`.
 
 mod export;
 mod fields;

@@ -52,7 +52,7 @@ impl<'a> Iterator for Fields<'a> {
     type Item = &'a str;
     fn next(&mut self) -> Option<&'a str> {
         let rest = self.rest?;
-        match crate::bytes::find_byte(rest.as_bytes(), self.sep) {
+        match memchr::memchr(self.sep, rest.as_bytes()) {
             // The separator is ASCII, so both sides are on char boundaries.
             Some(i) => {
                 self.rest = rest.get(i + 1..);
@@ -283,6 +283,29 @@ impl ProfileData {
         data.firmware = firmware;
         Ok(data)
     }
+}
+
+/// Only the metadata of a compressed profile: the first two lines are decompressed, not the
+/// megabytes after them (`--version` lists every embedded profile this way).
+pub fn decode_meta(bytes: &[u8], origin: &str) -> Result<ProfileMeta, Error> {
+    use std::io::BufRead;
+    let bad = |message: String| Error::BadFile {
+        path: origin.to_owned(),
+        message,
+    };
+    let decoder = zstd::stream::read::Decoder::new(bytes)
+        .map_err(|e| bad(format!("not a zstd stream: {e}")))?;
+    // The metadata line is a few hundred bytes; a longer one is corrupt data.
+    let mut lines = std::io::BufReader::new(std::io::Read::take(decoder, 1 << 20)).lines();
+    let mut next = || match lines.next() {
+        Some(Ok(line)) => Ok(line),
+        Some(Err(e)) => Err(bad(format!("corrupt zstd data: {e}"))),
+        None => Err(bad("profile ends before its metadata".into())),
+    };
+    if next()? != HEADER {
+        return Err(bad("not an hcl-kernels profile (bad header)".into()));
+    }
+    serde_json::from_str(&next()?).map_err(|e| bad(format!("bad metadata: {e}")))
 }
 
 /// The text of a compressed profile; `origin` names the file in errors.

@@ -5,4 +5,5 @@ pub mod codec;
 pub(crate) mod index;
 pub mod model;
 
+pub use codec::decode_meta;
 pub use model::{Alias, AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};

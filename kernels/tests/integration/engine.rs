@@ -10,7 +10,7 @@ use hcl_kernels::{
     ProfileMeta, build_shipped,
 };
 
-use crate::common::shared_dir;
+use crate::common::data_dir;
 
 fn catalog() -> &'static Catalog {
     crate::common::embedded()
@@ -244,11 +244,11 @@ fn firmware_missing_when_no_declared_file_ships() {
     assert_eq!(cov.firmware[0].shipped, Some(false));
 }
 
-/// The profiles committed under kernels/profiles equal what the importers make from
-/// ../shared now.
+/// The profiles committed under kernels/profiles equal what the importers make from the
+/// repository's data/ now.
 #[test]
-fn committed_profiles_equal_fresh_import_from_shared() {
-    let fresh = build_shipped(&shared_dir(), &|_, _, _| {}).expect("build from shared");
+fn committed_profiles_equal_fresh_import_from_data() {
+    let fresh = build_shipped(&data_dir(), &|_, _, _| {}).expect("build from data/");
     let committed = catalog();
     assert_eq!(fresh.profiles().len(), committed.profiles().len());
     for (f, c) in fresh.profiles().iter().zip(committed.profiles()) {
@@ -454,7 +454,7 @@ fn cli_bad_input_fails_cleanly() {
 #[test]
 fn cli_import_list_and_diff_with_profile_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let src = shared_dir().join("kernel-data/qubes-derived/qubes-6.12");
+    let src = data_dir().join("kernel-data/qubes-derived/qubes-6.12");
     let out = cli()
         .args(["import", "--id", "q", "--out"])
         .arg(dir.path())
@@ -502,6 +502,7 @@ fn profile_from_module_set_resolves_like_kmod() {
             aliases: vec!["pci:v00001AF4d*sv*sd*bc*sc*i*".into()],
             firmware: vec![],
             package: Some("kernel-modules-extra".into()),
+            ..Default::default()
         }],
         firmware_files: vec!["iwlwifi-cc-a0-72.ucode".into()],
         ..Default::default()
@@ -553,4 +554,40 @@ fn firmware_declared_as_glob_is_met_by_a_shipped_file() {
     let list = FirmwareList::from_pairs([("ath11k/WCN6855/hw2.0/amss.bin".into(), "fw".into())]);
     assert!(list.satisfies("ath11k/WCN6855/hw2.0/*").is_some());
     assert!(list.satisfies("ath11k/QCA6390/hw2.0/*").is_none());
+}
+
+/// `--version` lists the embedded profiles from their headers alone: the same metadata as the
+/// whole decoded profiles and as catalog.json, and a clear error for bytes that are no profile.
+#[test]
+fn embedded_meta_is_the_profiles_own_metadata() {
+    let metas = Catalog::embedded_meta().expect("embedded metadata");
+    let whole: Vec<&ProfileMeta> = catalog().profiles().iter().map(|p| &p.meta).collect();
+    assert_eq!(metas.iter().collect::<Vec<_>>(), whole);
+    let catalog_json: Vec<hcl_kernels::CatalogEntry> = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/catalog.json"),
+        )
+        .expect("catalog.json"),
+    )
+    .expect("catalog.json parses");
+    assert_eq!(
+        metas,
+        catalog_json.into_iter().map(|e| e.meta).collect::<Vec<_>>()
+    );
+    let summary = Catalog::embedded_summary();
+    for m in &metas {
+        assert!(summary.contains(&m.provenance), "{summary}");
+    }
+
+    let err = hcl_kernels::profile::decode_meta(b"not zstd", "x.profile.zst").unwrap_err();
+    assert!(err.to_string().starts_with("x.profile.zst"), "{err}");
+    let not_profile = zstd::bulk::compress(b"hello\n{}\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&not_profile, "y.profile.zst").unwrap_err();
+    assert!(err.to_string().contains("bad header"), "{err}");
+    let no_meta = zstd::bulk::compress(b"hcl-kernels-profile 1\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&no_meta, "z.profile.zst").unwrap_err();
+    assert!(
+        err.to_string().contains("ends before its metadata"),
+        "{err}"
+    );
 }

@@ -39,12 +39,6 @@ pub fn fixture(name: &str) -> PathBuf {
     p
 }
 
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("../shared"))
-}
-
 /// The embedded profiles, loaded once per test binary (decoding them is the slow part of a
 /// debug-build scan).
 pub fn catalog() -> &'static Catalog {
