@@ -127,15 +127,16 @@ fn intel_nuc13_facts() {
         chipset.modalias,
         "pci:v00008086d0000A707sv????????sd????????bc??sc??i??"
     );
-    // "Intel Corporation Device 51f1": no brackets, the vendor is named.
+    // "Intel Corporation Device 51f1": no brackets, the vendor is named; pci.ids names it
+    // Wi-Fi, and a network line is a network controller (class 02).
     let wifi = device(&r, "8086", "51f1");
     assert_eq!(
         (wifi.category.as_str(), wifi.role),
-        ("network", Role::Assignable)
+        ("wifi", Role::Assignable)
     );
     assert_eq!(
         wifi.modalias,
-        "pci:v00008086d000051F1sv????????sd????????bc??sc??i??"
+        "pci:v00008086d000051F1sv????????sd????????bc02sc??i??"
     );
     device(&r, "8086", "125c");
 
@@ -396,4 +397,85 @@ fn regression_hand_named_files_give_no_name_to_the_report() {
         tool.qubes.unwrap().source_file.as_deref(),
         Some("Asus-UX305CA-20230821-120000.yml")
     );
+}
+
+/// Every device of every real HCL report with these ids.
+fn devices_with(vendor: &str, id: &str) -> Vec<(String, hcl_data::Device)> {
+    let mut out = Vec::new();
+    for name in hcl_names() {
+        let Ok(r) = qubes_hcl::from_yaml(&hcl_text(name), name) else {
+            continue;
+        };
+        for d in r.devices {
+            if d.vendor.as_deref() == Some(vendor) && d.device.as_deref() == Some(id) {
+                out.push((name.to_owned(), d));
+            }
+        }
+    }
+    out
+}
+
+/// Regression (issue 10 item 2): `gpu:` lines that are no GPU became dom0-critical GPUs of
+/// class 03: the HP Z4 G4's SPI flash controller `8086:a2a4` ("fails" on seven kernels), the
+/// Quiet PC's AMD sensor fusion hub `1022:15e6` ("fails" on every RHEL kernel) and Intel's
+/// sensor hub `8086:9d35` (20 reports). They are classed by what pci.ids names them, with no
+/// class in their modalias, and decide no kernel choice.
+#[test]
+fn regression_gpu_lines_that_are_no_gpu_on_the_real_hcl() {
+    use hcl_data::Category;
+    for (vendor, id, category, reports) in [
+        ("8086", "a2a4", Category::SpiFlash, 1),
+        ("1022", "15e6", Category::SensorHub, 1),
+        ("8086", "9d35", Category::SensorHub, 20),
+    ] {
+        let found = devices_with(vendor, id);
+        assert_eq!(found.len(), reports, "{vendor}:{id}: {found:#?}");
+        for (name, d) in found {
+            assert_eq!(
+                (&d.category, d.role),
+                (&category, Role::Other),
+                "{name} {vendor}:{id}"
+            );
+            assert!(d.modalias.ends_with("bc??sc??i??"), "{name}: {}", d.modalias);
+        }
+    }
+    let hp = import("Hewlett-Packard-Z4_G4_Workstation-20180712-103820.yml");
+    assert_eq!(device(&hp, "8086", "a2a4").category, "spi-flash");
+}
+
+/// Regression (issue 10 item 1): HCL `network:` lines had no class, so class-wide drivers of
+/// other device types "could match depending on the class" and Wi-Fi that rhel-8.10 lacks was
+/// "unknown" there. A network line is a network controller (class 02), for sys-net's kernel.
+#[test]
+fn regression_network_lines_are_class_02_for_sys_net() {
+    for (vendor, id) in [
+        ("10ec", "b852"),
+        ("10ec", "c821"),
+        ("14c3", "7925"),
+        ("17cb", "1107"),
+    ] {
+        let found = devices_with(vendor, id);
+        assert!(!found.is_empty(), "{vendor}:{id}");
+        for (name, d) in found {
+            assert_eq!(d.role, Role::Assignable, "{name}");
+            assert!(d.category.is_network(), "{name}: {}", d.category);
+            assert!(d.modalias.contains("bc02sc"), "{name}: {}", d.modalias);
+        }
+    }
+}
+
+/// GM45/Q35/Arrow Lake secondary display functions stay what they are (display controllers,
+/// dom0's question): that no candidate drives them is decided per kernel verdicts
+/// (`hcl_data::undriven`), not by hiding them at import.
+#[test]
+fn secondary_display_functions_stay_display_controllers() {
+    let mut n = 0;
+    for id in ["2a43", "29b3", "7f2f"] {
+        for (name, d) in devices_with("8086", id) {
+            assert_eq!((d.category.as_str(), d.role), ("gpu", Role::Dom0), "{name}");
+            assert!(d.modalias.contains("bc03"), "{name}: {}", d.modalias);
+            n += 1;
+        }
+    }
+    assert_eq!(n, 11, "11 reports list one");
 }
