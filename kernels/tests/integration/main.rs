@@ -3,6 +3,7 @@
 mod cli_input;
 mod common;
 mod engine;
+mod hcl_questions;
 mod import_binary;
 mod kmod_differential;
 mod props;
