@@ -34,7 +34,9 @@ pub struct KernelSummary {
     /// Assignable devices no candidate kernel drives.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub assignable_undriven: u32,
-    /// The answer rests on partial identifiers (Qubes HCL imports).
+    /// The answer rests on partial identifiers (Qubes HCL imports) whose unknown fields may
+    /// change it: some dom0 device's verdict is [`crate::Coverage::undecided`]. A partial id
+    /// whose known fields decide every verdict does not set it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub partial: bool,
 }

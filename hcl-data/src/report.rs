@@ -340,6 +340,11 @@ pub struct Coverage {
     /// would.
     #[serde(default)]
     pub partial: bool,
+    /// Partial identifiers whose unknown fields may change this verdict (a driver names the id
+    /// only with some subsystem ids, or matches only for some values of an unknown class). False
+    /// when the known fields decide it, and for full identifiers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub undecided: bool,
 }
 
 /// A firmware file a matching module asks for.

@@ -66,7 +66,7 @@ impl KernelSummary {
             let Some(c) = row.coverage else { continue };
             let (total, covered, unknown, undriven) = match row.role {
                 Role::Dom0 => {
-                    s.partial |= c.partial || row.partial;
+                    s.partial |= c.undecided;
                     (
                         &mut s.dom0_total,
                         &mut s.dom0_covered,

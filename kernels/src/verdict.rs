@@ -85,6 +85,7 @@ impl Profile {
             let unknown = unknown_fields(modalias);
             if specific.is_empty() && !generic.is_empty() {
                 cov.verdict = Verdict::Unknown;
+                cov.undecided = true;
                 cov.reason = format!(
                     "partial id, {unknown} unknown: no {} driver matches whatever they are; {} \
                      would match only for some values of them",
@@ -99,6 +100,7 @@ impl Profile {
             } else if specific.all().all(|m| certain.all().any(|c| c == m)) {
                 format!("partial id, {unknown} unknown: they do not matter, the known fields decide the match")
             } else {
+                cov.undecided = true;
                 format!(
                     "partial id, {unknown} unknown: they may matter, a driver names this id only \
                      with some values of them"

@@ -84,6 +84,10 @@ impl Filter {
         }
         if self.from.is_some() || self.to.is_some() {
             let day = report_day(r);
+            // Undated reports fall in no date range.
+            if !matches!(day, Day::On(_)) {
+                return false;
+            }
             let bound = |b: &Option<String>| b.as_deref().and_then(Day::parse);
             if bound(&self.from).is_some_and(|f| day < f)
                 || bound(&self.to).is_some_and(|t| day > t)
@@ -111,10 +115,16 @@ impl Filter {
     }
 }
 
-/// The day a report describes: the day it was made, else the day it arrived.
+/// The day a report describes: the day it was made; for a probe report that does not say, the
+/// day it arrived (uploads are made and sent the same day). An imported Qubes HCL file without a
+/// date stays undated: the import day says nothing about the machine (regression: 284 undated
+/// HCL files were dated on the import day, and `--from 2025-06-01` returned them).
 pub(crate) fn report_day(r: &StoredReport) -> Day {
     match &r.report.generated_on {
         day @ Day::On(_) => day.clone(),
+        Day::Unknown | Day::Unreadable(_) if r.report.origin == hcl_data::Origin::QubesHcl => {
+            Day::Unknown
+        }
         Day::Unknown | Day::Unreadable(_) => r
             .received_at
             .get(..10)

@@ -1,18 +1,24 @@
 //! The kernel choice report: for chosen candidate kernels, who keeps a working dom0 and who
 //! loses what.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use hcl_data::{Category, MachineState, Role, Verdict};
 use serde::Serialize;
 
 use super::hcl::{Hcl, KernelInfo};
-use super::keys::DeviceKey;
+use super::keys::{DeviceKey, MachineKey};
 use super::view::{DeviceRow, ReportView};
 use super::{AnalysisError, Filter};
 
 /// At most this many machines are named per device; the count is always complete.
 pub const MACHINES_LISTED: usize = 100;
+
+/// How the report counts machines, in words (shown with every table of counts).
+pub const COUNTING: &str = "Machines are counted as machine models (brand and model), one model \
+one vote: a model fails on a kernel when one of its reports fails there, works when one works and \
+none fails. Report counts follow in brackets. Reports without a date (Qubes HCL files that carry \
+none) are undated: a date filter leaves them out.";
 
 /// A machine named in the report.
 #[derive(Debug, Clone, Serialize)]
@@ -49,14 +55,46 @@ pub struct KernelShare {
     pub no_data: usize,
     /// `ok / assessed`, 0 when nothing was assessed.
     pub share: f64,
-    /// Assessed machines whose answer rests on partial identifiers (Qubes HCL imports).
+    /// Assessed machines (reports) whose answer could change with the unknown fields of their
+    /// partial identifiers ([`hcl_data::Coverage::undecided`]); partial ids whose known fields
+    /// decide every verdict are not counted.
     pub partial: usize,
+    /// The same counts per machine model (one model, one vote; see [`COUNTING`]).
+    pub models_assessed: usize,
+    pub models_ok: usize,
+    pub models_fails: usize,
+    pub models_no_data: usize,
+    /// `models_ok / models_assessed`, 0 when no model was assessed.
+    pub models_share: f64,
 }
 
 impl KernelShare {
     pub fn percent(&self) -> String {
         format!("{:.1}", self.share * 100.0)
     }
+
+    /// The share of machine models, one decimal.
+    pub fn models_percent(&self) -> String {
+        format!("{:.1}", self.models_share * 100.0)
+    }
+}
+
+/// What one candidate loses against the baseline for one question (dom0's kernel, or the
+/// kernel and firmware of sys-net / sys-usb): the report's lead.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionLoss {
+    pub kernel: String,
+    pub role: Role,
+    /// [`Role::question`].
+    pub question: String,
+    /// Machine models with at least one device of this question lost.
+    pub models: usize,
+    /// Reports with at least one such device lost.
+    pub reports: usize,
+    /// Device kinds lost.
+    pub device_kinds: usize,
+    /// The device kinds hurting the most models first, `vendor:device name` (at most 5).
+    pub worst: Vec<String>,
 }
 
 /// A device kind driven by kernel `from` and not by kernel `to`.
@@ -75,11 +113,21 @@ pub struct Loss {
     /// Drivers `from` uses for it.
     pub from_drivers: Vec<String>,
     pub partial: bool,
+    /// Reports that lose the device.
     pub machine_count: usize,
+    /// Machine models that lose it (one model, one vote).
+    pub models: usize,
+    /// Reports that list this device kind at all.
+    pub listed: usize,
+    /// Of those, reports where the baseline or this kernel has no data for it: neither lost
+    /// nor kept.
+    pub no_data: usize,
     /// The first [`MACHINES_LISTED`] machines affected.
     pub machines: Vec<MachineRef>,
     #[serde(skip)]
     pub(super) last: usize,
+    #[serde(skip)]
+    pub(super) model_keys: BTreeSet<MachineKey>,
 }
 
 /// A firmware gap or a RHEL hardware-status entry of one kernel for one device kind.
@@ -107,7 +155,18 @@ pub struct KernelChoiceReport {
     /// Losses are counted from this kernel to each other candidate.
     pub baseline: String,
     pub filter: Filter,
+    /// Reports.
     pub machines_total: usize,
+    /// Machine models (brand and model) among them.
+    pub machine_models_total: usize,
+    /// Reports without a date.
+    pub undated: usize,
+    /// Which kernel the verdicts assume for which devices ([`hcl_data::KERNEL_ASSUMPTION`]).
+    pub kernel_assumption: String,
+    /// How machines are counted ([`COUNTING`]).
+    pub counting: String,
+    /// Real losses per candidate and question, weighted by machine models: the lead.
+    pub question_losses: Vec<QuestionLoss>,
     pub shares: Vec<KernelShare>,
     pub losses: Vec<Loss>,
     pub firmware_gaps: Vec<DeviceIssue>,
@@ -159,12 +218,21 @@ pub fn kernel_report(
     let mut losses: BTreeMap<(usize, DeviceKey), Loss> = BTreeMap::new();
     let mut fw: BTreeMap<(usize, DeviceKey), DeviceIssue> = BTreeMap::new();
     let mut rhel: BTreeMap<(usize, DeviceKey, String), DeviceIssue> = BTreeMap::new();
+    // Per device kind: reports listing it; per (kernel, kind): reports without data for it.
+    let mut listed: BTreeMap<DeviceKey, (usize, usize)> = BTreeMap::new();
+    let mut no_data: BTreeMap<(usize, DeviceKey), (usize, usize)> = BTreeMap::new();
     for (ri, r) in hcl.reports.iter().enumerate() {
         for d in &r.devices {
+            if d.counts() {
+                count_once(&mut listed, d.key.clone(), ri);
+            }
             for &to in idx.iter().filter(|&&k| k != base) {
                 let (Some(a), Some(b)) = (d.coverage.get(base), d.coverage.get(to)) else {
                     continue;
                 };
+                if d.counts() && (a.verdict == Verdict::Unknown || b.verdict == Verdict::Unknown) {
+                    count_once(&mut no_data, (to, d.key.clone()), ri);
+                }
                 if b.verdict.lost_against(a.verdict) {
                     let e = losses.entry((to, d.key.clone())).or_insert_with(|| Loss {
                         from: hcl.kernels[base].id.clone(),
@@ -179,11 +247,16 @@ pub fn kernel_report(
                         from_drivers: Vec::new(),
                         partial: false,
                         machine_count: 0,
+                        models: 0,
+                        listed: 0,
+                        no_data: 0,
                         machines: Vec::new(),
                         last: usize::MAX,
+                        model_keys: BTreeSet::new(),
                     });
                     e.role = e.role.min(d.role);
                     e.partial |= b.partial || d.partial;
+                    e.model_keys.insert(r.machine.clone());
                     if b.verdict > e.verdict {
                         e.verdict = b.verdict;
                         e.reason = b.reason.clone();
@@ -237,16 +310,25 @@ pub fn kernel_report(
         }
     }
 
-    let mut losses: Vec<Loss> = losses.into_values().collect();
-    // Per kernel: dom0-critical first, then what hurts the most machines.
+    let mut losses: Vec<Loss> = losses
+        .into_iter()
+        .map(|((to, key), mut l)| {
+            l.models = l.model_keys.len();
+            l.listed = listed.get(&key).map_or(0, |e| e.0);
+            l.no_data = no_data.get(&(to, key)).map_or(0, |e| e.0);
+            l
+        })
+        .collect();
+    // Per kernel: dom0-critical first, then what hurts the most machine models.
     losses.sort_by(|a, b| {
-        severity(&a.to, a.role, a.machine_count, &a.device).cmp(&severity(
+        severity(&a.to, a.role, a.models, &a.device).cmp(&severity(
             &b.to,
             b.role,
-            b.machine_count,
+            b.models,
             &b.device,
         ))
     });
+    let question_losses = question_losses(hcl, &idx, base, &losses);
     let order = |v: &mut Vec<DeviceIssue>| {
         v.sort_by(|a, b| {
             severity(&a.kernel, a.role, a.machine_count, &a.device).cmp(&severity(
@@ -267,6 +349,11 @@ pub fn kernel_report(
         baseline: hcl.kernels[base].id.clone(),
         filter: filter.clone(),
         machines_total: hcl.reports.len(),
+        machine_models_total: hcl.machines.len(),
+        undated: hcl.reports.iter().filter(|r| r.day.is_unknown()).count(),
+        kernel_assumption: hcl_data::KERNEL_ASSUMPTION.to_owned(),
+        counting: COUNTING.to_owned(),
+        question_losses,
         shares,
         losses,
         firmware_gaps,
@@ -284,6 +371,57 @@ pub fn machine_ref(r: &ReportView) -> MachineRef {
     MachineRef::of(r)
 }
 
+/// Count `ri` once under `key` (reports are visited in order: a repeat is the last one).
+fn count_once<K: Ord>(m: &mut BTreeMap<K, (usize, usize)>, key: K, ri: usize) {
+    let e = m.entry(key).or_insert((0, usize::MAX));
+    if e.1 != ri {
+        *e = (e.0 + 1, ri);
+    }
+}
+
+/// Per candidate other than the baseline and per question, the machine models and reports
+/// that lose at least one device of it.
+fn question_losses(hcl: &Hcl, idx: &[usize], base: usize, losses: &[Loss]) -> Vec<QuestionLoss> {
+    let mut out = Vec::new();
+    for &to in idx.iter().filter(|&&k| k != base) {
+        let id = &hcl.kernels[to].id;
+        for role in [Role::Dom0, Role::Assignable] {
+            let mine: Vec<&Loss> = losses
+                .iter()
+                .filter(|l| &l.to == id && l.role == role)
+                .collect();
+            let (mut models, mut reports) = (BTreeSet::new(), 0);
+            for r in &hcl.reports {
+                let hit = r.devices.iter().any(|d| {
+                    d.role == role
+                        && match (d.coverage.get(base), d.coverage.get(to)) {
+                            (Some(a), Some(b)) => b.verdict.lost_against(a.verdict),
+                            _ => false,
+                        }
+                });
+                if hit {
+                    reports += 1;
+                    models.insert(&r.machine);
+                }
+            }
+            out.push(QuestionLoss {
+                kernel: id.clone(),
+                role,
+                question: role.question().to_owned(),
+                models: models.len(),
+                reports,
+                device_kinds: mine.len(),
+                worst: mine
+                    .iter()
+                    .take(5)
+                    .map(|l| format!("{} {}", l.device.id, l.name))
+                    .collect(),
+            });
+        }
+    }
+    out
+}
+
 fn share(hcl: &Hcl, k: usize) -> KernelShare {
     let mut s = KernelShare {
         kernel: hcl.kernels[k].id.clone(),
@@ -293,7 +431,31 @@ fn share(hcl: &Hcl, k: usize) -> KernelShare {
         no_data: 0,
         share: 0.0,
         partial: 0,
+        models_assessed: 0,
+        models_ok: 0,
+        models_fails: 0,
+        models_no_data: 0,
+        models_share: 0.0,
     };
+    for m in &hcl.machines {
+        let states: Vec<MachineState> = m
+            .reports
+            .iter()
+            .filter_map(|&i| hcl.reports.get(i)?.status.get(k).map(|st| st.state()))
+            .collect();
+        if states.contains(&MachineState::Fails) {
+            s.models_fails += 1;
+        } else if states.contains(&MachineState::Ok) {
+            s.models_ok += 1;
+        } else {
+            s.models_no_data += 1;
+            continue;
+        }
+        s.models_assessed += 1;
+    }
+    if s.models_assessed > 0 {
+        s.models_share = s.models_ok as f64 / s.models_assessed as f64;
+    }
     for r in &hcl.reports {
         let Some(st) = r.status.get(k) else { continue };
         match st.state() {

@@ -12,33 +12,68 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
     let mut o = String::new();
     let names: Vec<&str> = r.candidates.iter().map(|k| k.id.as_str()).collect();
     let _ = writeln!(o, "# Kernel choice report: {}\n", esc(&names.join(", ")));
-    let _ = write!(o, "{} machines (reports)", r.machines_total);
+    let _ = write!(
+        o,
+        "{} machine models ({} reports, {} undated)",
+        r.machine_models_total, r.machines_total, r.undated
+    );
     if !r.filter.is_empty() {
         let _ = write!(o, ", filtered by {}", code(&r.filter.query()));
     }
+    let _ = writeln!(o, ".\n\n{}\n\n{}\n", esc(&r.kernel_assumption), esc(&r.counting));
     let _ = writeln!(
         o,
-        ". A machine keeps a working dom0 on a kernel when every dom0-critical device (GPU, \
-         storage, input, USB controller) that the kernel has data for is driven; machines with \
-         no such device known are left out of the share. \"partial\" counts machines whose \
-         answer rests on vendor:device ids only (Qubes HCL imports).\n"
+        "## Real losses against {}, per question\n",
+        esc(&r.baseline)
     );
-    let _ = writeln!(o, "## Machines that keep a working dom0\n");
+    if r.question_losses.is_empty() {
+        let _ = writeln!(o, "One candidate only: nothing to compare.");
+    } else {
+        let _ = writeln!(
+            o,
+            "| kernel | question | machine models losing a device (reports) | device kinds | worst |"
+        );
+        let _ = writeln!(o, "|---|---|---:|---:|---|");
+        for q in &r.question_losses {
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} ({}) | {} | {} |",
+                esc(&q.kernel),
+                esc(&q.question),
+                q.models,
+                q.reports,
+                q.device_kinds,
+                esc(&q.worst.join("; "))
+            );
+        }
+    }
+    let _ = writeln!(o, "\n## Machines that keep a working dom0\n");
     let _ = writeln!(
         o,
-        "| kernel | version | dom0 works | share | fails | no data | partial |"
+        "A machine keeps a working dom0 on a kernel when every dom0 device that the kernel has \
+         data for is driven; machines with no such device known are left out of the share, and \
+         devices no candidate drives count for no kernel. \"partial\" counts reports whose answer \
+         could change with the unknown fields of their vendor:device-only ids.\n"
+    );
+    let _ = writeln!(
+        o,
+        "| kernel | version | dom0 works: models (reports) | share of models | fails | no data | partial |"
     );
     let _ = writeln!(o, "|---|---|---:|---:|---:|---:|---:|");
     for (s, k) in r.shares.iter().zip(&r.candidates) {
         let _ = writeln!(
             o,
-            "| {} | {} | {} / {} | {}% | {} | {} | {} |",
+            "| {} | {} | {} / {} ({} / {}) | {}% | {} ({}) | {} ({}) | {} |",
             esc(&s.kernel),
             esc(&k.kernel_version),
+            s.models_ok,
+            s.models_assessed,
             s.ok,
             s.assessed,
-            s.percent(),
+            s.models_percent(),
+            s.models_fails,
             s.fails,
+            s.models_no_data,
             s.no_data,
             s.partial
         );
@@ -62,19 +97,22 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
         }
         let _ = writeln!(
             o,
-            "| device | name | role | machines | {} | why |",
+            "| device | name | question | lost: models (reports) | listed by reports (no data) | {} | why |",
             esc(&to.id)
         );
-        let _ = writeln!(o, "|---|---|---|---:|---|---|");
+        let _ = writeln!(o, "|---|---|---|---:|---:|---|---|");
         for l in list.iter().take(ROWS) {
             let _ = writeln!(
                 o,
-                "| {} | {}{} | {} | {} | {} | {} |",
+                "| {} | {}{} | {} | {} ({}) | {} ({}) | {} | {} |",
                 code(&l.device.id),
                 esc(&l.name),
                 if l.partial { " (partial ids)" } else { "" },
-                l.role.as_str(),
+                esc(l.role.question()),
+                l.models,
                 l.machine_count,
+                l.listed,
+                l.no_data,
                 l.verdict.as_str(),
                 esc(&l.reason)
             );
@@ -284,6 +322,19 @@ mod tests {
             baseline: evil("a"),
             filter: Default::default(),
             machines_total: 1,
+            machine_models_total: 1,
+            undated: 0,
+            kernel_assumption: evil("assumption"),
+            counting: evil("counting"),
+            question_losses: vec![super::super::kernel_report::QuestionLoss {
+                kernel: evil("b"),
+                role: hcl_data::Role::Dom0,
+                question: evil("question"),
+                models: 1,
+                reports: 1,
+                device_kinds: 1,
+                worst: vec![evil("worst")],
+            }],
             shares: vec![KernelShare {
                 kernel: evil("a"),
                 assessed: 1,
@@ -292,6 +343,11 @@ mod tests {
                 no_data: 0,
                 share: 1.0,
                 partial: 0,
+                models_assessed: 1,
+                models_ok: 1,
+                models_fails: 0,
+                models_no_data: 0,
+                models_share: 1.0,
             }],
             losses: vec![Loss {
                 from: evil("a"),
@@ -306,8 +362,12 @@ mod tests {
                 from_drivers: Vec::new(),
                 partial: false,
                 machine_count: 1,
+                models: 1,
+                listed: 1,
+                no_data: 0,
                 machines: Vec::new(),
                 last: 0,
+                model_keys: Default::default(),
             }],
             firmware_gaps: vec![issue("fw")],
             rhel: vec![issue("rhel")],
@@ -329,6 +389,8 @@ mod tests {
             evil("reason"),
             evil("detail"),
             evil("6.1"),
+            evil("question"),
+            evil("worst"),
             device.id.clone(),
         ] {
             assert!(all.contains(&&want), "{want:?} not a cell of\n{md}");

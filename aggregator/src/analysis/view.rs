@@ -36,6 +36,11 @@ impl DeviceRow {
         !self.usb_kind.as_ref().is_some_and(UsbKind::is_device)
     }
 
+    /// No candidate kernel drives it ([`hcl_data::undriven`]).
+    pub fn undriven(&self) -> bool {
+        hcl_data::undriven(self.coverage.iter().map(|c| &c.verdict))
+    }
+
     /// The row as the per-kernel summary sees it on kernel `k`.
     fn summary_row(&self, k: usize) -> SummaryRow<'_> {
         SummaryRow {
@@ -43,7 +48,7 @@ impl DeviceRow {
             role: self.role,
             partial: self.partial,
             coverage: self.coverage.get(k),
-            undriven: hcl_data::undriven(self.coverage.iter().map(|c| &c.verdict)),
+            undriven: self.undriven(),
         }
     }
 }

@@ -30,7 +30,7 @@ pub struct BarChart {
 
 struct Gridline {
     x: u32,
-    percent: u32,
+    label: String,
 }
 
 struct Row {
@@ -77,11 +77,34 @@ impl BarChart {
             grid: (0..=4)
                 .map(|q| Gridline {
                     x: LABEL_W + BAR_W * q / 4,
-                    percent: q * 25,
+                    label: format!("{}%", q * 25),
                 })
                 .collect(),
             rows,
         }
+    }
+
+    /// Counts (machine models that fail, say) on a scale that ends at the largest one, so that
+    /// a difference of a few machines shows, which a 0-100 % bar of shares hides. Gridlines
+    /// are labelled with counts.
+    pub fn counts(title: &str, bars: &[(String, usize, String)]) -> Self {
+        let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1);
+        let scaled: Vec<Bar> = bars
+            .iter()
+            .map(|(label, n, note)| Bar {
+                label: label.clone(),
+                value: *n as f64 / max as f64,
+                note: note.clone(),
+            })
+            .collect();
+        let mut chart = BarChart::new(title, &scaled);
+        for r in &mut chart.rows {
+            r.color = "#c62828";
+        }
+        for (q, g) in chart.grid.iter_mut().enumerate() {
+            g.label = format!("{:.0}", max as f64 * q as f64 / 4.0);
+        }
+        chart
     }
 
     // Positions the template reads.
@@ -117,5 +140,18 @@ mod tests {
         assert!(svg.contains("a&#38;b"));
         assert!(svg.contains("width=\"0\""));
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    }
+
+    /// Regression (issue 10 item 7): a 0-100 % bar hid differences of a few tenths; counts
+    /// are drawn to the largest one.
+    #[test]
+    fn counts_scale_to_the_largest() {
+        let c = BarChart::counts(
+            "t",
+            &[("a".into(), 40, "40".into()), ("b".into(), 38, "38".into())],
+        );
+        assert_eq!(c.rows[0].width, BAR_W);
+        assert_eq!(c.rows[1].width, (38.0 * BAR_W as f64 / 40.0).round() as u32);
+        assert_eq!(c.grid[4].label, "40");
     }
 }

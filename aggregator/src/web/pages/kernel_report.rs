@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::parts::{Css, Frame, kernel_ids, share_chart, version_of};
+use super::parts::{Css, Frame, fails_chart, kernel_ids, version_of};
 use crate::analysis::{AnalysisError, Filter, Hcl, KernelChoiceReport, Loss, kernel_report};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -100,8 +100,8 @@ pub fn kernel_report_page(
     }
     Ok(KernelReportPage {
         frame,
-        chart: share_chart(
-            "Machines whose dom0-critical devices are all driven, per candidate kernel",
+        chart: fails_chart(
+            "Machine models whose dom0 fails, per candidate kernel",
             &report.shares,
         ),
         report,

@@ -61,7 +61,7 @@ pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<Mach
                 generator: r.generator.clone(),
                 qubes: r.qubes_releases(),
                 partial: r.partial(),
-                states: StateCell::row(&r.status, &kernels),
+                states: StateCell::row(r, &kernels),
             }
         })
         .collect();

@@ -57,7 +57,7 @@ pub fn machines(
                 latest: m.latest_day.to_string(),
                 url: m.key.url(),
                 states: newest
-                    .map(|r| StateCell::row(&r.status, &kernels))
+                    .map(|r| StateCell::row(r, &kernels))
                     .unwrap_or_default(),
             }
         })

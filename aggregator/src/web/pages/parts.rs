@@ -3,10 +3,10 @@
 
 use askama::Template;
 use axum::response::Response;
-use hcl_data::{Coverage, KernelSummary, MachineState, Origin, Verdict};
+use hcl_data::{Coverage, KernelSummary, MachineState, Origin, Role, Verdict};
 use serde::Serialize;
 
-use crate::analysis::{DeviceKernelCell, Filter, Hcl, KernelInfo, KernelShare};
+use crate::analysis::{DeviceKernelCell, Filter, Hcl, KernelInfo, KernelShare, ReportView};
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::web::chart::{Bar, BarChart};
@@ -132,6 +132,10 @@ pub struct StateCell {
     /// Dom0-critical devices the kernel has no data for.
     pub dom0_unknown: u32,
     pub partial: bool,
+    /// The dom0 devices this kernel does not drive (`category name`): every "fails" names them.
+    pub lost: Vec<String>,
+    /// Their categories, for the cell (`gpu, storage`).
+    pub lost_kinds: Vec<String>,
 }
 
 impl StateCell {
@@ -143,15 +147,32 @@ impl StateCell {
             dom0_driven: s.dom0_covered,
             dom0_unknown: s.dom0_unknown,
             partial: s.partial,
+            lost: Vec::new(),
+            lost_kinds: Vec::new(),
         }
     }
 
-    /// One cell per kernel of a report's states.
-    pub(super) fn row(status: &[KernelSummary], kernels: &[String]) -> Vec<StateCell> {
-        status
+    /// One cell per kernel of a report's states, naming the dom0 devices each kernel fails.
+    pub(super) fn row(r: &ReportView, kernels: &[String]) -> Vec<StateCell> {
+        r.status
             .iter()
             .zip(kernels)
-            .map(|(s, k)| StateCell::of(k, s))
+            .enumerate()
+            .map(|(k, (s, id))| {
+                let mut cell = StateCell::of(id, s);
+                for d in r.devices.iter().filter(|d| {
+                    d.role == Role::Dom0
+                        && d.counts()
+                        && !d.undriven()
+                        && d.coverage.get(k).is_some_and(|c| c.verdict.is_failure())
+                }) {
+                    cell.lost.push(format!("{} {}", d.category, d.name));
+                    if !cell.lost_kinds.contains(&d.category.to_string()) {
+                        cell.lost_kinds.push(d.category.to_string());
+                    }
+                }
+                cell
+            })
             .collect()
     }
 
@@ -160,11 +181,15 @@ impl StateCell {
     }
 
     pub fn label(&self) -> String {
-        let base = self.state.label();
+        let base = if self.lost_kinds.is_empty() {
+            self.state.label().to_owned()
+        } else {
+            format!("{}: {}", self.state.label(), self.lost_kinds.join(", "))
+        };
         if self.partial {
             format!("{base}*")
         } else {
-            base.to_owned()
+            base
         }
     }
 
@@ -174,8 +199,13 @@ impl StateCell {
         } else {
             String::new()
         };
+        let lost = if self.lost.is_empty() {
+            String::new()
+        } else {
+            format!("; not driven: {}", self.lost.join("; "))
+        };
         format!(
-            "{}: {} of {} dom0-critical devices driven{unknown}{}",
+            "{}: {} of {} dom0 devices driven{unknown}{}{lost}",
             self.kernel,
             self.dom0_driven,
             self.dom0_total,
@@ -294,6 +324,27 @@ pub(super) fn origin_label(o: &Origin) -> &'static str {
         Origin::Probe => "hcl-probe",
         Origin::QubesHcl => "Qubes HCL import",
     }
+}
+
+/// Per kernel, the machine models whose dom0 fails, as a bar chart (SVG) scaled to the largest
+/// count: a 0-100 % bar of shares hid differences of a few tenths.
+pub(super) fn fails_chart(title: &str, shares: &[KernelShare]) -> String {
+    let bars: Vec<(String, usize, String)> = shares
+        .iter()
+        .map(|s| {
+            (
+                s.kernel.clone(),
+                s.models_fails,
+                format!(
+                    "{} models ({} reports) fail; {}% work",
+                    s.models_fails,
+                    s.fails,
+                    s.models_percent()
+                ),
+            )
+        })
+        .collect();
+    BarChart::counts(title, &bars).render().unwrap_or_default()
 }
 
 /// The share of every kernel as a bar chart (SVG).

@@ -112,7 +112,7 @@ pub fn report(hcl: &Hcl, id: &str, frame: Frame) -> Option<ReportPage> {
         machine_url: r.machine.url(),
         system: r.system.clone(),
         qubes_versions: r.qubes_versions.clone(),
-        states: StateCell::row(&r.status, &kernels),
+        states: StateCell::row(r, &kernels),
         devices: r
             .devices
             .iter()
