@@ -29,18 +29,19 @@ pub struct SummaryRow<'a> {
     pub undriven: bool,
 }
 
-/// True when none of the verdicts (one per candidate kernel) drives the device and at least one
-/// is a known failure: no candidate drives it (GM45's secondary display function `8086:2a43`).
-/// Such a device decides nothing between kernels and makes no machine fail.
+/// True when none of the verdicts (one per candidate kernel) drives the device and at least two
+/// are known failures: no candidate drives it (GM45's secondary display function `8086:2a43`).
+/// Such a device decides nothing between kernels and makes no machine fail. With one kernel
+/// known there is nothing to compare, and a device it does not drive is its failure.
 pub fn undriven<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> bool {
-    let mut known = false;
+    let mut known = 0;
     for v in verdicts {
         if v.is_driven() {
             return false;
         }
-        known |= v.is_failure();
+        known += usize::from(v.is_failure());
     }
-    known
+    known >= 2
 }
 
 impl<'a> SummaryRow<'a> {
@@ -324,7 +325,11 @@ mod tests {
             ),
             dev(
                 Role::Dom0,
-                &[("a", Verdict::NoDriver), ("b", Verdict::Unknown)],
+                &[
+                    ("a", Verdict::NoDriver),
+                    ("b", Verdict::Unknown),
+                    ("c", Verdict::Disabled),
+                ],
             ),
         ];
         let a = summary(&devices, "a");
@@ -334,7 +339,8 @@ mod tests {
         );
         let b = summary(&devices, "b");
         assert_eq!((b.state(), b.dom0_undriven), (MachineState::Fails, 1));
-        assert!(!undriven(&[Verdict::Unknown]) && undriven(&[Verdict::NoDriver]));
+        assert!(!undriven(&[Verdict::Unknown]) && !undriven(&[Verdict::NoDriver]));
+        assert!(undriven(&[Verdict::NoDriver, Verdict::Unknown, Verdict::NoDriver]));
         assert!(!undriven(&[Verdict::NoDriver, Verdict::FirmwareMissing]));
     }
 

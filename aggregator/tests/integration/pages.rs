@@ -540,9 +540,15 @@ fn build_site_and_markdown_report_from_the_database() {
     let md = String::from_utf8_lossy(&md.stdout);
     assert!(md.starts_with("# Kernel choice report: debian-12, rhel-9.6"));
     assert!(
-        md.contains("3 machines (reports), filtered by `type=laptop`"),
+        md.contains(" machine models (3 reports, 0 undated), filtered by `type=laptop`"),
         "{md}"
     );
+    // Issue 10 items 1 and 7: which kernel the verdicts assume, how machines are counted, and
+    // the real losses per question lead.
+    assert!(md.contains("Each candidate kernel is judged twice"), "{md}");
+    assert!(md.contains("one model one vote"), "{md}");
+    assert!(md.contains("## Real losses against debian-12, per question"), "{md}");
+    assert!(md.lines().any(|l| l.starts_with("| rhel-9.6 | dom0 kernel | ")), "{md}");
     assert!(md.lines().any(|l| l.starts_with("| debian-12 | ")));
 
     let bad = Command::new(bin())
