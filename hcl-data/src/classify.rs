@@ -43,7 +43,10 @@ pub fn classify_all<T: AsRef<Device> + AsMut<Device>>(rows: &mut [T]) {
             continue;
         }
         let path = d.sysfs_path.as_deref().unwrap_or("");
-        if let Some((_, role)) = controllers.iter().find(|(p, _)| path.starts_with(p.as_str())) {
+        if let Some((_, role)) = controllers
+            .iter()
+            .find(|(p, _)| path.starts_with(p.as_str()))
+        {
             d.role = *role;
         }
     }
@@ -145,10 +148,9 @@ fn named_role(c: &Category) -> Role {
         | Category::Audio
         | Category::SerialIo
         | Category::Input => Role::Dom0,
-        Category::Network
-        | Category::Wifi
-        | Category::Wireless
-        | Category::UsbController => Role::Assignable,
+        Category::Network | Category::Wifi | Category::Wireless | Category::UsbController => {
+            Role::Assignable
+        }
         _ => Role::Other,
     }
 }
@@ -161,12 +163,26 @@ pub fn name_says(name: &str) -> Option<Category> {
     let has = |words: &[&str]| words.iter().any(|w| n.contains(w));
     let rules: &[(&[&str], Category)] = &[
         (&["sensor hub", "sensor fusion"], Category::SensorHub),
-        (&["serial io", "i2c controller", "uart", "gspi"], Category::SerialIo),
-        (&["spi controller", "spi (flash)", "flash controller"], Category::SpiFlash),
+        (
+            &["serial io", "i2c controller", "uart", "gspi"],
+            Category::SerialIo,
+        ),
+        (
+            &["spi controller", "spi (flash)", "flash controller"],
+            Category::SpiFlash,
+        ),
         (&["audio", "hdmi/dp", "sound"], Category::Audio),
         (&["smbus"], Category::Smbus),
         (
-            &["usb 3", "usb3", "xhci", "ehci", "ohci", "uhci", "usb controller"],
+            &[
+                "usb 3",
+                "usb3",
+                "xhci",
+                "ehci",
+                "ohci",
+                "uhci",
+                "usb controller",
+            ],
             Category::UsbController,
         ),
         (&["host bridge", "dram controller"], Category::Chipset),
@@ -176,18 +192,40 @@ pub fn name_says(name: &str) -> Option<Category> {
         ),
         (&["thunderbolt", "usb4"], Category::Thunderbolt),
         (
-            &["thermal", "signal processing", "management engine", "heci", "mei controller", "ucsi", "type-c"],
+            &[
+                "thermal",
+                "signal processing",
+                "management engine",
+                "heci",
+                "mei controller",
+                "ucsi",
+                "type-c",
+            ],
             Category::System,
         ),
         (&["bluetooth"], Category::Wireless),
-        (&["wireless", "wi-fi", "wifi", "wlan", "802.11"], Category::Wifi),
         (
-            &["ethernet", "gigabit", "network connection", "gbe", "lan controller"],
+            &["wireless", "wi-fi", "wifi", "wlan", "802.11"],
+            Category::Wifi,
+        ),
+        (
+            &[
+                "ethernet",
+                "gigabit",
+                "network connection",
+                "gbe",
+                "lan controller",
+            ],
             Category::Network,
         ),
-        (&["sata", "ahci", "nvme", "raid", "storage controller"], Category::Storage),
         (
-            &["graphics", "vga", "geforce", "radeon", "quadro", "gpu", "display"],
+            &["sata", "ahci", "nvme", "raid", "storage controller"],
+            Category::Storage,
+        ),
+        (
+            &[
+                "graphics", "vga", "geforce", "radeon", "quadro", "gpu", "display",
+            ],
             Category::Gpu,
         ),
     ];
@@ -233,7 +271,11 @@ fn virtio_device(id: Option<u32>) -> (Category, Role) {
 /// or the flash's SPI controller pasted under `gpu:` is not a GPU); else the field. Returns the
 /// category, the role and the base class the modalias may state (`03` for a `gpu:` line of no
 /// stated class that nothing names otherwise, `02` for a `network:` line).
-pub fn hcl_line(field: &str, class: &str, names: &[&str]) -> (Category, Role, Option<&'static str>) {
+pub fn hcl_line(
+    field: &str,
+    class: &str,
+    names: &[&str],
+) -> (Category, Role, Option<&'static str>) {
     let named = names.iter().find_map(|n| name_says(n));
     if class.len() >= 2 {
         let name = names.join(" ");

@@ -340,7 +340,11 @@ mod tests {
         let b = summary(&devices, "b");
         assert_eq!((b.state(), b.dom0_undriven), (MachineState::Fails, 1));
         assert!(!undriven(&[Verdict::Unknown]) && !undriven(&[Verdict::NoDriver]));
-        assert!(undriven(&[Verdict::NoDriver, Verdict::Unknown, Verdict::NoDriver]));
+        assert!(undriven(&[
+            Verdict::NoDriver,
+            Verdict::Unknown,
+            Verdict::NoDriver
+        ]));
         assert!(!undriven(&[Verdict::NoDriver, Verdict::FirmwareMissing]));
     }
 

@@ -98,7 +98,9 @@ impl Profile {
             partial_note = Some(if specific.is_empty() {
                 format!("partial id, {unknown} unknown: no driver would match for any value")
             } else if specific.all().all(|m| certain.all().any(|c| c == m)) {
-                format!("partial id, {unknown} unknown: they do not matter, the known fields decide the match")
+                format!(
+                    "partial id, {unknown} unknown: they do not matter, the known fields decide the match"
+                )
             } else {
                 cov.undecided = true;
                 format!(

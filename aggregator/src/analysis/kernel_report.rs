@@ -321,12 +321,8 @@ pub fn kernel_report(
         .collect();
     // Per kernel: dom0-critical first, then what hurts the most machine models.
     losses.sort_by(|a, b| {
-        severity(&a.to, a.role, a.models, &a.device).cmp(&severity(
-            &b.to,
-            b.role,
-            b.models,
-            &b.device,
-        ))
+        severity(&a.to, a.role, a.models, &a.device)
+            .cmp(&severity(&b.to, b.role, b.models, &b.device))
     });
     let question_losses = question_losses(hcl, &idx, base, &losses);
     let order = |v: &mut Vec<DeviceIssue>| {

@@ -20,7 +20,12 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
     if !r.filter.is_empty() {
         let _ = write!(o, ", filtered by {}", code(&r.filter.query()));
     }
-    let _ = writeln!(o, ".\n\n{}\n\n{}\n", esc(&r.kernel_assumption), esc(&r.counting));
+    let _ = writeln!(
+        o,
+        ".\n\n{}\n\n{}\n",
+        esc(&r.kernel_assumption),
+        esc(&r.counting)
+    );
     let _ = writeln!(
         o,
         "## Real losses against {}, per question\n",

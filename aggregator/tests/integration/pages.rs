@@ -547,8 +547,15 @@ fn build_site_and_markdown_report_from_the_database() {
     // the real losses per question lead.
     assert!(md.contains("Each candidate kernel is judged twice"), "{md}");
     assert!(md.contains("one model one vote"), "{md}");
-    assert!(md.contains("## Real losses against debian-12, per question"), "{md}");
-    assert!(md.lines().any(|l| l.starts_with("| rhel-9.6 | dom0 kernel | ")), "{md}");
+    assert!(
+        md.contains("## Real losses against debian-12, per question"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .any(|l| l.starts_with("| rhel-9.6 | dom0 kernel | ")),
+        "{md}"
+    );
     assert!(md.lines().any(|l| l.starts_with("| debian-12 | ")));
 
     let bad = Command::new(bin())

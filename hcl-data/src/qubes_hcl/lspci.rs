@@ -226,8 +226,14 @@ mod tests {
     fn gpu_field_lines_that_are_no_gpu() {
         for (line, category) in [
             ("Intel Corporation Device [8086:a2a4]", Category::SpiFlash),
-            ("Advanced Micro Devices, Inc. [AMD] Device [1022:15e6]", Category::SensorHub),
-            ("Intel Corporation Device [8086:9d35] (rev 21)", Category::SensorHub),
+            (
+                "Advanced Micro Devices, Inc. [AMD] Device [1022:15e6]",
+                Category::SensorHub,
+            ),
+            (
+                "Intel Corporation Device [8086:9d35] (rev 21)",
+                Category::SensorHub,
+            ),
             (
                 "Intel Corporation Sunrise Point-LP Integrated Sensor Hub [8086:9d35] (rev 21)",
                 Category::SensorHub,

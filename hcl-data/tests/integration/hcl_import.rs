@@ -436,7 +436,11 @@ fn regression_gpu_lines_that_are_no_gpu_on_the_real_hcl() {
                 (&category, Role::Other),
                 "{name} {vendor}:{id}"
             );
-            assert!(d.modalias.ends_with("bc??sc??i??"), "{name}: {}", d.modalias);
+            assert!(
+                d.modalias.ends_with("bc??sc??i??"),
+                "{name}: {}",
+                d.modalias
+            );
         }
     }
     let hp = import("Hewlett-Packard-Z4_G4_Workstation-20180712-103820.yml");

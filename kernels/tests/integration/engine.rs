@@ -88,7 +88,11 @@ fn partial_nvidia_gpu_of_known_class_matches_nouveau_regression() {
             "{k}: {}",
             cov.reason
         );
-        for sub in ["sv00001028sd000007BE", "sv00000000sd00000000", "sv0000FFFFsd0000FFFF"] {
+        for sub in [
+            "sv00001028sd000007BE",
+            "sv00000000sd00000000",
+            "sv0000FFFFsd0000FFFF",
+        ] {
             let concrete = line.replace("sv????????sd????????", sub);
             assert!(
                 p.resolve(&concrete).modules.contains(&"nouveau".to_owned()),
@@ -98,8 +102,7 @@ fn partial_nvidia_gpu_of_known_class_matches_nouveau_regression() {
         let unknown = p.coverage(no_class, true);
         assert_eq!(unknown.verdict, Verdict::Unknown, "{k}: {unknown:?}");
         assert!(
-            unknown.reason.contains("bc, sc, i")
-                && unknown.reason.contains("only for some values"),
+            unknown.reason.contains("bc, sc, i") && unknown.reason.contains("only for some values"),
             "{k}: {}",
             unknown.reason
         );

@@ -37,7 +37,11 @@ fn reports() -> &'static [(String, Report)] {
                     })
                     .clone();
             }
-            let ids: Vec<String> = catalog.profiles().iter().map(|p| p.meta.id.clone()).collect();
+            let ids: Vec<String> = catalog
+                .profiles()
+                .iter()
+                .map(|p| p.meta.id.clone())
+                .collect();
             r.kernels = KernelSummary::per_kernel(&r.devices, &ids);
             out.push((f.name, r));
         }
@@ -70,7 +74,11 @@ fn regression_wifi_lost_on_rhel_8_10_is_shown() {
         for (name, _, d) in found {
             assert_eq!(d.role, Role::Assignable, "{name}");
             for k in ["debian-13", "rhel-9.6", "rhel-10.0", "qubes-6.12"] {
-                assert!(d.coverage[k].verdict.is_driven(), "{name} {k}: {:?}", d.coverage[k]);
+                assert!(
+                    d.coverage[k].verdict.is_driven(),
+                    "{name} {k}: {:?}",
+                    d.coverage[k]
+                );
             }
             let el8 = &d.coverage["rhel-8.10"];
             assert_eq!(el8.verdict, Verdict::NoDriver, "{name}: {el8:?}");
@@ -86,7 +94,10 @@ fn regression_devices_no_candidate_drives_fail_no_machine() {
     let mut machines = 0;
     for id in ["2a43", "29b3", "7f2f"] {
         for (name, r, d) in with_id("8086", id) {
-            assert!(hcl_data::undriven(d.coverage.values().map(|c| &c.verdict)), "{name}");
+            assert!(
+                hcl_data::undriven(d.coverage.values().map(|c| &c.verdict)),
+                "{name}"
+            );
             let sid = &r.kernels["debian-sid"];
             assert!(sid.dom0_undriven >= 1, "{name}: {sid:?}");
             assert_ne!(sid.state(), MachineState::Fails, "{name}: {sid:?}");
@@ -139,7 +150,11 @@ fn regression_nvidia_gpu_lines_have_data() {
                 assert!(c.reason.contains("unknown"), "{name} {k}: {}", c.reason);
             }
         }
-        let driven = d.coverage.values().filter(|c| c.verdict.is_driven()).count();
+        let driven = d
+            .coverage
+            .values()
+            .filter(|c| c.verdict.is_driven())
+            .count();
         assert!(
             driven == d.coverage.len() || d.modalias.contains("bc??"),
             "{name} {}: {:?}",
