@@ -209,9 +209,9 @@ pub(crate) fn diff(catalog: &Catalog, a: &str, b: &str, json: bool) -> anyhow::R
     Ok(())
 }
 
-pub(crate) fn build(shared: &Path, out: &Path) -> anyhow::Result<()> {
+pub(crate) fn build(shared: &Path, data: &Path, out: &Path) -> anyhow::Result<()> {
     let bar = progress_bar(8);
-    let catalog = build_shipped(shared, &|done, total, id| {
+    let catalog = build_shipped(shared, data, &|done, total, id| {
         bar.set_length(total);
         bar.set_position(done);
         bar.set_message(id.to_owned());

@@ -15,6 +15,7 @@ pub mod build;
 mod bytes;
 pub mod diff;
 mod filter;
+pub mod firmware;
 pub mod fnmatch;
 pub mod import;
 mod pending;

@@ -62,6 +62,9 @@ enum Command {
     BuildShipped {
         #[arg(long, env = "HCL_SHARED_DIR", default_value = "../shared")]
         shared: PathBuf,
+        /// The repository's data/ folder (Debian firmware lists, kernel source extracts).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
         #[arg(long, default_value = "kernels/profiles")]
         out: PathBuf,
     },
@@ -99,6 +102,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &modaliases,
         ),
         Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
-        Command::BuildShipped { shared, out } => build(&shared, &out),
+        Command::BuildShipped { shared, data, out } => build(&shared, &data, &out),
     }
 }

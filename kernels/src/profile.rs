@@ -120,6 +120,10 @@ impl FirmwareList {
                 return Some((pkg.to_owned(), alt));
             }
         }
+        // A folder symlink above the file (nvidia/ad103/gsp -> ../ad102/gsp).
+        if let Some(pkg) = self.linked_folder(file) {
+            return Some((pkg.to_owned(), None));
+        }
         let (stem, api) = api_numbered(file)?;
         // Files sharing the `<stem>-` prefix are adjacent in the sorted list.
         let prefix = format!("{stem}-");

@@ -5,3 +5,4 @@ mod engine;
 mod import_binary;
 mod kmod_differential;
 mod props;
+mod verdicts;
