@@ -115,6 +115,7 @@ impl ProfileBuilder {
             firmware_files: data.firmware.as_ref().map_or(0, |f| f.files.len()),
             rhel_rules: data.rhel.len(),
             extra_modules: data.modules.iter().filter(|m| m.extra).count(),
+            conditions: 0,
         };
         data.meta.has_firmware_list = data.firmware.is_some();
         data.canonicalize();
@@ -386,7 +387,8 @@ fn debian_package_version(folder: &str, prefix: &str) -> String {
 }
 
 /// Regenerate every shipped profile from `shared` (the folder holding `kernel-data/`) and
-/// `repo_data`, the repository's `data/` (Debian firmware lists in `debian-contents/`).
+/// `repo_data`, the repository's `data/` (Debian firmware lists in `debian-contents/`, binding
+/// conditions from `kernel-source/` and `chips/`).
 /// `progress(done, total, id)` is called per profile.
 pub fn build_shipped(
     shared: &Path,
@@ -526,10 +528,20 @@ pub fn build_shipped(
             infer_builtins(b, &refs);
         }
     }
+    // Binding conditions from each kernel's source, where it is known.
+    let inputs = crate::conditions::ConditionInputs::load(repo_data)?;
+    let mut profiles = Vec::new();
+    for p in builders.into_iter().map(ProfileBuilder::build) {
+        profiles.push(match crate::conditions::source_version(&p.meta.id) {
+            Some(version) => {
+                let (records, source) = crate::conditions::derive(&p, version, &inputs)?;
+                p.with_conditions(records, source)
+            }
+            None => p,
+        });
+    }
     progress(total, total, "done");
-    Ok(Catalog::from_profiles(
-        builders.into_iter().map(ProfileBuilder::build).collect(),
-    ))
+    Ok(Catalog::from_profiles(profiles))
 }
 
 /// Module name -> path from a modules.dep.

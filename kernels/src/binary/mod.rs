@@ -8,7 +8,7 @@
 
 mod ar;
 mod cpio;
-mod decompress;
+pub(crate) mod decompress;
 mod elf;
 #[cfg(test)]
 mod fuzz;
