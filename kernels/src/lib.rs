@@ -4,7 +4,10 @@
 //! A [`Profile`] holds everything needed offline for one candidate kernel; a [`Catalog`] holds
 //! the shipped profiles (embedded in the binary). Matching follows kmod's rules exactly; where
 //! kmod is blind (built-in drivers on kernels before about 6.18) the engine goes beyond it and
-//! labels the answer `inferred_builtin`.
+//! labels the answer `inferred_builtin`. Beyond aliases, [`conditions`] holds what each
+//! kernel's source says stands between a match and a working driver (force_probe, chips the
+//! driver does not know, the chip's own firmware), and [`cost`] the drivers whose loss weighs
+//! zero.
 //!
 //! Decoding the profiles is most of a probe scan's time. [`Catalog::start_embedded`] starts
 //! decompressing them on background threads; [`PendingCatalog::finish`] then parses them,
@@ -443,6 +446,7 @@ impl Profile {
                         Some((pkg, alt)) => {
                             if let Some(alt) = alt
                                 && !alt.starts_with(file.as_str())
+                                && assessed.concerns(&m.name, file)
                             {
                                 notes.push(format!(
                                     "{file} is met by the older API file {alt} the driver falls back to"

@@ -400,6 +400,19 @@ pub(crate) struct Assessment {
     pub chip_firmware_missing: Vec<String>,
     pub notes: Vec<String>,
     pub conditions: Vec<BindingCondition>,
+    /// (module, prefixes) of the chip's own firmware, where the profile knows the chip.
+    pub chip_prefixes: Vec<(String, Vec<String>)>,
+}
+
+impl Assessment {
+    /// True when `file` of `module` concerns this device: any file when the chip is not known,
+    /// else only the chip's own files.
+    pub(crate) fn concerns(&self, module: &str, file: &str) -> bool {
+        self.chip_prefixes
+            .iter()
+            .filter(|(m, _)| m == module)
+            .all(|(_, ps)| ps.iter().any(|p| file.starts_with(p.as_str())))
+    }
 }
 
 /// The vendor and device of a PCI modalias, both known.
@@ -490,6 +503,7 @@ impl Profile {
                         .push(condition(r, BindingKind::UnknownChip, Vec::new()));
                 }
                 RecordKind::ChipFirmware => {
+                    a.chip_prefixes.push((m.clone(), r.firmware.clone()));
                     let Some(list) = &self.data.firmware else {
                         continue;
                     };
