@@ -67,17 +67,13 @@ impl ProfileBuilder {
             .collect()
     }
 
-    /// Built-in modules that have no recorded device alias (`bus:` patterns) of their own.
-    pub fn builtins_without_device_aliases(&self) -> Vec<String> {
-        let with: std::collections::BTreeSet<&str> = self
-            .aliases
-            .iter()
-            .filter(|(_, p, _)| p.contains(':'))
-            .map(|(_, _, m)| m.as_str())
-            .collect();
+    /// Every built-in module. A kernel that records no device-table aliases of built-ins still
+    /// records their explicit `MODULE_ALIAS` lines (`platform:rtc_cmos`), so having some alias
+    /// says nothing about the device tables: each built-in is a candidate for inference.
+    pub fn builtin_modules(&self) -> Vec<String> {
         self.modules
             .values()
-            .filter(|m| m.builtin && !with.contains(m.name.as_str()))
+            .filter(|m| m.builtin)
             .map(|m| m.name.clone())
             .collect()
     }
@@ -119,6 +115,7 @@ impl ProfileBuilder {
             firmware_files: data.firmware.as_ref().map_or(0, |f| f.files.len()),
             rhel_rules: data.rhel.len(),
             extra_modules: data.modules.iter().filter(|m| m.extra).count(),
+            conditions: 0,
         };
         data.meta.has_firmware_list = data.firmware.is_some();
         data.canonicalize();
@@ -249,9 +246,10 @@ fn series(version: &str) -> Option<i64> {
     })
 }
 
-/// For each built-in driver of `target` without recorded device aliases, copy the aliases the
-/// same module has in the closest real kernel among `sources` (then derived ones), as
-/// [`AliasKind::Inferred`] labelled with the source id.
+/// For each built-in driver of `target`, copy the aliases the same module has in the closest
+/// real kernel among `sources` (then derived ones) that `target` does not record, as
+/// [`AliasKind::Inferred`] labelled with the source id. Call it only for kernels that record no
+/// device-table aliases of built-ins (before about 6.18).
 pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) -> usize {
     let Some(own) = series(&target.meta.kernel_version) else {
         return 0;
@@ -271,7 +269,7 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
         })
         .collect();
     let mut added = 0;
-    for name in target.builtins_without_device_aliases() {
+    for name in target.builtin_modules() {
         let own_aliases: Vec<String> = target
             .recorded_aliases(&name)
             .into_iter()
@@ -345,47 +343,35 @@ struct Spec {
     end_of_support: Option<&'static str>,
 }
 
-const DEBIAN: [(Spec, &str); 4] = [
-    (
-        Spec {
-            id: "debian-12",
-            distro: "debian",
-            release: "12 (bookworm)",
-            folder: "debian-bookworm-",
-            end_of_support: Some("2028-06-30 (LTS)"),
-        },
-        "bookworm",
-    ),
-    (
-        Spec {
-            id: "debian-13",
-            distro: "debian",
-            release: "13 (trixie)",
-            folder: "debian-trixie-6",
-            end_of_support: Some("2030-06-30 (LTS)"),
-        },
-        "trixie",
-    ),
-    (
-        Spec {
-            id: "debian-13-backports",
-            distro: "debian",
-            release: "13 (trixie-backports)",
-            folder: "debian-trixie-backports-",
-            end_of_support: None,
-        },
-        "sid",
-    ),
-    (
-        Spec {
-            id: "debian-sid",
-            distro: "debian",
-            release: "sid (unstable)",
-            folder: "debian-sid-",
-            end_of_support: None,
-        },
-        "sid",
-    ),
+const DEBIAN: [Spec; 4] = [
+    Spec {
+        id: "debian-12",
+        distro: "debian",
+        release: "12 (bookworm)",
+        folder: "debian-bookworm-",
+        end_of_support: Some("2028-06-30 (LTS)"),
+    },
+    Spec {
+        id: "debian-13",
+        distro: "debian",
+        release: "13 (trixie)",
+        folder: "debian-trixie-6",
+        end_of_support: Some("2030-06-30 (LTS)"),
+    },
+    Spec {
+        id: "debian-13-backports",
+        distro: "debian",
+        release: "13 (trixie-backports)",
+        folder: "debian-trixie-backports-",
+        end_of_support: None,
+    },
+    Spec {
+        id: "debian-sid",
+        distro: "debian",
+        release: "sid (unstable)",
+        folder: "debian-sid-",
+        end_of_support: None,
+    },
 ];
 
 /// Package version from a Debian folder name (`debian-trixie-backports-7.3.4-1_bpo13+1` ->
@@ -400,15 +386,17 @@ fn debian_package_version(folder: &str, prefix: &str) -> String {
     v.replace("_bpo", "~bpo")
 }
 
-/// Regenerate every shipped profile from `data` (the folder holding `kernel-data/`: the
-/// repository's `data/`). `progress(done, total, id)` is called per profile.
+/// Regenerate every shipped profile from `data`, the repository's `data/` (kernel-data/, Debian
+/// firmware lists in `debian-contents/`, binding conditions from `kernel-source/` and `chips/`).
+/// `progress(done, total, id)` is called per profile.
 pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
     let kd = data.join("kernel-data");
+    let repo_data = data;
     let date = data_date(&kd);
     let total = 8;
     let mut builders: Vec<ProfileBuilder> = Vec::new();
 
-    for (i, (spec, fw_suite)) in DEBIAN.iter().enumerate() {
+    for (i, spec) in DEBIAN.iter().enumerate() {
         progress(i as u64, total, spec.id);
         let dir = first_dir(&kd, spec.folder)?;
         let folder = dir
@@ -429,17 +417,22 @@ pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<C
         let mut b = import::import_debian_dir(&dir, meta)?;
         b.meta.records_builtin_aliases =
             series(&b.meta.kernel_version).is_some_and(|s| s >= series("6.18").unwrap_or(618));
-        let dep11 = kd.join("debian-dep11-non-free-firmware").join(format!(
-            "{fw_suite}_non-free-firmware_Components-amd64.yml.gz"
-        ));
-        let mut pairs = import::read_dep11(&dep11)?;
-        let mut source = format!("debian-dep11-non-free-firmware/{fw_suite} (Provides.firmware)");
-        if *fw_suite == "trixie" {
-            let tsv = import::required(&kd.join("debian-firmware-trixie"), "firmware-files.tsv")?;
-            pairs.extend(import::read_firmware_tsv(&tsv)?);
-            source.push_str(" + debian-firmware-trixie/firmware-files.tsv");
+        let suites = crate::firmware::debian_firmware_suites(spec.id)
+            .ok_or_else(|| Error::bad(spec.id, "no firmware suites for this Debian profile"))?;
+        let contents = repo_data.join("debian-contents");
+        let mut pairs = Vec::new();
+        for suite in suites {
+            pairs.extend(crate::firmware::read_contents_extract(&contents, suite)?);
         }
-        b.meta.firmware_source = source;
+        b.meta.firmware_source = format!(
+            "{}: every file and symlink under /lib/firmware and /usr/lib/firmware in the \
+             archive's Contents indices (all components; see its SOURCE.txt)",
+            suites
+                .iter()
+                .map(|s| format!("debian-contents/{s}.tsv.zst"))
+                .collect::<Vec<_>>()
+                .join(" + ")
+        );
         b.firmware = Some(FirmwareList::from_pairs(pairs));
         builders.push(b);
     }
@@ -531,10 +524,20 @@ pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<C
             infer_builtins(b, &refs);
         }
     }
+    // Binding conditions from each kernel's source, where it is known.
+    let inputs = crate::conditions::ConditionInputs::load(repo_data)?;
+    let mut profiles = Vec::new();
+    for p in builders.into_iter().map(ProfileBuilder::build) {
+        profiles.push(match crate::conditions::source_version(&p.meta.id) {
+            Some(version) => {
+                let (records, source) = crate::conditions::derive(&p, version, &inputs)?;
+                p.with_conditions(records, source)
+            }
+            None => p,
+        });
+    }
     progress(total, total, "done");
-    Ok(Catalog::from_profiles(
-        builders.into_iter().map(ProfileBuilder::build).collect(),
-    ))
+    Ok(Catalog::from_profiles(profiles))
 }
 
 /// Module name -> path from a modules.dep.

@@ -2,7 +2,8 @@
 //!
 //! On disk a profile is zstd-compressed text: a header line, the metadata as one JSON line, then
 //! one tab-separated record per line (`M` module, `A` alias, `P` firmware package, `F` firmware
-//! file, `R` RHEL hardware-status row). Aliases are stored sorted by their literal prefix so
+//! file, `R` RHEL hardware-status row, `B` binding condition: [`crate::conditions`]; profiles
+//! written before `B` existed have none and still load). Aliases are stored sorted by their literal prefix so
 //! that loading needs no sort; a hand-edited unsorted file still loads (it is sorted then).
 //! Decoding with an [`AliasFilter`] keeps only the aliases that match the caller's modaliases
 //! (a probe needs a few dozen of some 30,000) and skips the other alias lines unparsed.
@@ -120,6 +121,10 @@ impl FirmwareList {
                 return Some((pkg.to_owned(), alt));
             }
         }
+        // A folder symlink above the file (nvidia/ad103/gsp -> ../ad102/gsp).
+        if let Some(pkg) = self.linked_folder(file) {
+            return Some((pkg.to_owned(), None));
+        }
         let (stem, api) = api_numbered(file)?;
         // Files sharing the `<stem>-` prefix are adjacent in the sorted list.
         let prefix = format!("{stem}-");
@@ -207,6 +212,8 @@ pub struct ProfileData {
     pub aliases: Vec<Alias>,
     pub firmware: Option<FirmwareList>,
     pub rhel: Vec<RhelRule>,
+    /// Binding conditions, sorted by PCI vendor and device.
+    pub conditions: Vec<crate::conditions::ConditionRecord>,
     /// True when only the aliases an [`AliasFilter`] keeps were decoded: the data then answers
     /// only for the modaliases it was decoded for, `aliases` is not the profile's alias list
     /// (`meta.counts` still are the full profile's counts) and it cannot be encoded again.
@@ -274,6 +281,8 @@ impl ProfileData {
         self.aliases.dedup();
         self.rhel.sort();
         self.rhel.dedup();
+        self.conditions.sort();
+        self.conditions.dedup();
     }
 
     /// The compact text form (before compression).
@@ -334,6 +343,10 @@ impl ProfileData {
                 "R\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.table, r.vendor, r.device, r.subvendor, r.subdevice, r.name
             );
+        }
+        for c in &self.conditions {
+            out.push_str(&c.to_line());
+            out.push('\n');
         }
         out
     }
@@ -481,6 +494,9 @@ impl ProfileData {
                         name: (*name).to_owned(),
                     });
                 }
+                Some("B") => data
+                    .conditions
+                    .push(crate::conditions::ConditionRecord::parse(f).map_err(|m| bad(n, m))?),
                 _ => return Err(bad(n, "unknown record type")),
             }
         }
@@ -490,6 +506,9 @@ impl ProfileData {
             fw.files.sort();
         }
         data.firmware = firmware;
+        if !data.conditions.is_sorted() {
+            data.conditions.sort();
+        }
         Ok(data)
     }
 }

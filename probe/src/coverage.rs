@@ -129,6 +129,13 @@ fn compare_across_kernels(dev: &mut Device) {
         "chipset" | "bridge" | "system" | "platform" | "cpu"
     );
     for cov in dev.coverage.values_mut() {
+        // A driver that matches but does not bind (force_probe, unknown chip) loses the device
+        // as much as no driver does.
+        if matches!(cov.verdict, Verdict::NeedsParameter | Verdict::UnknownChip)
+            && !drivers.is_empty()
+        {
+            cov.reason = format!("{}; lost: {} drive it", cov.reason, drivers.join(", "));
+        }
         if cov.verdict != Verdict::NoDriver {
             continue;
         }

@@ -110,7 +110,10 @@ fn cell(v: Verdict, lost: bool) -> (&'static str, &'static str) {
         Verdict::Deprecated => ("depr", "33"),
         Verdict::ExtraPackage => ("extra", "33"),
         Verdict::FirmwareMissing => ("fw", "33"),
+        Verdict::NeedsParameter => ("param", "31;1"),
         Verdict::Disabled => ("OFF", "31;1"),
+        Verdict::UnknownChip if lost => ("LOST", "31;1"),
+        Verdict::UnknownChip => ("chip", "31"),
         Verdict::NoDriver if lost => ("LOST", "31;1"),
         Verdict::NoDriver => ("-", "2"),
         Verdict::Unknown => ("?", "2"),
@@ -375,8 +378,9 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(
         o,
         "Cells: ok driver · fw firmware missing · depr deprecated/unmaintained · extra optional \
-         package · OFF disabled by the distro · LOST no driver, another candidate has one · - no \
-         candidate has a driver · ? unknown"
+         package · param binds only with a module parameter (force_probe) · OFF disabled by the \
+         distro · chip the driver does not know this chip · LOST not driven, another candidate \
+         drives it · - no candidate has a driver · ? unknown"
     );
     o
 }

@@ -180,7 +180,9 @@ pub fn verdict_name(v: hcl_data::Verdict) -> &'static str {
         Deprecated => "deprecated",
         ExtraPackage => "extra_package",
         FirmwareMissing => "firmware_missing",
+        NeedsParameter => "needs_parameter",
         Disabled => "disabled",
+        UnknownChip => "unknown_chip",
         NoDriver => "no_driver",
         Unknown => "unknown",
     }

@@ -95,7 +95,9 @@ pub fn verdict_class(v: Verdict) -> &'static str {
     match v {
         Verdict::Supported => "v-ok",
         Verdict::Deprecated | Verdict::ExtraPackage | Verdict::FirmwareMissing => "v-warn",
-        Verdict::Disabled | Verdict::NoDriver => "v-bad",
+        Verdict::NeedsParameter | Verdict::Disabled | Verdict::UnknownChip | Verdict::NoDriver => {
+            "v-bad"
+        }
         Verdict::Unknown => "v-unknown",
     }
 }
@@ -106,7 +108,9 @@ pub fn verdict_label(v: Verdict) -> &'static str {
         Verdict::Deprecated => "deprecated",
         Verdict::ExtraPackage => "extra pkg",
         Verdict::FirmwareMissing => "no firmware",
+        Verdict::NeedsParameter => "needs force_probe",
         Verdict::Disabled => "disabled",
+        Verdict::UnknownChip => "chip unknown",
         Verdict::NoDriver => "no driver",
         Verdict::Unknown => "no data",
     }
