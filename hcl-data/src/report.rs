@@ -345,6 +345,53 @@ pub struct Coverage {
     /// when the known fields decide it, and for full identifiers.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub undecided: bool,
+    /// What stands between a matching driver and this device on this kernel, read from the
+    /// kernel's source beyond its aliases (force_probe, chips the driver does not know, the
+    /// chip's own firmware). Empty when nothing does or the kernel's source is not known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<BindingCondition>,
+    /// Set when every matching driver is one whose loss a user does not see (EDAC error
+    /// reporting, AGP bridges): such a loss weighs zero. The list is hcl-kernels' `cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_weight: Option<ZeroWeight>,
+}
+
+/// A condition under which a driver whose alias matches binds the device, or does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingCondition {
+    pub module: String,
+    pub kind: BindingKind,
+    /// What the kernel source names: the device-info entry (`mtl_info (METEORLAKE)`), the IP
+    /// version (`GC 11.5.0`), the chipset (`AD102`), the Wi-Fi MAC family (`gl`).
+    pub chip: String,
+    /// [`BindingKind::ChipFirmwareMissing`]: the files the driver declares for this chip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firmware: Vec<String>,
+}
+
+/// The kinds of [`BindingCondition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingKind {
+    /// The driver binds only with `<module>.force_probe=<device id>` (i915/xe
+    /// `require_force_probe`): unsupported in this kernel, it taints it when forced.
+    ForceProbe,
+    /// The driver matches every device of its class but does not know this chip (amdgpu IP
+    /// version, nouveau chipset) or declares no firmware for its family (iwlwifi): no driver.
+    UnknownChip,
+    /// The driver knows the chip, but none of the firmware files it declares for it ships.
+    ChipFirmwareMissing,
+}
+
+/// Why losing a driver costs a user nothing visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZeroWeight {
+    /// EDAC: memory error reporting; the machine works without it, most client chips have no
+    /// ECC memory to report on.
+    Edac,
+    /// An AGP bridge: the GPU is driven without it (i915 uses intel-gtt, not AGP).
+    AgpBridge,
 }
 
 /// A firmware file a matching module asks for.
@@ -388,6 +435,12 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Coverage {
+    /// What losing this device's drivers weighs in loss counts: 0 when they are all drivers a
+    /// user does not miss ([`Coverage::zero_weight`]), else 1.
+    pub fn loss_weight(&self) -> u32 {
+        u32::from(self.zero_weight.is_none())
+    }
+
     /// The firmware files this kernel's distro lacks for the device.
     pub fn missing_firmware(&self) -> impl Iterator<Item = &str> {
         self.firmware

@@ -587,6 +587,20 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
             line(|| rp("by"), r.by.as_str(), 64)?;
             line(|| rp("name"), &r.name, MAX_SHORT)?;
         }
+        count(
+            || format!("{}.conditions", cp()),
+            c.conditions.len(),
+            MAX_LIST,
+        )?;
+        for (i, b) in c.conditions.iter().enumerate() {
+            let bp = |field: &str| format!("{}.conditions[{i}].{field}", cp());
+            line(|| bp("module"), &b.module, MAX_SHORT)?;
+            line(|| bp("chip"), &b.chip, MAX_SHORT)?;
+            count(|| bp("firmware"), b.firmware.len(), MAX_LIST)?;
+            for (j, f) in b.firmware.iter().enumerate() {
+                line(|| format!("{}[{j}]", bp("firmware")), f, MAX_SHORT)?;
+            }
+        }
         text(|| format!("{}.reason", cp()), &c.reason)?;
     }
     Ok(())

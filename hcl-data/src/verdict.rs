@@ -24,8 +24,14 @@ closed_set! {
         ExtraPackage = "extra_package",
         /// A driver matches, but firmware it asks for is not in the distro's firmware packages.
         FirmwareMissing = "firmware_missing",
+        /// A driver matches but binds the device only with a module parameter (i915/xe
+        /// `force_probe`): not driven as installed. See [`crate::Coverage::conditions`].
+        NeedsParameter = "needs_parameter",
         /// The alias matches but the distro refuses the device (RHEL disabled list).
         Disabled = "disabled",
+        /// The alias matches but the driver does not know this chip in this kernel (firmware for
+        /// this chip unknown to it): not driven. See [`crate::Coverage::conditions`].
+        UnknownChip = "unknown_chip",
         /// No driver in this kernel.
         NoDriver = "no_driver",
         /// No evidence either way (see the module documentation).
@@ -74,7 +80,9 @@ impl Verdict {
             Verdict::Deprecated => "deprecated",
             Verdict::ExtraPackage => "extra pkg",
             Verdict::FirmwareMissing => "no firmware",
+            Verdict::NeedsParameter => "needs force_probe",
             Verdict::Disabled => "disabled",
+            Verdict::UnknownChip => "chip unknown",
             Verdict::NoDriver => "no driver",
             Verdict::Unknown => "no data",
         }
@@ -87,7 +95,10 @@ impl Verdict {
             Verdict::Deprecated => "depr",
             Verdict::ExtraPackage => "extra",
             Verdict::FirmwareMissing => "fw",
+            Verdict::NeedsParameter => "param",
             Verdict::Disabled => "OFF",
+            Verdict::UnknownChip if lost => "LOST",
+            Verdict::UnknownChip => "chip",
             Verdict::NoDriver if lost => "LOST",
             Verdict::NoDriver => "-",
             Verdict::Unknown => "?",

@@ -1,5 +1,4 @@
-//! Regeneration of every shipped profile ([`crate::SHIPPED`]) from the repository's
-//! `data/kernel-data`.
+//! Regeneration of every shipped profile ([`crate::SHIPPED`]) from the repository's `data/`.
 
 use std::path::Path;
 
@@ -82,8 +81,9 @@ fn shipped_meta(spec: &Shipped, date: &str) -> ProfileMeta {
     }
 }
 
-/// Regenerate every shipped profile from `data` (the folder holding `kernel-data/`: the
-/// repository's `data/`). `progress(done, total, id)` is called per profile.
+/// Regenerate every shipped profile from `data`, the repository's `data/` (kernel-data/, Debian
+/// firmware lists in `debian-contents/`, binding conditions from `kernel-source/` and `chips/`).
+/// `progress(done, total, id)` is called per profile.
 pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
     let kd = data.join("kernel-data");
     let date = data_date(&kd);
@@ -100,7 +100,7 @@ pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<C
         let (dir, folder) = source_dir(&kd, spec)?;
         let meta = shipped_meta(spec, &date);
         let b = match spec.distro {
-            "debian" => debian(&kd, spec, &dir, &folder, meta)?,
+            "debian" => debian(data, spec, &dir, &folder, meta)?,
             "rhel" => rhel(&kd, spec, &dir, &folder, meta, &debian_612_paths)?,
             _ => qubes(&dir, meta)?,
         };
@@ -115,16 +115,26 @@ pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<C
             infer_builtins(b, &refs);
         }
     }
+    // Binding conditions from each kernel's source, where it is known.
+    let inputs = crate::conditions::ConditionInputs::load(data)?;
+    let mut profiles = Vec::new();
+    for p in builders.into_iter().map(ProfileBuilder::build) {
+        profiles.push(match crate::conditions::source_version(&p.meta.id) {
+            Some(version) => {
+                let (records, source) = crate::conditions::derive(&p, version, &inputs)?;
+                p.with_conditions(records, source)
+            }
+            None => p,
+        });
+    }
     progress(total, total, "done");
-    Ok(Catalog::from_profiles(
-        builders.into_iter().map(ProfileBuilder::build).collect(),
-    ))
+    Ok(Catalog::from_profiles(profiles))
 }
 
 /// A Debian kernel: depmod output and package files, firmware from the suite's DEP-11 metadata
 /// (and, for trixie, its full firmware file list).
 fn debian(
-    kd: &Path,
+    data: &Path,
     spec: &Shipped,
     dir: &Path,
     folder: &str,
@@ -135,18 +145,22 @@ fn debian(
     let mut b = import::import_debian_dir(dir, meta)?;
     b.meta.records_builtin_aliases =
         series(&b.meta.kernel_version).is_some_and(|s| s >= series("6.18").unwrap_or(618));
-    let fw_suite = spec.firmware_suite.unwrap_or("sid");
-    let dep11 = kd.join("debian-dep11-non-free-firmware").join(format!(
-        "{fw_suite}_non-free-firmware_Components-amd64.yml.gz"
-    ));
-    let mut pairs = import::read_dep11(&dep11)?;
-    let mut source = format!("debian-dep11-non-free-firmware/{fw_suite} (Provides.firmware)");
-    if fw_suite == "trixie" {
-        let tsv = import::required(&kd.join("debian-firmware-trixie"), "firmware-files.tsv")?;
-        pairs.extend(import::read_firmware_tsv(&tsv)?);
-        source.push_str(" + debian-firmware-trixie/firmware-files.tsv");
+    let suites = crate::firmware::debian_firmware_suites(spec.id)
+        .ok_or_else(|| Error::bad(spec.id, "no firmware suites for this Debian profile"))?;
+    let contents = data.join("debian-contents");
+    let mut pairs = Vec::new();
+    for suite in suites {
+        pairs.extend(crate::firmware::read_contents_extract(&contents, suite)?);
     }
-    b.meta.firmware_source = source;
+    b.meta.firmware_source = format!(
+        "{}: every file and symlink under /lib/firmware and /usr/lib/firmware in the \
+         archive's Contents indices (all components; see its SOURCE.txt)",
+        suites
+            .iter()
+            .map(|s| format!("debian-contents/{s}.tsv.zst"))
+            .collect::<Vec<_>>()
+            .join(" + ")
+    );
     b.firmware = Some(FirmwareList::from_pairs(pairs));
     Ok(b)
 }

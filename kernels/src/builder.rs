@@ -67,17 +67,13 @@ impl ProfileBuilder {
             .collect()
     }
 
-    /// Built-in modules that have no recorded device alias (`bus:` patterns) of their own.
-    pub fn builtins_without_device_aliases(&self) -> Vec<String> {
-        let with: std::collections::BTreeSet<&str> = self
-            .aliases
-            .iter()
-            .filter(|(_, p, _)| p.contains(':'))
-            .map(|(_, _, m)| m.as_str())
-            .collect();
+    /// Every built-in module. A kernel that records no device-table aliases of built-ins still
+    /// records their explicit `MODULE_ALIAS` lines (`platform:rtc_cmos`), so having some alias
+    /// says nothing about the device tables: each built-in is a candidate for inference.
+    pub fn builtin_modules(&self) -> Vec<String> {
         self.modules
             .values()
-            .filter(|m| m.builtin && !with.contains(m.name.as_str()))
+            .filter(|m| m.builtin)
             .map(|m| m.name.clone())
             .collect()
     }
@@ -119,6 +115,7 @@ impl ProfileBuilder {
             firmware_files: data.firmware.as_ref().map_or(0, |f| f.files.len()),
             rhel_rules: data.rhel.len(),
             extra_modules: data.modules.iter().filter(|m| m.extra).count(),
+            conditions: 0,
         };
         data.meta.has_firmware_list = data.firmware.is_some();
         data.canonicalize();
@@ -249,9 +246,10 @@ pub(crate) fn series(version: &str) -> Option<i64> {
     })
 }
 
-/// For each built-in driver of `target` without recorded device aliases, copy the aliases the
-/// same module has in the closest real kernel among `sources` (then derived ones), as
-/// [`AliasKind::Inferred`] labelled with the source id.
+/// For each built-in driver of `target`, copy the aliases the same module has in the closest
+/// real kernel among `sources` (then derived ones) that `target` does not record, as
+/// [`AliasKind::Inferred`] labelled with the source id. Call it only for kernels that record no
+/// device-table aliases of built-ins (before about 6.18).
 pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) -> usize {
     let Some(own) = series(&target.meta.kernel_version) else {
         return 0;
@@ -271,7 +269,7 @@ pub fn infer_builtins(target: &mut ProfileBuilder, sources: &[&ProfileBuilder]) 
         })
         .collect();
     let mut added = 0;
-    for name in target.builtins_without_device_aliases() {
+    for name in target.builtin_modules() {
         let own_aliases: Vec<String> = target
             .recorded_aliases(&name)
             .into_iter()

@@ -40,6 +40,15 @@ pub(crate) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
             }
         )?;
         writeln!(out, "{:<20} {}", "", m.provenance)?;
+        // Beyond aliases: where force_probe, chip support and per-chip firmware were read.
+        let conditions = if m.conditions_source.is_empty() {
+            "unknown: this kernel's source is not available here, force_probe, chip support \
+             and per-chip firmware are not checked"
+                .to_owned()
+        } else {
+            format!("{} records from {}", c.conditions, m.conditions_source)
+        };
+        writeln!(out, "{:<20} binding conditions: {conditions}", "")?;
     }
     Ok(())
 }

@@ -26,7 +26,9 @@ pub fn data_file(dir: &Path, name: &str) -> Option<PathBuf> {
     ["", ".xz", ".zst", ".gz"]
         .iter()
         .map(|ext| dir.join(format!("{name}{ext}")))
-        .find(|p| p.is_file())
+        // Any kind of file counts as there: a FIFO or folder in its place is refused by name
+        // when opened (fsio), not mistaken for a missing file.
+        .find(|p| p.symlink_metadata().is_ok())
 }
 
 /// [`data_file`], or an error naming the plain path when no form of it exists.

@@ -4,7 +4,10 @@
 //! A [`Profile`] holds everything needed offline for one candidate kernel; a [`Catalog`] holds
 //! the shipped profiles (embedded in the binary). Matching follows kmod's rules exactly; where
 //! kmod is blind (built-in drivers on kernels before about 6.18) the engine goes beyond it and
-//! labels the answer `inferred_builtin`.
+//! labels the answer `inferred_builtin`. Beyond aliases, [`conditions`] holds what each
+//! kernel's source says stands between a match and a working driver (force_probe, chips the
+//! driver does not know, the chip's own firmware), and [`cost`] the drivers whose loss weighs
+//! zero.
 //!
 //! Decoding the profiles is most of a probe scan's time. [`Catalog::start_embedded`] starts
 //! decompressing them on background threads; [`PendingCatalog::finish`] then parses them,
@@ -21,9 +24,12 @@ pub mod build;
 mod builder;
 mod bytes;
 mod catalog;
+pub mod conditions;
+pub mod cost;
 pub mod diff;
 mod error;
 mod filter;
+pub mod firmware;
 pub mod fnmatch;
 pub mod fsio;
 pub mod import;

@@ -11,6 +11,9 @@ pub struct ProfileCounts {
     pub firmware_files: usize,
     pub rhel_rules: usize,
     pub extra_modules: usize,
+    /// Binding-condition records ([`crate::conditions`]).
+    #[serde(default)]
+    pub conditions: usize,
 }
 
 /// Descriptive data of a profile.
@@ -42,6 +45,10 @@ pub struct ProfileMeta {
     /// Day the source data was collected (`YYYY-MM-DD`).
     #[serde(default)]
     pub data_date: String,
+    /// Where the binding conditions ([`crate::conditions`]) were read from; empty when this
+    /// kernel's source is not known here (they are then unknown, not absent).
+    #[serde(default)]
+    pub conditions_source: String,
     #[serde(default)]
     pub counts: ProfileCounts,
 }

@@ -14,8 +14,10 @@ pub struct Shipped {
     /// Where `build-shipped` reads it: the first folder under `kernel-data/` whose path starts
     /// with this.
     pub source: &'static str,
-    /// The Debian suite whose firmware metadata lists the firmware the distro ships.
-    pub firmware_suite: Option<&'static str>,
+    /// The Debian suites whose packages the kernel's firmware comes from (a backports kernel
+    /// runs on the stable release it is built for and installs firmware from either suite);
+    /// empty for kernels without a distro firmware list.
+    pub firmware_suites: &'static [&'static str],
 }
 
 /// Declares the shipped profiles once: the table, the ids and the embedded bytes.
@@ -39,7 +41,7 @@ shipped! {
         release: "12 (bookworm)",
         end_of_support: Some("2028-06-30 (LTS)"),
         source: "debian-bookworm-",
-        firmware_suite: Some("bookworm"),
+        firmware_suites: &["bookworm"],
     },
     "debian-13" => {
         short: "deb13",
@@ -47,7 +49,7 @@ shipped! {
         release: "13 (trixie)",
         end_of_support: Some("2030-06-30 (LTS)"),
         source: "debian-trixie-6",
-        firmware_suite: Some("trixie"),
+        firmware_suites: &["trixie"],
     },
     "debian-13-backports" => {
         short: "d13bp",
@@ -55,7 +57,7 @@ shipped! {
         release: "13 (trixie-backports)",
         end_of_support: None,
         source: "debian-trixie-backports-",
-        firmware_suite: Some("sid"),
+        firmware_suites: &["trixie", "trixie-backports"],
     },
     "debian-sid" => {
         short: "sid",
@@ -63,7 +65,7 @@ shipped! {
         release: "sid (unstable)",
         end_of_support: None,
         source: "debian-sid-",
-        firmware_suite: Some("sid"),
+        firmware_suites: &["sid"],
     },
     "rhel-8.10" => {
         short: "el8",
@@ -71,7 +73,7 @@ shipped! {
         release: "8.10",
         end_of_support: Some("2029-05-31"),
         source: "rhel-derived-aliases/el8.10-",
-        firmware_suite: None,
+        firmware_suites: &[],
     },
     "rhel-9.6" => {
         short: "el9",
@@ -79,7 +81,7 @@ shipped! {
         release: "9.6",
         end_of_support: Some("2027-05-31 (EUS)"),
         source: "rhel-derived-aliases/el9.6-",
-        firmware_suite: None,
+        firmware_suites: &[],
     },
     "rhel-10.0" => {
         short: "el10",
@@ -87,7 +89,7 @@ shipped! {
         release: "10.0",
         end_of_support: None,
         source: "rhel-derived-aliases/el10.0-",
-        firmware_suite: None,
+        firmware_suites: &[],
     },
     "qubes-6.12" => {
         short: "qubes",
@@ -95,7 +97,7 @@ shipped! {
         release: "dom0 stable-6.12",
         end_of_support: Some("2026-12 (upstream 6.12 LTS)"),
         source: "qubes-derived/qubes-6.12",
-        firmware_suite: None,
+        firmware_suites: &[],
     },
 }
 

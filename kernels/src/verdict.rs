@@ -132,6 +132,13 @@ impl Profile {
         let drivers: Vec<&str> = res.all().map(String::as_str).collect();
         let mut notes: Vec<String> = partial_note.into_iter().collect();
         let mut verdict = Verdict::Supported;
+        // Beyond aliases: force_probe, chips the driver does not know, the chip's firmware.
+        let assessed = self.assess_conditions(modalias, &drivers);
+        let binding: Vec<&str> = drivers
+            .iter()
+            .copied()
+            .filter(|d| !assessed.blocked.iter().any(|b| b == d))
+            .collect();
 
         // Firmware: modinfo does not say which file which device needs, so a driver counts as
         // lacking firmware only when none of the files it asks for ships.
@@ -146,6 +153,7 @@ impl Profile {
                         Some((pkg, alt)) => {
                             if let Some(alt) = alt
                                 && !alt.starts_with(file.as_str())
+                                && assessed.concerns(&m.name, file)
                             {
                                 notes.push(format!(
                                     "{file} is met by the older API file {alt} the driver falls back to"
@@ -189,12 +197,29 @@ impl Profile {
                 cov.extra_package.join(", ")
             ));
         }
-        if !fw_missing_drivers.is_empty() && fw_missing_drivers.len() == drivers.len() {
+        let lacks_firmware = |d: &&str| {
+            fw_missing_drivers.iter().any(|m| m == d)
+                || assessed.chip_firmware_missing.iter().any(|m| m == d)
+        };
+        if binding.is_empty() {
+            verdict = verdict.max(if assessed.needs_parameter {
+                Verdict::NeedsParameter
+            } else {
+                Verdict::UnknownChip
+            });
+        } else if binding.iter().all(lacks_firmware) {
             verdict = verdict.max(Verdict::FirmwareMissing);
-            notes.push(format!(
-                "no firmware file {} asks for is in the distro's firmware packages",
-                fw_missing_drivers.join(", ")
-            ));
+            let whole: Vec<&str> = binding
+                .iter()
+                .copied()
+                .filter(|d| fw_missing_drivers.iter().any(|m| m == d))
+                .collect();
+            if !whole.is_empty() {
+                notes.push(format!(
+                    "no firmware file {} asks for is in the distro's firmware packages",
+                    whole.join(", ")
+                ));
+            }
         }
         for d in &res.inferred_builtin {
             if let Some(src) = self.inferred_source(d) {
@@ -210,11 +235,19 @@ impl Profile {
         } else {
             format!("built-in {} (inferred)", res.inferred_builtin.join(", "))
         };
-        cov.reason = std::iter::once(format!("{} drives it with {how}", self.meta.id))
+        let drives = if binding.is_empty() {
+            "matches it with"
+        } else {
+            "drives it with"
+        };
+        cov.reason = std::iter::once(format!("{} {drives} {how}", self.meta.id))
             .chain(notes)
+            .chain(assessed.notes)
             .collect::<Vec<_>>()
             .join("; ");
         cov.verdict = verdict;
+        cov.conditions = assessed.conditions;
+        cov.zero_weight = crate::cost::zero_weight_of(drivers.iter().copied());
         cov.modules = res.modules;
         cov.builtin = res.builtin;
         cov.inferred_builtin = res.inferred_builtin;

@@ -69,6 +69,13 @@ fn compare_across_kernels(dev: &mut Device) {
         .collect();
     let needs_no_driver = dev.category.needs_no_driver();
     for cov in dev.coverage.values_mut() {
+        // A driver that matches but does not bind (force_probe, unknown chip) loses the device
+        // as much as no driver does.
+        if matches!(cov.verdict, Verdict::NeedsParameter | Verdict::UnknownChip)
+            && !drivers.is_empty()
+        {
+            cov.reason = format!("{}; lost: {} drive it", cov.reason, drivers.join(", "));
+        }
         if cov.verdict != Verdict::NoDriver {
             continue;
         }

@@ -94,8 +94,9 @@ fn cell(v: Verdict, lost: bool) -> (&'static str, &'static str) {
     let colour = match v {
         Verdict::Supported => "32",
         Verdict::Deprecated | Verdict::ExtraPackage | Verdict::FirmwareMissing => "33",
-        Verdict::Disabled => "31;1",
-        Verdict::NoDriver if lost => "31;1",
+        Verdict::NeedsParameter | Verdict::Disabled => "31;1",
+        Verdict::UnknownChip | Verdict::NoDriver if lost => "31;1",
+        Verdict::UnknownChip => "31",
         Verdict::NoDriver | Verdict::Unknown => "2",
     };
     (v.cell(lost), colour)
@@ -372,8 +373,9 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(
         o,
         "Cells: ok driver · fw firmware missing · depr deprecated/unmaintained · extra optional \
-         package · OFF disabled by the distro · LOST no driver, another candidate has one · - no \
-         candidate has a driver · ? unknown"
+         package · param binds only with a module parameter (force_probe) · OFF disabled by the \
+         distro · chip the driver does not know this chip · LOST not driven, another candidate \
+         drives it · - no candidate has a driver · ? unknown"
     );
     o
 }

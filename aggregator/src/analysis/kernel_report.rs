@@ -113,6 +113,9 @@ pub struct Loss {
     /// Drivers `from` uses for it.
     pub from_drivers: Vec<String>,
     pub partial: bool,
+    /// Every driver the baseline uses for it is one whose loss a user does not see (EDAC,
+    /// AGP bridges: [`hcl_data::Coverage::zero_weight`]): listed, weighs nothing.
+    pub zero_weight: bool,
     /// Reports that lose the device.
     pub machine_count: usize,
     /// Machine models that lose it (one model, one vote).
@@ -246,6 +249,7 @@ pub fn kernel_report(
                         reason: b.reason.clone(),
                         from_drivers: Vec::new(),
                         partial: false,
+                        zero_weight: a.loss_weight() == 0,
                         machine_count: 0,
                         models: 0,
                         listed: 0,
@@ -384,14 +388,16 @@ fn question_losses(hcl: &Hcl, idx: &[usize], base: usize, losses: &[Loss]) -> Ve
         for role in [Role::Dom0, Role::Assignable] {
             let mine: Vec<&Loss> = losses
                 .iter()
-                .filter(|l| &l.to == id && l.role == role)
+                .filter(|l| &l.to == id && l.role == role && !l.zero_weight)
                 .collect();
             let (mut models, mut reports) = (BTreeSet::new(), 0);
             for r in &hcl.reports {
                 let hit = r.devices.iter().any(|d| {
                     d.role == role
                         && match (d.coverage.get(base), d.coverage.get(to)) {
-                            (Some(a), Some(b)) => b.verdict.lost_against(a.verdict),
+                            (Some(a), Some(b)) => {
+                                b.verdict.lost_against(a.verdict) && a.loss_weight() > 0
+                            }
                             _ => false,
                         }
                 });

@@ -2,8 +2,9 @@
 //!
 //! On disk a profile is zstd-compressed text: a header line, the metadata as one JSON line, then
 //! one tab-separated record per line (`M` module, `A` alias, `P` firmware package, `F` firmware
-//! file, `R` RHEL hardware-status row). Aliases are stored sorted by their literal prefix so
-//! that loading needs no sort; a hand-edited unsorted file still loads (it is sorted then).
+//! file, `R` RHEL hardware-status row, `B` binding condition: [`crate::conditions`]; profiles
+//! written before `B` existed have none and still load). Aliases are stored sorted by their
+//! literal prefix so that loading needs no sort; a hand-edited unsorted file still loads (it is sorted then).
 //! Decoding with an [`AliasFilter`] keeps only the aliases that match the caller's modaliases
 //! (a probe needs a few dozen of some 30,000) and skips the other alias lines unparsed.
 
@@ -125,6 +126,10 @@ impl ProfileData {
                 "R\t{}\t{}\t{}\t{}\t{}\t{}",
                 r.table, r.vendor, r.device, r.subvendor, r.subdevice, r.name
             );
+        }
+        for c in &self.conditions {
+            out.push_str(&c.to_line());
+            out.push('\n');
         }
         out
     }
@@ -272,6 +277,9 @@ impl ProfileData {
                         name: (*name).to_owned(),
                     });
                 }
+                Some("B") => data
+                    .conditions
+                    .push(crate::conditions::ConditionRecord::parse(f).map_err(|m| bad(n, m))?),
                 _ => return Err(bad(n, "unknown record type")),
             }
         }
@@ -281,6 +289,9 @@ impl ProfileData {
             fw.files.sort();
         }
         data.firmware = firmware;
+        if !data.conditions.is_sorted() {
+            data.conditions.sort();
+        }
         Ok(data)
     }
 }

@@ -101,6 +101,10 @@ impl FirmwareList {
                 return Some((pkg.to_owned(), alt));
             }
         }
+        // A folder symlink above the file (nvidia/ad103/gsp -> ../ad102/gsp).
+        if let Some(pkg) = self.linked_folder(file) {
+            return Some((pkg.to_owned(), None));
+        }
         let (stem, api) = api_numbered(file)?;
         // Files sharing the `<stem>-` prefix are adjacent in the sorted list.
         let prefix = format!("{stem}-");
@@ -188,6 +192,8 @@ pub struct ProfileData {
     pub aliases: Vec<Alias>,
     pub firmware: Option<FirmwareList>,
     pub rhel: Vec<RhelRule>,
+    /// Binding conditions, sorted by PCI vendor and device.
+    pub conditions: Vec<crate::conditions::ConditionRecord>,
     /// True when only the aliases an [`AliasFilter`] keeps were decoded: the data then answers
     /// only for the modaliases it was decoded for, `aliases` is not the profile's alias list
     /// (`meta.counts` still are the full profile's counts) and it cannot be encoded again.
@@ -221,5 +227,7 @@ impl ProfileData {
         self.aliases.dedup();
         self.rhel.sort();
         self.rhel.dedup();
+        self.conditions.sort();
+        self.conditions.dedup();
     }
 }

@@ -7,3 +7,4 @@ mod hcl_questions;
 mod import_binary;
 mod kmod_differential;
 mod props;
+mod verdicts;

@@ -34,7 +34,10 @@ impl Css for Verdict {
         match self {
             Verdict::Supported => "v-ok",
             Verdict::Deprecated | Verdict::ExtraPackage | Verdict::FirmwareMissing => "v-warn",
-            Verdict::Disabled | Verdict::NoDriver => "v-bad",
+            Verdict::NeedsParameter
+            | Verdict::Disabled
+            | Verdict::UnknownChip
+            | Verdict::NoDriver => "v-bad",
             Verdict::Unknown => "v-unknown",
         }
     }
