@@ -97,6 +97,34 @@ struct ArchiveParts {
     compression: Compression,
 }
 
+/// The image's GUIDs: random, or, under `SOURCE_DATE_EPOCH` (a release build), drawn from a
+/// generator seeded by it and the kernels' releases, so that the same inputs give the same
+/// image bytes.
+fn guid_generator<'a>(releases: impl Iterator<Item = &'a str>) -> impl FnMut() -> String {
+    use rand::{RngCore, SeedableRng};
+    let mut rng = match super::disk::source_date_epoch() {
+        Some(epoch) => {
+            // FNV-1a over the releases: a stable, dependency-free mix for the seed.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in releases.flat_map(|r| r.bytes().chain([0])) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&epoch.to_le_bytes());
+            seed[8..16].copy_from_slice(&h.to_le_bytes());
+            rand::rngs::StdRng::from_seed(seed)
+        }
+        None => rand::rngs::StdRng::from_os_rng(),
+    };
+    move || {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
+}
+
 /// Builds the image; `say` gets one line per step.
 pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickError> {
     let started = Instant::now();
@@ -129,11 +157,12 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         packed.push(p);
     }
 
+    let mut guid = guid_generator(packed.iter().map(|p| p.planned.release.as_str()));
     let mut plan = Plan {
         format: FORMAT,
-        disk_guid: uuid::Uuid::new_v4().to_string(),
-        boot_partition_guid: uuid::Uuid::new_v4().to_string(),
-        results_partition_guid: uuid::Uuid::new_v4().to_string(),
+        disk_guid: guid(),
+        boot_partition_guid: guid(),
+        results_partition_guid: guid(),
         kernels: packed.iter().map(|p| p.planned.clone()).collect(),
         this_entry: 0,
         settle_secs: opts.settle_secs,

@@ -108,7 +108,14 @@ pub fn open_fs(file: &File, span: Span) -> std::io::Result<PartitionFs> {
     fatfs::FileSystem::new(slice, fatfs::FsOptions::new().time_provider(&CLOCK))
 }
 
-/// File times from the system clock, in UTC. Without it fatfs writes the zero DOS date
+/// `SOURCE_DATE_EPOCH` when set: a release build (`cargo xtask dist --stick-kernel`) dates the
+/// image's files and draws its GUIDs from it, so the same inputs give the same bytes. (The init
+/// on the stick has no such variable: its results carry the real time.)
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// File times from the system clock (or [`source_date_epoch`]), in UTC. Without it fatfs writes the zero DOS date
 /// (month 0), which UEFI's FAT driver refuses in `SetInfo`: systemd-boot then cannot rename an
 /// entry to count its boot (regression: the tour booted its first kernel twice).
 #[derive(Debug)]
@@ -118,9 +125,11 @@ static CLOCK: UtcClock = UtcClock;
 
 impl UtcClock {
     fn now() -> fatfs::DateTime {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let secs = source_date_epoch().unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs())
+        });
         let (y, m, d) = hcl_data::civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
         let in_day = secs % 86_400;
         let clamp = |v: u64| u16::try_from(v).unwrap_or(0);
