@@ -98,7 +98,7 @@ fn main() -> anyhow::Result<()> {
             toolchain_bin: None,
             cargo_home: None,
             extra_env: Vec::new(),
-            stick: (!stick_kernels.is_empty()).then(|| dist::Stick {
+            stick: (!stick_kernels.is_empty()).then_some(dist::Stick {
                 kernels: stick_kernels,
                 firmware: stick_firmware,
                 loader: stick_loader,
