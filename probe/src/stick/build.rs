@@ -100,9 +100,12 @@ struct ArchiveParts {
 /// The image's GUIDs: random, or, under `SOURCE_DATE_EPOCH` (a release build), drawn from a
 /// generator seeded by it and the kernels' releases, so that the same inputs give the same
 /// image bytes.
-fn guid_generator<'a>(releases: impl Iterator<Item = &'a str>) -> impl FnMut() -> String {
+fn guid_generator<'a>(
+    epoch: Option<u64>,
+    releases: impl Iterator<Item = &'a str>,
+) -> impl FnMut() -> String {
     use rand::{RngCore, SeedableRng};
-    let mut rng = match super::disk::source_date_epoch() {
+    let mut rng = match epoch {
         Some(epoch) => {
             // FNV-1a over the releases: a stable, dependency-free mix for the seed.
             let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -157,7 +160,10 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         packed.push(p);
     }
 
-    let mut guid = guid_generator(packed.iter().map(|p| p.planned.release.as_str()));
+    let mut guid = guid_generator(
+        super::disk::source_date_epoch(),
+        packed.iter().map(|p| p.planned.release.as_str()),
+    );
     let mut plan = Plan {
         format: FORMAT,
         disk_guid: guid(),
@@ -661,6 +667,44 @@ fn format(file: &File, span: Span, label: [u8; 11]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A release image (`cargo xtask dist --stick-kernel`) must be the same bytes when built
+    /// again: its GUIDs come from SOURCE_DATE_EPOCH and the kernels, not from chance.
+    #[test]
+    fn release_images_have_guids_from_epoch_and_kernels() {
+        let draw = |epoch, releases: &[&str]| {
+            let mut g = guid_generator(epoch, releases.iter().copied());
+            [g(), g(), g()]
+        };
+        let a = draw(
+            Some(1_764_850_000),
+            &["6.1.0-50-amd64", "7.3.4+deb13-amd64"],
+        );
+        assert_eq!(
+            a,
+            draw(
+                Some(1_764_850_000),
+                &["6.1.0-50-amd64", "7.3.4+deb13-amd64"]
+            )
+        );
+        assert_ne!(a[0], a[1], "three distinct GUIDs in one image");
+        assert_ne!(
+            a,
+            draw(
+                Some(1_764_850_001),
+                &["6.1.0-50-amd64", "7.3.4+deb13-amd64"]
+            )
+        );
+        assert_ne!(a, draw(Some(1_764_850_000), &["6.1.0-50-amd64"]));
+        assert_ne!(
+            draw(None, &["6.1.0-50-amd64"]),
+            draw(None, &["6.1.0-50-amd64"])
+        );
+        for g in a {
+            let u = uuid::Uuid::parse_str(&g).unwrap();
+            assert_eq!(u.get_version_num(), 4, "{g}");
+        }
+    }
 
     #[test]
     fn device_aliases() {
