@@ -200,6 +200,16 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
         }
         std::thread::sleep(Duration::from_millis(500));
     };
+    // Kept for a look afterwards (and for fixtures): `HCL_STICK_KEEP=DIR`.
+    if let Some(keep) = std::env::var_os("HCL_STICK_KEEP") {
+        let keep = PathBuf::from(keep);
+        let _ = std::fs::create_dir_all(&keep);
+        for f in [&image, &serial] {
+            if let Some(name) = f.file_name() {
+                let _ = std::fs::copy(f, keep.join(name));
+            }
+        }
+    }
     let log = std::fs::read_to_string(&serial).unwrap_or_default();
     let tail: String = log
         .lines()
