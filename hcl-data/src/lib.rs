@@ -25,7 +25,7 @@ mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
-pub use observed::Agreement;
+pub use observed::{Agreement, Tally, disagrees, own_profile_id};
 pub use privacy::{
     Findings, privacy_scan_json, privacy_scan_value, privacy_violations_in_json,
     privacy_violations_in_value,

@@ -255,6 +255,14 @@ pub struct Observed {
     /// Probe and module load failures.
     #[serde(default)]
     pub errors: Vec<ObservedError>,
+    /// The driver that bound (or the companion's) was registered before the init loaded any
+    /// module: it is built into the kernel.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub driver_builtin: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One failure seen while the booted kernel set a device up.

@@ -5,6 +5,7 @@ mod common;
 
 mod api;
 mod import;
+mod observed;
 mod pages;
 mod reliability;
 mod store;

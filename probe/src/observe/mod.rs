@@ -13,7 +13,7 @@ mod coldplug;
 pub mod kmsg;
 mod session;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -99,13 +99,23 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         say("this kernel's profile is missing from the initramfs: rebuild the stick");
         return Then::Reboot;
     };
+    // Before any module is loaded, every driver registered is built into the kernel.
+    let builtin = builtin_drivers(Path::new("/sys"));
     let mut loader = coldplug::Loader::new(&index, Path::new("/"));
     let settle = coldplug::Settle {
         tick: Duration::from_millis(250),
         quiet: Duration::from_secs(u64::from(plan.settle_secs.max(1))),
+        stick_wait: STICK_WAIT,
         max: Duration::from_secs(u64::from(plan.deadline_secs / 2).max(30)),
     };
-    let loads = coldplug::coldplug(Path::new("/sys"), &own, &mut loader, settle, &say);
+    let loads = coldplug::coldplug(
+        Path::new("/sys"),
+        &own,
+        &mut loader,
+        settle,
+        &|| find_stick_once(plan),
+        &say,
+    );
     let settled_s = uptime();
     let modules_loaded = u32::try_from(loader.loaded()).unwrap_or(u32::MAX);
     say(&format!(
@@ -113,7 +123,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         loads.len()
     ));
 
-    let Some(disk) = find_stick(plan) else {
+    let Some(disk) = loader.into_stick().or_else(|| find_stick(plan)) else {
         say(&format!(
             "no stick found: no partition {RESULTS_PARTITION} on a disk with this stick's GUID. \
              This kernel drives no USB controller the stick is on, or lacks its storage driver. \
@@ -149,7 +159,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     }
 
     let mut message = None;
-    let report = match build_report(&own, &loads) {
+    let report = match build_report(&own, &loads, &builtin) {
         Ok(r) => Some(r),
         Err(e) => {
             message = Some(format!("the scan failed: {e}"));
@@ -196,10 +206,7 @@ fn finish(
             "results written to the stick (session {session}, {} record(s))",
             records.len()
         )),
-        Err(e) => say(&format!(
-            "could not write the results to the stick ({e}); is it full? Earlier runs on it are \
-             untouched; read them with `hcl-probe stick results`"
-        )),
+        Err(e) => say(&session::write_failure(&e)),
     }
     if complete && let Err(e) = session::reset_entries(disk, entries) {
         say(&format!("could not reset the loader entries: {e}"));
@@ -211,6 +218,7 @@ fn finish(
 fn build_report(
     own: &Profile,
     loads: &BTreeMap<String, coldplug::DeviceLoad>,
+    builtin: &BTreeSet<String>,
 ) -> Result<hcl_data::Report, crate::Error> {
     let root = Root::new("/");
     let machine = scan::read_machine(&root)?;
@@ -234,19 +242,24 @@ fn build_report(
             .then(|| std::fs::read_link(companion.join("driver")).ok())
             .flatten()
             .and_then(|l| Some(l.file_name()?.to_string_lossy().into_owned()));
-        let driver_module = if device.driver.is_some() {
-            coldplug::driver_module(&dir)
+        let bound_at = if device.driver.is_some() {
+            Some(dir.as_path())
         } else if companion_driver.is_some() {
-            coldplug::driver_module(&companion)
+            Some(companion.as_path())
         } else {
             None
         };
+        let driver_module = bound_at.and_then(coldplug::driver_module);
+        let driver_builtin = bound_at
+            .and_then(driver_key)
+            .is_some_and(|k| builtin.contains(&k));
         let mut observed = Observed {
             modules: load.map(|l| l.modules.clone()).unwrap_or_default(),
             driver_module,
             companion_driver,
             firmware_failed: Vec::new(),
             errors: load.map(|l| l.errors.clone()).unwrap_or_default(),
+            driver_builtin,
         };
         for event in &events {
             match event {
@@ -278,28 +291,73 @@ fn build_report(
     Ok(report)
 }
 
-/// The stick: a whole disk holding a partition named [`RESULTS_PARTITION`] whose GPT says the
-/// plan's disk GUID and partition GUIDs. Waits a little for slow USB disks.
+/// Every driver registered now, as `bus/driver` (`pnp/i8042 kbd`). Read before the init loads
+/// any module, these are the drivers built into the kernel (the kernel loads none by itself:
+/// the initramfs has no modprobe for it to call).
+fn builtin_drivers(sys: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Ok(buses) = std::fs::read_dir(sys.join("bus")) else {
+        return out;
+    };
+    for bus in buses.flatten() {
+        let Ok(drivers) = std::fs::read_dir(bus.path().join("drivers")) else {
+            continue;
+        };
+        for d in drivers.flatten() {
+            out.insert(format!(
+                "{}/{}",
+                bus.file_name().to_string_lossy(),
+                d.file_name().to_string_lossy()
+            ));
+        }
+    }
+    out
+}
+
+/// The bound driver of the device at `dir` as `bus/driver`: its `driver` link points to
+/// `.../bus/<bus>/drivers/<driver>`.
+fn driver_key(dir: &Path) -> Option<String> {
+    let link = std::fs::read_link(dir.join("driver")).ok()?;
+    let mut parts = link.iter().rev();
+    let driver = parts.next()?.to_string_lossy().into_owned();
+    (parts.next()? == "drivers").then_some(())?;
+    let bus = parts.next()?.to_string_lossy().into_owned();
+    Some(format!("{bus}/{driver}"))
+}
+
+/// How long the init waits for the stick to show up (slow USB disks).
+const STICK_WAIT: Duration = Duration::from_secs(20);
+
+/// The stick, waiting for it up to [`STICK_WAIT`].
 fn find_stick(plan: &Plan) -> Option<StickDisk> {
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + STICK_WAIT;
     loop {
-        for disk in candidate_disks() {
-            let Ok(stick) = StickDisk::open(&disk, true) else {
-                continue;
-            };
-            if stick.disk_guid.to_string() == plan.disk_guid
-                && stick.boot.guid.to_string() == plan.boot_partition_guid
-                && stick.results.guid.to_string() == plan.results_partition_guid
-            {
-                say(&format!("stick found: {}", disk.display()));
-                return Some(stick);
-            }
+        if let Some(stick) = find_stick_once(plan) {
+            return Some(stick);
         }
         if Instant::now() >= until {
             return None;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The stick: a whole disk holding a partition named [`RESULTS_PARTITION`] whose GPT says the
+/// plan's disk GUID and partition GUIDs.
+fn find_stick_once(plan: &Plan) -> Option<StickDisk> {
+    for disk in candidate_disks() {
+        let Ok(stick) = StickDisk::open(&disk, true) else {
+            continue;
+        };
+        if stick.disk_guid.to_string() == plan.disk_guid
+            && stick.boot.guid.to_string() == plan.boot_partition_guid
+            && stick.results.guid.to_string() == plan.results_partition_guid
+        {
+            say(&format!("stick found: {}", disk.display()));
+            return Some(stick);
+        }
+    }
+    None
 }
 
 /// Whole disks that have a partition named [`RESULTS_PARTITION`] (sysfs `PARTNAME`): no other
