@@ -254,9 +254,7 @@ pub fn disagrees(device: &Device, kernel: &str) -> bool {
     let Some(observed) = &device.observed else {
         return false;
     };
-    device
-        .agreement(kernel)
-        .is_some_and(|a| !a.is_right())
+    device.agreement(kernel).is_some_and(|a| !a.is_right())
         || !observed.firmware_failed.is_empty()
         || observed.device_errors().next().is_some()
 }
@@ -389,7 +387,11 @@ mod tests {
             find(k73, "acpi:PNP0B00:").agreement(&own(k73)),
             Some(Agreement::Right)
         );
-        for prefix in ["platform:i8042", "platform:serial8250", "platform:alarmtimer"] {
+        for prefix in [
+            "platform:i8042",
+            "platform:serial8250",
+            "platform:alarmtimer",
+        ] {
             assert_eq!(
                 find(k73, prefix).agreement(&own(k73)),
                 Some(Agreement::BuiltinWithoutAlias),
@@ -409,7 +411,10 @@ mod tests {
     fn modules_declining_with_enodev_are_no_device_errors() {
         let run = qemu_run();
         let k61 = &run[0];
-        let cpu = find(k61, "acpi:LNXCPU:").observed.clone().unwrap_or_default();
+        let cpu = find(k61, "acpi:LNXCPU:")
+            .observed
+            .clone()
+            .unwrap_or_default();
         let declined: Vec<&str> = cpu.declined().map(|e| e.driver.as_str()).collect();
         assert_eq!(declined, ["acpi_cpufreq", "pcc_cpufreq"]);
         assert_eq!(cpu.device_errors().count(), 0);
@@ -424,7 +429,10 @@ mod tests {
             driver: "e1000e".into(),
             errno: -19,
         };
-        assert!(probe.is_device_error(), "a probe that fails is the device's");
+        assert!(
+            probe.is_device_error(),
+            "a probe that fails is the device's"
+        );
     }
 
     #[test]

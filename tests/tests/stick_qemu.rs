@@ -187,7 +187,11 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
     );
     let second = &r.sessions[1];
     assert!(second.complete, "{}", results::table(&r));
-    let outcomes: Vec<(u32, Outcome)> = second.records.iter().map(|x| (x.entry, x.outcome)).collect();
+    let outcomes: Vec<(u32, Outcome)> = second
+        .records
+        .iter()
+        .map(|x| (x.entry, x.outcome))
+        .collect();
     assert_eq!(outcomes, [(1, Outcome::NoResult), (2, Outcome::Observed)]);
     assert!(second.records[0].report.is_none());
     check_observed(
@@ -236,7 +240,10 @@ impl Machine {
                 "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}"
             ))
             .arg("-drive")
-            .arg(format!("if=pflash,format=raw,unit=1,file={}", vars.display()))
+            .arg(format!(
+                "if=pflash,format=raw,unit=1,file={}",
+                vars.display()
+            ))
             .args(["-device", "qemu-xhci,id=xhci"])
             .arg("-drive")
             .arg(format!(
@@ -292,9 +299,7 @@ impl Machine {
         let tail: String = log
             .lines()
             .filter(|l| {
-                l.contains("hcl-probe")
-                    || l.contains("Kernel panic")
-                    || l.contains("Linux version")
+                l.contains("hcl-probe") || l.contains("Kernel panic") || l.contains("Linux version")
             })
             .collect::<Vec<_>>()
             .join("\n");

@@ -78,7 +78,10 @@ fn scenario(srv: &Server) -> Vec<String> {
     let acc = get(a, "/api/v1/accuracy").json();
     assert_eq!(acc["reports"], 2, "{acc}");
     let kernels = acc["kernels"].as_array().expect("kernels");
-    let names: Vec<&str> = kernels.iter().filter_map(|k| k["kernel"].as_str()).collect();
+    let names: Vec<&str> = kernels
+        .iter()
+        .filter_map(|k| k["kernel"].as_str())
+        .collect();
     assert_eq!(names, ["6.1.0-50-amd64", "7.3.4+deb13-amd64"]);
     for (k, r) in kernels.iter().zip(&run) {
         let expected = serde_json::to_value(tally(r)).expect("json");
@@ -130,7 +133,10 @@ fn scenario(srv: &Server) -> Vec<String> {
 
     // The HTML page names the kernels, the counts and the misses.
     let html = get(a, "/accuracy").text();
-    assert!(html.contains("<strong id=\"stick-reports\">2</strong>"), "{html}");
+    assert!(
+        html.contains("<strong id=\"stick-reports\">2</strong>"),
+        "{html}"
+    );
     assert!(html.contains("7.3.4+deb13-amd64") && html.contains("intel_agp"));
     assert!(html.contains("built-in driver without alias data"));
 
@@ -146,7 +152,10 @@ fn scenario(srv: &Server) -> Vec<String> {
         .collect();
     assert_eq!(observed.len(), 2, "{machine}");
     let page = get(a, &machine_url).text();
-    assert!(page.contains("<code>6.1.0-50-amd64</code> booted"), "{page}");
+    assert!(
+        page.contains("<code>6.1.0-50-amd64</code> booted"),
+        "{page}"
+    );
 
     // The report page: observed beside predicted for every device.
     assert_eq!(m["observed"]["kernel"], "6.1.0-50-amd64");
@@ -177,7 +186,10 @@ fn scenario(srv: &Server) -> Vec<String> {
     );
     // A device only scans saw has no observations.
     let d = get(a, "/api/v1/devices/8086:a7a0").json();
-    assert_eq!(d["entries"][0]["observed"].as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        d["entries"][0]["observed"].as_array().map(Vec::len),
+        Some(0)
+    );
     ids
 }
 
@@ -226,7 +238,11 @@ fn no_stick_report_yet_is_an_empty_accuracy_page() {
     let acc = get(srv.addr, "/api/v1/accuracy").json();
     assert_eq!(acc["reports"], 0);
     assert_eq!(acc["kernels"].as_array().map(Vec::len), Some(0));
-    assert!(get(srv.addr, "/accuracy").text().contains("No stick report yet."));
+    assert!(
+        get(srv.addr, "/accuracy")
+            .text()
+            .contains("No stick report yet.")
+    );
     let csv = get(srv.addr, "/accuracy.csv").text();
     assert_eq!(csv.lines().count(), 1, "header only: {csv}");
 }

@@ -312,7 +312,11 @@ pub fn coldplug(
 }
 
 /// Loads `module` for the device `entry`, noting the module or the failure on it.
-fn load_for(entry: &mut DeviceLoad, loader: &mut Loader<'_>, module: &str) -> Result<(), LoadError> {
+fn load_for(
+    entry: &mut DeviceLoad,
+    loader: &mut Loader<'_>,
+    module: &str,
+) -> Result<(), LoadError> {
     let result = loader.load(module);
     match result {
         Ok(()) => {

@@ -23,8 +23,8 @@ use super::disk::{Span, ensure_dir, open_fs, write_file};
 use super::initramfs::{Archive, Compression};
 use super::layout::{
     BOOT_PARTITION, ENTRIES_DIR, Encoding, FORMAT, IndexedModule, MODULE_INDEX_FILE,
-    MODULES_PARTITION, ModuleIndex, PLAN_FILE, PROFILE_DIR, Plan, PlannedKernel,
-    RESULTS_PARTITION, StoredModule, entry_name,
+    MODULES_PARTITION, ModuleIndex, PLAN_FILE, PROFILE_DIR, Plan, PlannedKernel, RESULTS_PARTITION,
+    StoredModule, entry_name,
 };
 
 /// Where Debian's systemd-boot-efi package puts the loader.

@@ -36,7 +36,10 @@ pub fn accuracy_page(hcl: &Hcl, frame: Frame) -> AccuracyPage {
 }
 
 /// `GET /accuracy`, `/api/v1/accuracy`.
-pub(in crate::web) async fn page(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+pub(in crate::web) async fn page(
+    State(st): State<AppState>,
+    q: PageQuery,
+) -> Result<Response, AppError> {
     let hcl = snapshot(&st, &q).await?;
     let page = accuracy_page(&hcl, Frame::default());
     if q.format == Format::Csv {
@@ -46,7 +49,10 @@ pub(in crate::web) async fn page(State(st): State<AppState>, q: PageQuery) -> Re
 }
 
 /// `GET /accuracy.csv`.
-pub(in crate::web) async fn csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
+pub(in crate::web) async fn csv(
+    State(st): State<AppState>,
+    q: PageQuery,
+) -> Result<Response, AppError> {
     let hcl = snapshot(&st, &q).await?;
     Ok(csv_response("accuracy.csv", accuracy_csv(&accuracy(&hcl))))
 }
