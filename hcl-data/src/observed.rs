@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::{Coverage, Device, Observed, ObservedError, ObservedErrorKind, Report};
+use crate::report::{Coverage, Device, Observed, ObservedError, Report};
 
 /// How a prediction compares with what the booted kernel did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -15,6 +15,10 @@ pub enum Agreement {
     Right,
     /// No driver predicted, none bound.
     RightNone,
+    /// None bound, and every module predicted loaded but registers no driver at all: a module
+    /// that an alias loads for the device without driving it (efi_pstore for
+    /// `platform:efivars`). The prediction, "this module handles it", held.
+    LoadedWithoutDriver,
     /// A driver was predicted but none bound.
     PredictedNotBound,
     /// A driver bound that the prediction did not name (another one, or none predicted).
@@ -28,16 +32,20 @@ pub enum Agreement {
 
 impl Agreement {
     /// Every kind, in the order pages and tables show them.
-    pub const ALL: [Agreement; 5] = [
+    pub const ALL: [Agreement; 6] = [
         Agreement::Right,
         Agreement::RightNone,
+        Agreement::LoadedWithoutDriver,
         Agreement::PredictedNotBound,
         Agreement::BoundNotPredicted,
         Agreement::BuiltinWithoutAlias,
     ];
 
     pub fn is_right(self) -> bool {
-        matches!(self, Agreement::Right | Agreement::RightNone)
+        matches!(
+            self,
+            Agreement::Right | Agreement::RightNone | Agreement::LoadedWithoutDriver
+        )
     }
 
     /// A prediction that did not hold: work for the kernel data or the matcher.
@@ -53,6 +61,9 @@ impl Agreement {
         match self {
             Agreement::Right => "predicted right",
             Agreement::RightNone => "no driver predicted, none bound",
+            Agreement::LoadedWithoutDriver => {
+                "predicted module loaded; it has no driver to bind (by design)"
+            }
             Agreement::PredictedNotBound => "predicted a driver that did not bind",
             Agreement::BoundNotPredicted => "bound a driver not predicted",
             Agreement::BuiltinWithoutAlias => {
@@ -74,9 +85,13 @@ impl ObservedError {
         !self.is_declined()
     }
 
-    /// The module declined at load: `-ENODEV`, no hardware of its own.
+    /// The module or driver declined: `-ENODEV`, no hardware of its own. The driver core never
+    /// reports a probe that returns it as failed ("rejects match", at debug level only), so a
+    /// probe error -19 comes only from a driver's own words; it is the same "not mine". Whether
+    /// the prediction held is the agreement's business (a predicted driver that declined did
+    /// not bind), not an error of the device.
     pub fn is_declined(&self) -> bool {
-        self.kind == ObservedErrorKind::ModuleLoad && self.errno == ENODEV
+        self.errno == ENODEV
     }
 }
 
@@ -145,8 +160,17 @@ impl Device {
         }
         let predicted: Vec<&str> = coverage.predicted().collect();
         let Some(driver) = self.bound_driver() else {
+            let norm = |s: &str| s.replace('-', "_");
+            let without_driver = |p: &&str| {
+                observed
+                    .modules_without_driver
+                    .iter()
+                    .any(|m| norm(m) == norm(p))
+            };
             return Some(if predicted.is_empty() {
                 Agreement::RightNone
+            } else if predicted.iter().all(without_driver) {
+                Agreement::LoadedWithoutDriver
             } else {
                 Agreement::PredictedNotBound
             });
@@ -195,7 +219,7 @@ fn bound_is_predicted(driver: &str, observed: &Observed, predicted: &[&str]) -> 
 pub struct Tally {
     /// Devices whose prediction can be compared (see [`Device::agreement`]).
     pub devices: u32,
-    /// [`Agreement::Right`] and [`Agreement::RightNone`].
+    /// [`Agreement::Right`], [`Agreement::RightNone`], [`Agreement::LoadedWithoutDriver`].
     pub right: u32,
     pub predicted_not_bound: u32,
     pub bound_not_predicted: u32,
@@ -219,7 +243,9 @@ impl Tally {
         let agreement = device.agreement(kernel)?;
         self.devices += 1;
         match agreement {
-            Agreement::Right | Agreement::RightNone => self.right += 1,
+            Agreement::Right | Agreement::RightNone | Agreement::LoadedWithoutDriver => {
+                self.right += 1
+            }
             Agreement::PredictedNotBound => self.predicted_not_bound += 1,
             Agreement::BoundNotPredicted => self.bound_not_predicted += 1,
             Agreement::BuiltinWithoutAlias => self.builtin_without_alias += 1,
@@ -262,6 +288,7 @@ pub fn disagrees(device: &Device, kernel: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::ObservedErrorKind;
 
     fn device(driver: Option<&str>, module: Option<&str>, predicted: &[&str]) -> Device {
         let mut d = Device {
@@ -317,11 +344,11 @@ mod tests {
         assert_eq!(a(&input), None);
     }
 
-    /// The two reports of the QEMU run (`data/stick/qemu-q35-ovmf`): 6.1 and 7.3.4.
+    /// The two reports of the QEMU run (`tests/fixtures/stick/qemu-q35-ovmf`): 6.1 and 7.3.4.
     fn qemu_run() -> Vec<Report> {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../data/stick/qemu-q35-ovmf/reports.json.zst"
+            "/../tests/fixtures/stick/qemu-q35-ovmf/reports.json.zst"
         );
         let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
         let json = zstd::decode_all(&bytes[..]).unwrap_or_else(|e| panic!("{path}: {e}"));
@@ -424,14 +451,18 @@ mod tests {
             assert_eq!(declined, ["amd64_edac", "powernow_k8"]);
             assert!(cpu.errors.iter().all(|e| e.errno == -19));
         }
-        let probe = ObservedError {
+        let probe = |errno| ObservedError {
             kind: ObservedErrorKind::Probe,
             driver: "e1000e".into(),
-            errno: -19,
+            errno,
         };
         assert!(
-            probe.is_device_error(),
+            probe(-110).is_device_error(),
             "a probe that fails is the device's"
+        );
+        assert!(
+            probe(-19).is_declined(),
+            "-ENODEV is \"not mine\", never a failure"
         );
     }
 

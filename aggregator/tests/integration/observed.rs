@@ -1,6 +1,6 @@
 //! Reports of the observation stick in the HCL: observed beside predicted on the machine,
 //! report and device pages, and `/accuracy` (HTML, JSON, CSV) with every disagreement listed.
-//! The reports are the real ones of the QEMU run (`data/stick/qemu-q35-ovmf`), uploaded to the
+//! The reports are the real ones of the QEMU run (`tests/fixtures/stick/qemu-q35-ovmf`), uploaded to the
 //! real binary on SQLite and on PostgreSQL; the page is also read by headless Chromium.
 
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use crate::common::{self, Resp, http, sample_report};
 fn qemu_run() -> Vec<Report> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../data/stick/qemu-q35-ovmf/reports.json.zst"
+        "/../tests/fixtures/stick/qemu-q35-ovmf/reports.json.zst"
     );
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let json = zstd::decode_all(&bytes[..]).unwrap_or_else(|e| panic!("{path}: {e}"));

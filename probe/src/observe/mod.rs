@@ -253,8 +253,15 @@ fn build_report(
         let driver_builtin = bound_at
             .and_then(driver_key)
             .is_some_and(|k| builtin.contains(&k));
+        let modules = load.map(|l| l.modules.clone()).unwrap_or_default();
+        let modules_without_driver = modules
+            .iter()
+            .filter(|m| !registers_driver(Path::new("/sys"), m))
+            .cloned()
+            .collect();
         let mut observed = Observed {
-            modules: load.map(|l| l.modules.clone()).unwrap_or_default(),
+            modules,
+            modules_without_driver,
             driver_module,
             companion_driver,
             firmware_failed: Vec::new(),
@@ -312,6 +319,13 @@ fn builtin_drivers(sys: &Path) -> BTreeSet<String> {
         }
     }
     out
+}
+
+/// Whether loaded module `module` registered a driver on some bus (`/sys/module/M/drivers`
+/// lists them; a module with none has no such folder).
+fn registers_driver(sys: &Path, module: &str) -> bool {
+    std::fs::read_dir(sys.join("module").join(module).join("drivers"))
+        .is_ok_and(|mut d| d.next().is_some())
 }
 
 /// The bound driver of the device at `dir` as `bus/driver`: its `driver` link points to

@@ -193,7 +193,7 @@ pub fn table(results: &StickResults) -> String {
                 out,
                 "{} devices: {} predicted right, {} predicted a driver that did not bind, {} \
                  bound a driver not predicted, {} built-in without alias data; {} firmware \
-                 failures, {} errors ({} module loads declined: no hardware of theirs){}",
+                 failures, {} errors ({} declined with -19 ENODEV: no hardware of theirs){}",
                 tally.devices,
                 tally.right,
                 tally.predicted_not_bound,
