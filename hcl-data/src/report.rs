@@ -259,9 +259,9 @@ pub struct Observed {
     /// module: it is built into the kernel.
     #[serde(default, skip_serializing_if = "is_false")]
     pub driver_builtin: bool,
-    /// Of `modules`, those that registered no driver on any bus (no `/sys/module/M/drivers`):
-    /// loaded by an alias of the device, they bind to nothing by design (efi_pstore, a pstore
-    /// back end loaded for `platform:efivars`).
+    /// Of `modules`, those that registered no driver on any bus while they loaded (the drivers
+    /// in sysfs before and after): loaded by an alias of the device, they bind to nothing by
+    /// design (efi_pstore, a pstore back end loaded for `platform:efivars`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub modules_without_driver: Vec<String>,
 }

@@ -51,6 +51,11 @@ pub struct Loader<'a> {
     /// Module name -> result of its load (0 or the negative errno).
     done: BTreeMap<String, i32>,
     stick: Option<StickDisk>,
+    sys: PathBuf,
+    /// Module name -> the drivers (`bus/driver`) that appeared while it loaded. Read around
+    /// each load because a driver registered without an owner (many ACPI drivers: `button`)
+    /// has no `/sys/module/M/drivers` link, so sysfs alone cannot say which module has none.
+    registered: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl<'a> Loader<'a> {
@@ -60,7 +65,19 @@ impl<'a> Loader<'a> {
             dir: root.join("lib/modules").join(&index.release),
             done: BTreeMap::new(),
             stick: None,
+            sys: root.join("sys"),
+            registered: BTreeMap::new(),
         }
+    }
+
+    /// Loaded modules that registered no driver on any bus while they loaded (efi_pstore: a
+    /// pstore back end its alias loads for `platform:efivars`).
+    pub fn without_driver(&self) -> BTreeSet<String> {
+        self.registered
+            .iter()
+            .filter(|(_, drivers)| drivers.is_empty())
+            .map(|(m, _)| m.clone())
+            .collect()
     }
 
     /// The stick the stored modules are read from.
@@ -104,7 +121,7 @@ impl<'a> Loader<'a> {
         };
         // Mark first: a cycle through this module ends at the mark.
         self.done.insert(name.to_owned(), -libc::EBUSY);
-        let result = self.load_marked(module, depth);
+        let result = self.load_marked(name, module, depth);
         match result {
             // Tried again once the stick is up.
             Err(LoadError::Waiting) => self.done.remove(name),
@@ -116,6 +133,7 @@ impl<'a> Loader<'a> {
 
     fn load_marked(
         &mut self,
+        name: &str,
         module: &crate::stick::layout::IndexedModule,
         depth: usize,
     ) -> Result<(), LoadError> {
@@ -129,13 +147,20 @@ impl<'a> Loader<'a> {
         for dep in &module.depends {
             self.load_depth(dep, depth + 1)?;
         }
-        match module.stored {
+        let before = super::registered_drivers(&self.sys);
+        let result = match module.stored {
             None => self.insert(&module.path).map_err(LoadError::Failed),
             Some(at) => match &self.stick {
                 None => Err(LoadError::Waiting),
                 Some(stick) => insert_stored(stick, at).map_err(LoadError::Failed),
             },
+        };
+        if result.is_ok() {
+            let after = super::registered_drivers(&self.sys);
+            let new = after.difference(&before).cloned().collect();
+            self.registered.insert(name.to_owned(), new);
         }
+        result
     }
 
     fn insert(&self, rel: &str) -> Result<(), i32> {

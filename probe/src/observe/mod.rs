@@ -100,7 +100,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         return Then::Reboot;
     };
     // Before any module is loaded, every driver registered is built into the kernel.
-    let builtin = builtin_drivers(Path::new("/sys"));
+    let builtin = registered_drivers(Path::new("/sys"));
     let mut loader = coldplug::Loader::new(&index, Path::new("/"));
     let settle = coldplug::Settle {
         tick: Duration::from_millis(250),
@@ -118,6 +118,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     );
     let settled_s = uptime();
     let modules_loaded = u32::try_from(loader.loaded()).unwrap_or(u32::MAX);
+    let without_driver = loader.without_driver();
     say(&format!(
         "buses settled after {settled_s:.1} s: {} devices, {modules_loaded} modules loaded",
         loads.len()
@@ -159,7 +160,7 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     }
 
     let mut message = None;
-    let report = match build_report(&own, &loads, &builtin) {
+    let report = match build_report(&own, &loads, &builtin, &without_driver) {
         Ok(r) => Some(r),
         Err(e) => {
             message = Some(format!("the scan failed: {e}"));
@@ -219,6 +220,7 @@ fn build_report(
     own: &Profile,
     loads: &BTreeMap<String, coldplug::DeviceLoad>,
     builtin: &BTreeSet<String>,
+    without_driver: &BTreeSet<String>,
 ) -> Result<hcl_data::Report, crate::Error> {
     let root = Root::new("/");
     let machine = scan::read_machine(&root)?;
@@ -256,7 +258,7 @@ fn build_report(
         let modules = load.map(|l| l.modules.clone()).unwrap_or_default();
         let modules_without_driver = modules
             .iter()
-            .filter(|m| !registers_driver(Path::new("/sys"), m))
+            .filter(|m| without_driver.contains(*m))
             .cloned()
             .collect();
         let mut observed = Observed {
@@ -300,8 +302,9 @@ fn build_report(
 
 /// Every driver registered now, as `bus/driver` (`pnp/i8042 kbd`). Read before the init loads
 /// any module, these are the drivers built into the kernel (the kernel loads none by itself:
-/// the initramfs has no modprobe for it to call).
-fn builtin_drivers(sys: &Path) -> BTreeSet<String> {
+/// the initramfs has no modprobe for it to call); read around a module's load, those it
+/// registered.
+fn registered_drivers(sys: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     let Ok(buses) = std::fs::read_dir(sys.join("bus")) else {
         return out;
@@ -319,13 +322,6 @@ fn builtin_drivers(sys: &Path) -> BTreeSet<String> {
         }
     }
     out
-}
-
-/// Whether loaded module `module` registered a driver on some bus (`/sys/module/M/drivers`
-/// lists them; a module with none has no such folder).
-fn registers_driver(sys: &Path, module: &str) -> bool {
-    std::fs::read_dir(sys.join("module").join(module).join("drivers"))
-        .is_ok_and(|mut d| d.next().is_some())
 }
 
 /// The bound driver of the device at `dir` as `bus/driver`: its `driver` link points to

@@ -308,16 +308,21 @@ const RESULTS_README: &str = "HCL Probe observation stick: results.\r\n\
     `hcl-probe upload --from IMAGE-OR-DEVICE`.\r\n";
 
 /// A loader entry. `panic=10` and the panic-on-hang switches make a failing kernel reboot, and
-/// the boot counter then skips it; no efi_pstore, so a panic writes nothing to NVRAM either.
-/// `intel_iommu=on`: kernels built without `CONFIG_INTEL_IOMMU_DEFAULT_ON` (Debian 12's 6.1)
-/// leave VT-d off, and then no IOMMU group shows; AMD-Vi is on by default wherever the firmware
-/// describes it (`amd_iommu=` has no "on").
+/// the boot counter then skips it: `softlockup_panic=1`, `hung_task_panic=1` (a task stuck
+/// 120 s), `nmi_watchdog=panic` (a CPU stuck with interrupts off; Debian builds the hard
+/// lockup detector but leaves `BOOTPARAM_HARDLOCKUP_PANIC` unset). No efi_pstore, so a panic
+/// writes nothing to NVRAM either.
+/// `intel_iommu=on`: Debian's 6.1 and 7.3.4 turn VT-d on by default except for the integrated
+/// GPU (`CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF`, which maps it 1:1); `on` translates that
+/// one too, and turns VT-d on in kernels built with it off (`INTEL_IOMMU_DEFAULT_OFF`).
+/// AMD-Vi is on by default wherever the firmware describes it: `amd_iommu=` has no "on" (6.1
+/// knows `off`, `force_enable`, `force_isolation`, ...), so nothing is passed for it.
 fn entry_conf(k: &PlannedKernel, name: &str, append: &str) -> String {
     format!(
         "title HCL Probe {entry}: {release}\nsort-key {name}\nversion {release}\n\
          linux /hcl/{name}/vmlinuz\ninitrd /hcl/{name}/initrd\n\
          options console=tty0 panic=10 oops=panic softlockup_panic=1 hung_task_panic=1 \
-         intel_iommu=on log_buf_len=4M efi_pstore.pstore_disable=1 loglevel=4 \
+         nmi_watchdog=panic intel_iommu=on log_buf_len=4M efi_pstore.pstore_disable=1 loglevel=4 \
          hcl.entry={entry} {append}\n",
         entry = k.entry,
         release = k.release,
