@@ -9,8 +9,8 @@
 //!
 //! Needs qemu-system-x86_64, Debian's `ovmf`, the cached packages
 //! (`kernels/tests/fetch-debian-packages.sh`) and the static `hcl-probe` for the init (built
-//! here into `target/stick-init` unless `HCL_STICK_INIT` names one; `.ci/run` builds it
-//! first). Missing pieces fail the test when `CI` is set and skip it loudly otherwise.
+//! here into `target/stick-init` unless `HCL_STICK_INIT` names one). Missing pieces fail the
+//! test when `CI` is set and skip it loudly otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
