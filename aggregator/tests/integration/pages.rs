@@ -398,6 +398,9 @@ fn build_site_and_markdown_report_from_the_database() {
         "kernel-report/index.json",
         "kernel-report.csv",
         "kernel-report.md",
+        "accuracy/index.html",
+        "accuracy/index.json",
+        "accuracy.csv",
     ] {
         assert!(!must(rel).is_empty(), "{rel} is empty");
     }

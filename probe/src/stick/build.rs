@@ -666,6 +666,15 @@ fn read_loader(given: Option<&Path>) -> Result<Vec<u8>, StickError> {
     Ok(bytes)
 }
 
+/// The modules partition's GUID, derived from the disk's: the init never looks for it, and an
+/// image whose plan GUIDs are reproducible (a release build) stays so.
+fn modules_partition_guid(disk: uuid::Uuid) -> uuid::Uuid {
+    let mut bytes = *disk.as_bytes();
+    bytes.reverse();
+    bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
 /// Protective MBR and GPT with the plan's GUIDs; returns the spans of the boot, results and
 /// modules partitions (`sizes` in that order).
 fn write_gpt(file: &File, plan: &Plan, sizes: [u64; 3]) -> Result<(Span, Span, Span), String> {
@@ -698,7 +707,7 @@ fn write_gpt(file: &File, plan: &Plan, sizes: [u64; 3]) -> Result<(Span, Span, S
     for (p, g) in parts.values_mut().zip([
         guid(&plan.boot_partition_guid)?,
         guid(&plan.results_partition_guid)?,
-        uuid::Uuid::new_v4(),
+        modules_partition_guid(guid(&plan.disk_guid)?),
     ]) {
         p.part_guid = g;
         spans.push(Span {
