@@ -219,6 +219,29 @@ pub fn no_result(plan: &Plan, session: u32, entry: u32) -> RunRecord {
     }
 }
 
+/// The record the init's watchdog writes for its own kernel when something below the init hung
+/// past the deadline (a module's init, a device, the USB stack).
+pub fn timed_out(plan: &Plan, session: u32, deadline: std::time::Duration) -> RunRecord {
+    let entry = plan.this_entry;
+    RunRecord {
+        format: FORMAT,
+        session,
+        entry,
+        release: plan
+            .kernel(entry)
+            .map(|k| k.release.clone())
+            .unwrap_or_default(),
+        outcome: Outcome::TimedOut,
+        message: Some(format!(
+            "this kernel's init did not finish within {} s: a module's init, a device or the \
+             USB stack hung; its watchdog wrote this and moved on",
+            deadline.as_secs()
+        )),
+        timings: None,
+        report: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,6 +164,9 @@ pub enum Outcome {
     /// The loader started the kernel but no report came back: it panicked, hung, was switched
     /// off, or could not find the stick (no USB controller it drives). Written by a later init.
     NoResult,
+    /// The init's watchdog fired: something below the init hung past the deadline. Written by
+    /// that kernel's own watchdog while the stick could still be written.
+    TimedOut,
 }
 
 /// Where a kernel's time went, from its own clock (seconds since it started).

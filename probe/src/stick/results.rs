@@ -52,7 +52,7 @@ impl StickResults {
         let mut out = Vec::new();
         for s in &self.sessions {
             for r in &s.records {
-                if r.outcome == Outcome::NoResult {
+                if r.outcome != Outcome::Observed {
                     out.push(format!(
                         "session {}: kernel {} ({}): {}",
                         s.id,
@@ -168,9 +168,13 @@ pub fn table(results: &StickResults) -> String {
         for r in &s.records {
             let _ = write!(out, "  {:02} {:<28} ", r.entry, r.release);
             let Some(report) = &r.report else {
+                let what = match r.outcome {
+                    Outcome::TimedOut => "TIMED OUT",
+                    Outcome::NoResult | Outcome::Observed => "NO RESULT",
+                };
                 let _ = writeln!(
                     out,
-                    "NO RESULT: {}",
+                    "{what}: {}",
                     r.message.as_deref().unwrap_or("no report")
                 );
                 continue;
