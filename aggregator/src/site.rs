@@ -125,6 +125,12 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
             w.page(&format!("kernels/{}", k.id), &p)?;
         }
     }
+    let accuracy = pages::accuracy::accuracy_page(hcl, frame.clone());
+    w.text(
+        "accuracy.csv",
+        &analysis::observed::accuracy_csv(&accuracy.kernels),
+    )?;
+    w.page("accuracy", &accuracy)?;
     if !hcl.kernels.is_empty() {
         let p = pages::kernel_report_page(hcl, &[], None, &all, frame)?;
         w.text(

@@ -30,7 +30,7 @@ mod validate;
 
 pub use date::civil_from_days;
 pub use error::Error;
-pub use observed::Agreement;
+pub use observed::{Agreement, Tally, disagrees, own_profile_id};
 pub use privacy::text::{
     Identifier, IdentifierKind, Place, find_identifiers, normalize, redact_identifiers,
     redact_where,

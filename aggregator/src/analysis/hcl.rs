@@ -84,6 +84,8 @@ pub struct DeviceRow {
     pub sysfs_path: Option<String>,
     /// Per catalog kernel, in catalog order.
     pub coverage: Coverages,
+    /// What the booted kernel did with it (observation stick reports).
+    pub observed: Option<super::observed::DeviceObservation>,
 }
 
 /// How one machine fares on one kernel.
@@ -132,6 +134,8 @@ pub struct ReportView {
     pub devices: Vec<DeviceRow>,
     /// Per catalog kernel.
     pub status: Vec<MachineStatus>,
+    /// The booted kernel and its tally, for a report of the observation stick.
+    pub observed: Option<super::observed::ReportObservation>,
 }
 
 impl ReportView {
@@ -313,6 +317,7 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
         hidden,
         report,
     } = s;
+    let observed = super::observed::ReportObservation::of(&report);
     let system = report.system;
     let brand = display(system.brand.as_deref());
     let model = display(system.model.as_deref());
@@ -324,6 +329,9 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
         .devices
         .into_iter()
         .map(|d| {
+            let observed = observed
+                .as_ref()
+                .and_then(|o| super::observed::DeviceObservation::of(&d, &o.kernel, &o.profile));
             let coverage = cache.get(&d.modalias, d.partial);
             let key = device_key(&d);
             let name = device_name(&d);
@@ -342,6 +350,7 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
                 out_of_tree_driver: d.out_of_tree_driver,
                 coverage,
                 modalias: d.modalias,
+                observed,
             }
         })
         .collect();
@@ -368,6 +377,7 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
         qubes_versions: report.qubes.map(|q| q.versions).unwrap_or_default(),
         devices,
         status,
+        observed,
     }
 }
 
@@ -674,6 +684,7 @@ mod tests {
             counts,
             usb_kind: None,
             sysfs_path: None,
+            observed: None,
             coverage: verdicts
                 .iter()
                 .map(|v| Coverage {
@@ -782,6 +793,7 @@ mod tests {
             qubes_versions: Vec::new(),
             status: Vec::new(),
             devices,
+            observed: None,
         }
     }
 

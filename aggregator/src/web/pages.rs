@@ -2,6 +2,8 @@
 //! (serde), so both always say the same thing. Built from an [`Hcl`] by pure functions, which
 //! the server and the static site share.
 
+pub mod accuracy;
+
 use askama::Template;
 use hcl_data::{Coverage, Origin, QubesVersion, Role, System, Verdict};
 use serde::Serialize;
@@ -372,6 +374,7 @@ pub struct ReportRow {
     pub qubes: String,
     pub partial: bool,
     pub states: Vec<StateCell>,
+    pub observed: Option<analysis::observed::ReportObservation>,
 }
 
 impl ReportRow {
@@ -423,6 +426,7 @@ pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<Mach
                     .zip(&kernels)
                     .map(|(s, k)| StateCell::of(k, s))
                     .collect(),
+                observed: r.observed.clone(),
             }
         })
         .collect();
@@ -450,6 +454,7 @@ pub struct ReportDevice {
     pub driver: Option<String>,
     pub out_of_tree_driver: bool,
     pub coverage: Vec<VerdictCell>,
+    pub observed: Option<analysis::observed::DeviceObservation>,
 }
 
 impl ReportDevice {
@@ -477,6 +482,7 @@ pub struct ReportPage {
     pub kernels: Vec<String>,
     pub states: Vec<StateCell>,
     pub devices: Vec<ReportDevice>,
+    pub observed: Option<analysis::observed::ReportObservation>,
 }
 
 impl ReportPage {
@@ -576,9 +582,11 @@ pub fn report(hcl: &Hcl, id: &str, frame: Frame) -> Option<ReportPage> {
                     .zip(&kernels)
                     .map(|(c, k)| VerdictCell::of(k, c))
                     .collect(),
+                observed: d.observed.clone(),
             })
             .collect(),
         kernels,
+        observed: r.observed.clone(),
     })
 }
 
@@ -671,6 +679,7 @@ pub struct DeviceDetail {
     pub device: DeviceRowOut,
     pub modaliases: Vec<String>,
     pub machines: Vec<MachineRef>,
+    pub observed: Vec<analysis::observed::DeviceKernelObservation>,
 }
 
 /// `/devices/{vendor}:{device}`: the machines that have it and its coverage per kernel.
@@ -696,6 +705,7 @@ pub fn device(hcl: &Hcl, id: &str, frame: Frame) -> Option<DevicePage> {
                 .iter()
                 .map(|i| analysis::kernel_report::machine_ref(&hcl.reports[*i]))
                 .collect(),
+            observed: analysis::observed::device_observations(hcl, d),
         })
         .collect();
     let first = entries.first()?;

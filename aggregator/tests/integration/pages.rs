@@ -154,13 +154,13 @@ fn run_chromium(url: &str, extra: &[&str]) -> String {
 }
 
 /// The DOM after the page's scripts (if any) ran: what the browser shows.
-fn dump_dom(url: &str) -> String {
+pub(crate) fn dump_dom(url: &str) -> String {
     let dom = run_chromium(url, &["--dump-dom"]);
     assert!(dom.contains("<html"), "no DOM for {url}: {dom:?}");
     dom
 }
 
-fn title_of(dom: &str) -> &str {
+pub(crate) fn title_of(dom: &str) -> &str {
     let start = dom.find("<title>").map(|i| i + 7).unwrap_or(0);
     let end = dom[start..]
         .find("</title>")
@@ -505,6 +505,9 @@ fn build_site_and_markdown_report_from_the_database() {
         "kernel-report/index.json",
         "kernel-report.csv",
         "kernel-report.md",
+        "accuracy/index.html",
+        "accuracy/index.json",
+        "accuracy.csv",
     ] {
         assert!(!must(rel).is_empty(), "{rel} is empty");
     }
