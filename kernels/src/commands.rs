@@ -165,7 +165,9 @@ pub(crate) fn resolve(
             if let Some(o) = v.as_object_mut() {
                 o.insert("modalias".into(), m.clone().into());
                 o.insert("kernel".into(), kernel.into());
-                o.insert("bus".into(), hcl_kernels::bus_of(m).into());
+                let bus = hcl_data::Modalias::parse(m)
+                    .map_or_else(|_| hcl_kernels::pattern_bus(m), |m| m.bus());
+                o.insert("bus".into(), bus.into());
             }
             writeln!(out, "{v}")?;
         } else {

@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hcl_data::{Observed, ObservedError, ObservedErrorKind};
-use hcl_kernels::{Catalog, Profile};
+use hcl_kernel_engine::{Catalog, Profile};
 
 use crate::root::Root;
 use crate::scan;

@@ -7,12 +7,13 @@ use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 
-use super::Frame;
+use super::parts::Frame;
 use crate::analysis::Hcl;
 use crate::analysis::observed::{KernelAccuracy, accuracy, accuracy_csv};
-use crate::app::AppState;
 use crate::error::AppError;
-use crate::web::{Format, PageQuery, csv_response, respond, snapshot};
+use crate::state::AppState;
+use crate::web::request::{Format, PageQuery, csv_response, respond};
+use crate::web::snapshot::snapshot;
 
 /// The accuracy page.
 #[derive(Template, Serialize)]
@@ -36,7 +37,7 @@ pub fn accuracy_page(hcl: &Hcl, frame: Frame) -> AccuracyPage {
 }
 
 /// `GET /accuracy`, `/api/v1/accuracy`.
-pub(in crate::web) async fn page(
+pub(crate) async fn page(
     State(st): State<AppState>,
     q: PageQuery,
 ) -> Result<Response, AppError> {
@@ -49,7 +50,7 @@ pub(in crate::web) async fn page(
 }
 
 /// `GET /accuracy.csv`.
-pub(in crate::web) async fn csv(
+pub(crate) async fn csv(
     State(st): State<AppState>,
     q: PageQuery,
 ) -> Result<Response, AppError> {

@@ -3,6 +3,11 @@
 //!
 //! kmod matches alias patterns with `fnmatch(pattern, modalias, 0)`, so `*` and `?` also match
 //! `/` and a leading `.`, and `\` escapes the next pattern character.
+//!
+//! Hand-written on purpose: kmod-exact matching needs glibc's byte-for-byte behaviour (bracket
+//! expressions and classes, escapes, the C locale, what glibc refuses), which no crate gives
+//! (glob crates follow shell or path rules), and the partial variant has no counterpart
+//! anywhere. The differential test against libkmod checks it on real aliases.
 
 /// What one position of the text may be.
 #[derive(Clone, Copy)]
@@ -265,10 +270,7 @@ pub fn normalize(alias: &str) -> Option<String> {
 /// Index of the first character kmod treats as a wildcard (`*`, `?`, `[`): the pattern before
 /// it is compared literally (backslash included), the rest with fnmatch.
 pub fn literal_prefix_len(pattern: &str) -> usize {
-    pattern
-        .bytes()
-        .position(|c| matches!(c, b'*' | b'?' | b'['))
-        .unwrap_or(pattern.len())
+    crate::bytes::literal_prefix_len(pattern.as_bytes())
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::Profile;
+use crate::error::Error;
+use crate::lookup::Profile;
+use crate::profile::model::pattern_bus;
 
 /// Lost and gained items of one kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -72,7 +74,7 @@ fn firmware_met(p: &Profile, module: &str) -> Option<bool> {
 
 /// Compare kernel `b` against kernel `a`. Both must be whole profiles, not ones decoded for
 /// one machine (their alias lists would make kernels look alike that are not).
-pub fn diff(a: &Profile, b: &Profile) -> Result<Diff, crate::Error> {
+pub fn diff(a: &Profile, b: &Profile) -> Result<Diff, Error> {
     let (a, b) = (a.require_whole()?, b.require_whole()?);
     let (da, db) = (drivers(a), drivers(b));
     let (pa, pb) = (patterns(a), patterns(b));
@@ -134,5 +136,5 @@ pub fn diff(a: &Profile, b: &Profile) -> Result<Diff, crate::Error> {
 }
 
 fn bus(pattern: &str) -> String {
-    crate::bus_of(pattern).to_owned()
+    pattern_bus(pattern).to_owned()
 }

@@ -3,7 +3,7 @@
 
 use crate::bytes::{hash, literal_prefix_hash};
 use crate::fnmatch::normalize;
-use crate::profile::alias_matches;
+use crate::profile::index::alias_matches;
 
 /// The modaliases a caller will look up, so that decoding can keep only the aliases that could
 /// match one of them ([`crate::ProfileData::from_text_filtered`]).

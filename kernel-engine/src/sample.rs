@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use crate::{AliasKind, Catalog};
+use crate::catalog::Catalog;
+use crate::error::Error;
+use crate::profile::model::AliasKind;
 
 /// A small deterministic PRNG (xorshift64*), so runs reproduce.
 #[derive(Debug, Clone)]
@@ -77,13 +79,13 @@ pub fn missing_kmod_roots() -> Option<String> {
 
 /// `count` distinct concrete pci/usb modaliases from the recorded (not inferred) aliases of
 /// the given profiles, one in five a near miss. Deterministic for a seed. Profiles decoded for
-/// one machine only are refused ([`crate::Error::Filtered`]): they would sample that machine.
+/// one machine only are refused ([`Error::Filtered`]): they would sample that machine.
 pub fn modaliases(
     catalog: &Catalog,
     ids: &[&str],
     count: usize,
     seed: u64,
-) -> Result<Vec<String>, crate::Error> {
+) -> Result<Vec<String>, Error> {
     let mut patterns: BTreeSet<&str> = BTreeSet::new();
     for id in ids {
         let Ok(p) = catalog.get(id) else { continue };
