@@ -132,7 +132,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let catalog = Arc::new(hcl_kernels::Catalog::embedded().expect("embedded catalog"));
+    let catalog = Arc::new(hcl_kernel_engine::Catalog::embedded().expect("embedded catalog"));
     let ids: Vec<String> = catalog
         .profiles()
         .iter()

@@ -76,7 +76,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new().context("start the async runtime")?;
     let cli = hcl_buildinfo::parse(
         env!("CARGO_PKG_VERSION"),
-        hcl_kernels::Catalog::embedded_summary,
+        hcl_kernel_engine::Catalog::embedded_summary,
     );
     match cli {
         Cli::Serve(a) => {

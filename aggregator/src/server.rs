@@ -130,7 +130,7 @@ pub async fn run(
     let mut config = config;
     config.max_connections = fit_fd_limit(config.max_connections);
     let store = crate::store::open_with(db, store_opts).await?;
-    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded()?);
+    let catalog = std::sync::Arc::new(hcl_kernel_engine::Catalog::embedded()?);
     let state = AppState::new(store, catalog, config);
     let listener = TcpListener::bind(listen)
         .await
@@ -180,7 +180,7 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("kernel catalog: {0}")]
-    Catalog(#[from] hcl_kernels::Error),
+    Catalog(#[from] hcl_kernel_engine::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

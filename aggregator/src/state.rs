@@ -22,7 +22,11 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, catalog: Arc<hcl_kernels::Catalog>, config: Config) -> Self {
+    pub fn new(
+        store: Arc<dyn Store>,
+        catalog: Arc<hcl_kernel_engine::Catalog>,
+        config: Config,
+    ) -> Self {
         let limiter = Arc::new(RateLimiter::new(config.rate_per_sec, config.rate_burst));
         let build_limiter = Arc::new(RateLimiter::new(
             config.page_build_rate_per_sec,

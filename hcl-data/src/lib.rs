@@ -52,7 +52,7 @@ pub use classify::Category;
 pub use day::Day;
 pub use error::Error;
 pub use modalias::{Modalias, NotAModalias};
-pub use observed::Agreement;
+pub use observed::{Agreement, Tally, disagrees, own_profile_id};
 pub use privacy::text::{
     Identifier, IdentifierKind, Place, find_identifiers, normalize, redact_identifiers,
     redact_where,

@@ -267,6 +267,19 @@ pub struct Observed {
     /// Probe and module load failures.
     #[serde(default)]
     pub errors: Vec<ObservedError>,
+    /// The driver that bound (or the companion's) was registered before the init loaded any
+    /// module: it is built into the kernel.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub driver_builtin: bool,
+    /// Of `modules`, those that registered no driver on any bus while they loaded (the drivers
+    /// in sysfs before and after): loaded by an alias of the device, they bind to nothing by
+    /// design (efi_pstore, a pstore back end loaded for `platform:efivars`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub modules_without_driver: Vec<String>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// One failure seen while the booted kernel set a device up.

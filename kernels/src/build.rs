@@ -1,14 +1,14 @@
-//! Regeneration of every shipped profile ([`crate::SHIPPED`]) from the repository's `data/`.
+//! Regeneration of every shipped profile ([`hcl_kernel_engine::SHIPPED`]) from the repository's `data/`.
 
 use std::path::Path;
 
 use crate::builder::{ProfileBuilder, infer_builtins, series};
-use crate::catalog::Catalog;
 use crate::error::Error;
 use crate::import;
-use crate::meta::ProfileMeta;
-use crate::profile::model::FirmwareList;
-use crate::shipped::{SHIPPED, Shipped};
+use hcl_kernel_engine::Catalog;
+use hcl_kernel_engine::ProfileMeta;
+use hcl_kernel_engine::profile::model::FirmwareList;
+use hcl_kernel_engine::{SHIPPED, Shipped};
 
 /// Day the kernel data was collected, from its README (`Collected YYYY-MM-DD.`).
 fn data_date(kernel_data: &Path) -> String {

@@ -4,11 +4,13 @@
 use std::collections::BTreeMap;
 
 use crate::binary::ModuleSet;
-use crate::catalog::Catalog;
-use crate::fnmatch::normalize;
-use crate::lookup::Profile;
-use crate::meta::{ProfileCounts, ProfileMeta};
-use crate::profile::model::{Alias, AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
+use hcl_kernel_engine::Catalog;
+use hcl_kernel_engine::Profile;
+use hcl_kernel_engine::fnmatch::normalize;
+use hcl_kernel_engine::profile::model::{
+    Alias, AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule,
+};
+use hcl_kernel_engine::{ProfileCounts, ProfileMeta};
 
 /// Collects modules and aliases, then makes a [`Profile`].
 #[derive(Debug, Clone, Default)]
@@ -123,22 +125,11 @@ impl ProfileBuilder {
     }
 }
 
-impl Profile {
-    /// A profile from modules read out of binary sources (.ko trees, .deb, .rpm).
-    /// `firmware` is the distro's firmware file list, when known; otherwise the firmware files
-    /// the sources themselves carried (`ModuleSet::firmware_files`) are used when there are any.
-    pub fn from_module_set(
-        meta: ProfileMeta,
-        set: &ModuleSet,
-        firmware: Option<FirmwareList>,
-    ) -> Profile {
-        ProfileBuilder::from_module_set(meta, set, firmware).build()
-    }
-}
-
 impl ProfileBuilder {
-    /// A builder holding a [`ModuleSet`], to add inference before building; see
-    /// [`Profile::from_module_set`].
+    /// A builder of a profile from modules read out of binary sources (.ko trees, .deb, .rpm),
+    /// to add inference before building. `firmware` is the distro's firmware file list, when
+    /// known; otherwise the firmware files the sources themselves carried
+    /// (`ModuleSet::firmware_files`) are used when there are any.
     pub fn from_module_set(
         mut meta: ProfileMeta,
         set: &ModuleSet,

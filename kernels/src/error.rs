@@ -1,56 +1,24 @@
-//! Errors of the kernel engine and its importers.
+//! Errors of the importers and the builder: the engine's ([`hcl_kernel_engine::Error`]: ids,
+//! profile and data files) and those of reading kernels in binary form ([`crate::binary`]).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::binary;
 
-/// Errors of the kernel engine.
+/// Errors of the importers and the builder.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("unknown kernel id {0:?}")]
-    UnknownKernel(String),
-    #[error("kernel id {id:?}: {reason}")]
-    BadId { id: String, reason: &'static str },
-    #[error("{path}: {message}")]
-    BadFile { path: String, message: String },
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Engine(#[from] hcl_kernel_engine::Error),
     #[error(transparent)]
     Binary(#[from] binary::Error),
-    /// A whole-profile operation on a profile decoded for a few modaliases only.
-    #[error(
-        "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"
-    )]
-    Filtered(String),
-}
-
-/// Checks a profile id: a plain name ([`hcl_data::kernel_id_problem`], the rule reports
-/// follow too), since it names the profile's file.
-pub fn check_id(id: &str) -> Result<(), Error> {
-    match hcl_data::kernel_id_problem(id) {
-        Some(reason) => Err(Error::BadId {
-            id: id.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
-    }
 }
 
 impl Error {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        Error::Io {
-            path: path.to_owned(),
-            source,
-        }
+        Error::Engine(hcl_kernel_engine::Error::io(path, source))
     }
     pub(crate) fn bad(path: impl std::fmt::Display, message: impl Into<String>) -> Self {
-        Error::BadFile {
-            path: path.to_string(),
-            message: message.into(),
-        }
+        Error::Engine(hcl_kernel_engine::Error::bad(path, message))
     }
 }

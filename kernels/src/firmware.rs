@@ -4,13 +4,12 @@
 
 use std::path::Path;
 
-use crate::Error;
-use crate::profile::FirmwareList;
+use crate::error::Error;
 
 /// The suites whose packages a Debian profile's firmware comes from
 /// ([`crate::Shipped::firmware_suites`]); None for a kernel without any.
 pub fn debian_firmware_suites(profile_id: &str) -> Option<&'static [&'static str]> {
-    crate::SHIPPED
+    hcl_kernel_engine::SHIPPED
         .iter()
         .find(|s| s.id == profile_id)
         .map(|s| s.firmware_suites)
@@ -53,43 +52,9 @@ pub fn parse_contents_extract(text: &str, origin: &str) -> Result<Vec<(String, S
     Ok(out)
 }
 
-impl FirmwareList {
-    /// The package of a listed ancestor of `file`. Contents indices and `dpkg -c` list files
-    /// and symlinks, never plain folders, so a listed path above a declared file is a symlink
-    /// to a folder (`nvidia/ad103/gsp -> ../ad102/gsp`): the loader finds the file through it.
-    pub(crate) fn linked_folder(&self, file: &str) -> Option<&str> {
-        file.match_indices('/')
-            .map(|(i, _)| file.get(..i).unwrap_or(""))
-            .find_map(|dir| self.lookup(dir))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn folder_symlinks_satisfy_the_files_below_them() {
-        let list = FirmwareList::from_pairs([
-            (
-                "nvidia/ad102/gsp/gsp-535.113.01.bin".to_owned(),
-                "firmware-nvidia-graphics".to_owned(),
-            ),
-            (
-                "nvidia/ad103/gsp".to_owned(),
-                "firmware-nvidia-graphics".to_owned(),
-            ),
-        ]);
-        let (pkg, _) = list
-            .satisfies("nvidia/ad103/gsp/gsp-535.113.01.bin")
-            .expect("through the folder symlink");
-        assert_eq!(pkg, "firmware-nvidia-graphics");
-        assert!(
-            list.satisfies("nvidia/ad104/gsp/gsp-535.113.01.bin")
-                .is_none()
-        );
-        assert!(list.satisfies("nvidia/ad103/gspx").is_none());
-    }
 
     #[test]
     fn extract_lines_need_a_path_and_a_package() {

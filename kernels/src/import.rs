@@ -13,8 +13,8 @@ use serde::Deserialize;
 
 use crate::builder::ProfileBuilder;
 use crate::error::Error;
-use crate::meta::ProfileMeta;
-use crate::profile::model::{AliasKind, RhelRule};
+use hcl_kernel_engine::ProfileMeta;
+use hcl_kernel_engine::profile::model::{AliasKind, RhelRule};
 
 /// Largest text file accepted once decompressed: the biggest real one (a modules.alias) is
 /// under 2 MB, so more means a corrupt or hostile file.
@@ -53,7 +53,7 @@ pub fn read_data(dir: &Path, name: &str) -> Result<String, Error> {
 /// A text file, decompressed according to its first bytes (xz, zstd, gzip or plain).
 pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     use crate::binary::decompress;
-    let file = crate::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
     let bytes = decompress::decoder(BufReader::new(file))
         .and_then(|(_, r)| decompress::read_limited(r, MAX_TEXT))
         .map_err(|e| Error::bad(path.display(), decompress::describe(&e)))?;
@@ -101,7 +101,7 @@ pub fn module_name_from_path(path: &str) -> Option<String> {
 
 /// `key=value` lines of SOURCE.txt.
 fn source_fields(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = crate::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
+    let Ok(text) = hcl_kernel_engine::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
         return Vec::new();
     };
     text.lines()
@@ -244,7 +244,9 @@ fn yaml_options() -> serde_saphyr::Options {
 /// A DEP-11 file (Debian publishes them gzip-compressed).
 pub fn read_dep11(path: &Path) -> Result<Vec<(String, String)>, Error> {
     parse_dep11(&read_text(path)?).map_err(|e| match e {
-        Error::BadFile { message, .. } => Error::bad(path.display(), message),
+        Error::Engine(hcl_kernel_engine::Error::BadFile { message, .. }) => {
+            Error::bad(path.display(), message)
+        }
         other => other,
     })
 }

@@ -1,54 +1,28 @@
-//! Kernel profiles for HCL Probe: does kernel K have a driver for the device with modalias M,
-//! will the distro refuse it, and does its firmware exist?
+//! Making kernel profiles for HCL Probe: importers of kernels in binary form (`.ko` trees,
+//! `.deb`, `.rpm`), of depmod output and of derived alias data, built-in alias inference,
+//! binding conditions from kernel source, and `build-shipped`, which regenerates the shipped
+//! profiles; the `hcl-kernels` command line is this crate's binary.
 //!
-//! A [`Profile`] holds everything needed offline for one candidate kernel; a [`Catalog`] holds
-//! the shipped profiles (embedded in the binary). Matching follows kmod's rules exactly; where
-//! kmod is blind (built-in drivers on kernels before about 6.18) the engine goes beyond it and
-//! labels the answer `inferred_builtin`. Beyond aliases, [`conditions`] holds what each
-//! kernel's source says stands between a match and a working driver (force_probe, chips the
-//! driver does not know, the chip's own firmware), and [`cost`] the drivers whose loss weighs
-//! zero.
+//! The engine that answers for a device (profiles, kmod-exact matching, verdicts, the shipped
+//! catalog) is [`hcl_kernel_engine`], what the probe and the aggregator link; it is re-exported
+//! here whole, so `hcl_kernels::Catalog` is the engine's. This crate's [`Error`] wraps the
+//! engine's and the binary readers'.
 //!
-//! Decoding the profiles is most of a probe scan's time. [`Catalog::start_embedded`] starts
-//! decompressing them on background threads; [`PendingCatalog::finish`] then parses them,
-//! keeping with an [`AliasFilter`] only the aliases the machine's modaliases match.
-//!
-//! Files: `lookup.rs` ([`Profile`], kmod's lookup), `verdict.rs` (what a kernel does for a
-//! device: firmware, RHEL status, optional packages), `catalog.rs` and `pending.rs` (loading),
-//! `shipped.rs` (the shipped kernels, declared once), [`profile`] (data model, on-disk codec,
-//! alias index), `filter.rs`, [`fnmatch`]; the importers: [`binary`], [`import`], `builder.rs`
-//! ([`ProfileBuilder`], built-in inference), [`build`] (`build-shipped`).
+//! Files: [`binary`] (reading modules out of trees and packages), [`import`] (depmod output,
+//! derived aliases, distro metadata), `builder.rs` ([`ProfileBuilder`], built-in inference),
+//! [`conditions`] (binding conditions from kernel source), [`firmware`] (Debian's firmware
+//! lists), [`build`] (`build-shipped`).
+
+pub use hcl_kernel_engine::*;
 
 pub mod binary;
 pub mod build;
 mod builder;
-mod bytes;
-mod catalog;
 pub mod conditions;
-pub mod cost;
-pub mod diff;
 mod error;
-mod filter;
 pub mod firmware;
-pub mod fnmatch;
-pub mod fsio;
 pub mod import;
-mod lookup;
-mod meta;
-mod pending;
-pub mod profile;
-pub mod sample;
-mod shipped;
-mod verdict;
 
 pub use build::build_shipped;
 pub use builder::ProfileBuilder;
-pub use catalog::{Catalog, CatalogEntry};
-pub use error::{Error, check_id};
-pub use filter::AliasFilter;
-pub use lookup::{Profile, Resolution};
-pub use meta::{ProfileCounts, ProfileMeta};
-pub use pending::PendingCatalog;
-pub use profile::model::pattern_bus;
-pub use profile::{AliasKind, FirmwareList, ModuleEntry, ProfileData, RhelRule};
-pub use shipped::{SHIPPED, SHIPPED_IDS, Shipped, short_label};
+pub use error::Error;

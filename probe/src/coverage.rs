@@ -3,7 +3,7 @@
 //! hcl-data's, shared with the server.
 
 use hcl_data::{Coverage, Device, Verdict, summarise_usb_devices};
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 
 use crate::sysfs::Found;
 

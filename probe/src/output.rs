@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use hcl_data::{Device, MachineState, Report, Role, Verdict};
-use hcl_kernels::short_label;
+use hcl_kernel_engine::short_label;
 
 use crate::coverage::lost_devices;
 use crate::error::Error;

@@ -377,7 +377,8 @@ fn no_group_note(system: &System, any_group: bool) -> String {
     match (system.iommu_present, system.iommu_enabled) {
         (Some(Tri::No), _) => "the firmware describes no IOMMU (no DMAR or IVRS table)".into(),
         (Some(Tri::Yes), Some(Tri::No)) => "the running kernel does not use the IOMMU, so it \
-             made no groups (boot it with intel_iommu=on, or amd_iommu=on, to see them)"
+             made no groups (Intel: boot it with intel_iommu=on; AMD: there is no amd_iommu=on, \
+             the IOMMU is on unless amd_iommu=off or iommu=off is given)"
             .into(),
         _ => "no IOMMU groups in sysfs".into(),
     }

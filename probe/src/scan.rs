@@ -2,7 +2,7 @@
 
 use hcl_data::modalias::{HidIds, Modalias};
 use hcl_data::{Day, KernelSummary, Origin, Report, SCHEMA_VERSION};
-use hcl_kernels::{AliasFilter, Catalog, PendingCatalog};
+use hcl_kernel_engine::{AliasFilter, Catalog, PendingCatalog};
 
 use crate::error::{Error, Warning};
 use crate::ids::{IdDb, Kind};

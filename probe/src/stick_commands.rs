@@ -53,11 +53,14 @@ pub fn build(args: BuildArgs) -> anyhow::Result<()> {
     );
     for k in &built.kernels {
         eprintln!(
-            "  {}: image {:.1} MiB, initramfs {:.1} MiB, {} modules",
+            "  {}: image {:.1} MiB, initramfs {:.1} MiB ({} modules that reach the stick), {} \
+             more modules on the modules partition ({:.1} MiB)",
             k.release,
             k.image_bytes as f64 / 1048576.0,
             k.initrd_bytes as f64 / 1048576.0,
-            k.modules
+            k.initrd_modules,
+            k.modules - k.initrd_modules,
+            k.stored_bytes as f64 / 1048576.0
         );
     }
     eprintln!(

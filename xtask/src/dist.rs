@@ -52,6 +52,15 @@ impl Binary {
         !matches!(self, Binary::Aggregator)
     }
 
+    /// Cargo flags choosing the binary's features: the released probe (also every stick's
+    /// /init) leaves out the stick builder, which links the kernel importers.
+    pub fn feature_args(self) -> &'static [&'static str] {
+        match self {
+            Binary::Probe => &["--no-default-features"],
+            Binary::Kernels | Binary::Aggregator => &[],
+        }
+    }
+
     /// `hcl-probe-0.1.0-x86_64-linux`.
     pub fn file_name(self, version: &str) -> String {
         format!("{}-{version}-x86_64-linux", self.name())
@@ -76,6 +85,27 @@ pub struct Options {
     pub cargo_home: Option<PathBuf>,
     /// More environment for the builds (the reproducibility check varies `HOME`).
     pub extra_env: Vec<(OsString, OsString)>,
+    /// Also write a stick image from these kernel packages (needs the probe among `binaries`).
+    pub stick: Option<Stick>,
+}
+
+/// The observation stick image of a release: `hcl-probe stick build` with the released probe
+/// as every kernel's /init.
+#[derive(Debug, Clone, Default)]
+pub struct Stick {
+    /// One entry per kernel: its package files, comma-separated (as `stick build --kernel`).
+    pub kernels: Vec<String>,
+    /// Firmware packages (`stick build --firmware`).
+    pub firmware: Vec<PathBuf>,
+    /// systemd-boot-efi package or EFI binary (`stick build --loader`).
+    pub loader: Option<PathBuf>,
+}
+
+impl Stick {
+    /// `hcl-probe-stick-0.1.0.img`.
+    pub fn file_name(version: &str) -> String {
+        format!("hcl-probe-stick-{version}.img")
+    }
 }
 
 /// One file written to the dist folder.
@@ -101,6 +131,8 @@ pub struct Dist {
     pub epoch: u64,
     pub rustc: String,
     pub artifacts: Vec<Artifact>,
+    /// The stick image, when asked for: its path and SHA-256.
+    pub stick: Option<(PathBuf, String)>,
     pub sums: PathBuf,
     /// The signature and the public key it verifies with.
     pub signature: Option<(PathBuf, String)>,
@@ -238,7 +270,8 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
                     "--target",
                     TARGET,
                 ])
-                .args(["--package", binary.name(), "--bin", binary.name()]),
+                .args(["--package", binary.name(), "--bin", binary.name()])
+                .args(binary.feature_args()),
         )?;
         let build_secs = t.elapsed().as_secs_f64();
         let cpu_secs = children_cpu_secs()
@@ -267,15 +300,29 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
         ));
         artifacts.push(artifact);
     }
-    // The stick image (`hcl-probe stick build`, another issue) joins here: built from the
-    // probe written above and the given kernel packages, pushed as one more artifact, it is
-    // then listed in SHA256SUMS and signed like the binaries.
+    let stick_image = match &opts.stick {
+        None => None,
+        Some(stick) => Some(build_stick(opts, &env, &checkout, &artifacts, stick)?),
+    };
 
-    let names: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+    let mut names: Vec<String> = artifacts.iter().map(|a| a.file_name.clone()).collect();
+    names.extend(
+        stick_image
+            .iter()
+            .filter_map(|p| p.file_name())
+            .map(|n| n.to_string_lossy().into_owned()),
+    );
     let sums_path = sums::write(&opts.out, &names)?;
     for a in &mut artifacts {
         a.sha256 = sums::sha256_file(&a.path)?;
     }
+    let stick = match stick_image {
+        None => None,
+        Some(path) => {
+            let sha = sums::sha256_file(&path)?;
+            Some((path, sha))
+        }
+    };
     progress(format!("wrote {}", sums_path.display()));
 
     let signature = match &opts.sign {
@@ -311,9 +358,68 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
         epoch: checkout.epoch,
         rustc: env.toolchain.version_line().to_owned(),
         artifacts,
+        stick,
         sums: sums_path,
         signature,
     })
+}
+
+/// Build the stick builder (the probe with its default features, not shipped) in the same
+/// environment and let it write the image, with the released probe as /init and the commit's
+/// time as `SOURCE_DATE_EPOCH` (file dates and GUIDs), so the image is reproducible too.
+fn build_stick(
+    opts: &Options,
+    env: &BuildEnv,
+    checkout: &Checkout,
+    artifacts: &[Artifact],
+    stick: &Stick,
+) -> anyhow::Result<PathBuf> {
+    let probe = artifacts
+        .iter()
+        .find(|a| a.binary == Binary::Probe)
+        .context("a stick image needs the probe: add --binary hcl-probe")?;
+    if stick.kernels.is_empty() {
+        bail!("a stick image needs at least one --stick-kernel");
+    }
+    progress("stick: building the stick builder (hcl-probe with its default features)");
+    cmd::run(
+        env.cargo(&checkout.root, false)
+            .envs(opts.extra_env.iter().map(|(k, v)| (k, v)))
+            .args(["build", "--release", "--locked", "--target", TARGET])
+            .args(["--package", "hcl-probe", "--bin", "hcl-probe"]),
+    )?;
+    let builder = env
+        .target_dir_for(false)
+        .join(TARGET)
+        .join("release")
+        .join("hcl-probe");
+    let image = opts.out.join(Stick::file_name(&probe.version));
+    let mut c = std::process::Command::new(&builder);
+    c.env("SOURCE_DATE_EPOCH", env.epoch.to_string())
+        .arg("stick")
+        .arg("build")
+        .arg("--out")
+        .arg(&image)
+        .arg("--init")
+        .arg(&probe.path);
+    for k in &stick.kernels {
+        c.arg("--kernel").arg(k);
+    }
+    for f in &stick.firmware {
+        c.arg("--firmware").arg(f);
+    }
+    if let Some(l) = &stick.loader {
+        c.arg("--loader").arg(l);
+    }
+    progress(format!("stick: writing {}", image.display()));
+    let t = Instant::now();
+    cmd::run(&mut c)?;
+    progress(format!(
+        "stick: {} in {:.0} s",
+        image.display(),
+        t.elapsed().as_secs_f64()
+    ));
+    Ok(image)
 }
 
 /// Make the copied binary executable and check what it says about itself.

@@ -43,6 +43,17 @@ enum Command {
         /// Workspace root (default: the one this xtask is part of).
         #[arg(long, default_value_os_t = workspace_root())]
         root: PathBuf,
+        /// Also write the observation stick image, `hcl-probe-stick-<version>.img`, with this
+        /// kernel (repeatable, one per kernel: its package files, comma-separated, as `hcl-probe
+        /// stick build --kernel`), listed in SHA256SUMS and signed like the binaries.
+        #[arg(long = "stick-kernel", value_name = "PKG[,PKG...]")]
+        stick_kernels: Vec<String>,
+        /// Firmware packages for the stick image (repeatable).
+        #[arg(long = "stick-firmware", value_name = "PKG")]
+        stick_firmware: Vec<PathBuf>,
+        /// systemd-boot-efi package (or EFI binary) for the stick image.
+        #[arg(long = "stick-loader", value_name = "PKG")]
+        stick_loader: Option<PathBuf>,
     },
     /// Build HEAD twice from two fresh clones at different paths and require identical bytes.
     CheckReproducible {
@@ -74,6 +85,9 @@ fn main() -> anyhow::Result<()> {
             allow_dirty,
             binaries,
             root,
+            stick_kernels,
+            stick_firmware,
+            stick_loader,
         } => dist::run(&dist::Options {
             root,
             out,
@@ -84,6 +98,11 @@ fn main() -> anyhow::Result<()> {
             toolchain_bin: None,
             cargo_home: None,
             extra_env: Vec::new(),
+            stick: (!stick_kernels.is_empty()).then_some(dist::Stick {
+                kernels: stick_kernels,
+                firmware: stick_firmware,
+                loader: stick_loader,
+            }),
         })
         .map(drop),
         Command::CheckReproducible {

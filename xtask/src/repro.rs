@@ -121,6 +121,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
         toolchain_bin: None,
         cargo_home: Some(real_home.clone()),
         extra_env: Vec::new(),
+        stick: None,
     })?;
     let secs_a = t.elapsed().as_secs_f64();
     let cpu_a = dist::children_cpu_secs()
@@ -173,6 +174,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Report> {
             ("HOME".into(), b_user_home.into_os_string()),
             ("RUSTUP_HOME".into(), rustup_home.into_os_string()),
         ],
+        stick: None,
     })?;
     let secs_b = t.elapsed().as_secs_f64();
     let cpu_b = dist::children_cpu_secs()

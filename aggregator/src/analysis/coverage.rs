@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use hcl_data::Coverage;
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use rayon::prelude::*;
 
 /// Verdicts of every catalog kernel (in catalog order) for one modalias.

@@ -129,6 +129,7 @@ mod tests {
             qubes_versions: Vec::new(),
             status: Vec::new(),
             devices,
+            observed: None,
         }
     }
 

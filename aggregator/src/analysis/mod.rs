@@ -4,7 +4,7 @@
 //! Everything here is a pure function of the stored reports and the kernel [`Catalog`]; the web
 //! pages, the static site and the Markdown report all render the same structures.
 //!
-//! [`Catalog`]: hcl_kernels::Catalog
+//! [`Catalog`]: hcl_kernel_engine::Catalog
 
 mod coverage;
 pub mod csv;
@@ -14,6 +14,7 @@ mod hcl;
 pub mod kernel_report;
 mod keys;
 pub mod markdown;
+pub mod observed;
 mod view;
 
 pub use coverage::CoverageCache;

@@ -28,6 +28,8 @@ pub struct DeviceRow {
     pub sysfs_path: Option<String>,
     /// Per catalog kernel, in catalog order.
     pub coverage: Coverages,
+    /// What the booted kernel did with it (observation stick reports).
+    pub observed: Option<super::observed::DeviceObservation>,
 }
 
 impl DeviceRow {
@@ -72,6 +74,8 @@ pub struct ReportView {
     pub devices: Vec<DeviceRow>,
     /// Per catalog kernel: how the machine fares there ([`KernelSummary::state`]).
     pub status: Vec<KernelSummary>,
+    /// The booted kernel and its tally, for a report of the observation stick.
+    pub observed: Option<super::observed::ReportObservation>,
 }
 
 impl ReportView {
@@ -84,6 +88,7 @@ impl ReportView {
             hidden,
             report,
         } = s;
+        let observed = super::observed::ReportObservation::of(&report);
         let system = report.system;
         let brand = display(system.brand.as_deref());
         let model = display(system.model.as_deref());
@@ -95,6 +100,9 @@ impl ReportView {
             .devices
             .into_iter()
             .map(|d| DeviceRow {
+                observed: observed.as_ref().and_then(|o| {
+                    super::observed::DeviceObservation::of(&d, &o.kernel, &o.profile)
+                }),
                 coverage: cache.get(&d.modalias, d.partial),
                 key: DeviceKey::of(&d),
                 name: device_name(&d),
@@ -132,6 +140,7 @@ impl ReportView {
             qubes_versions: report.qubes.map(|q| q.versions).unwrap_or_default(),
             devices,
             status,
+            observed,
         }
     }
 
@@ -226,6 +235,7 @@ pub(crate) mod tests {
             out_of_tree_driver: false,
             usb_kind: usb.map(UsbKind::from),
             sysfs_path: None,
+            observed: None,
             coverage: verdicts
                 .iter()
                 .map(|v| Coverage {

@@ -27,7 +27,7 @@ pub use style::STYLE_CSS;
 /// Page routes, merged into the route table of `app.rs`.
 pub fn routes() -> Router<AppState> {
     use pages::{
-        device, devices, kernel, kernel_report, kernels, machine, machines, overview, report,
+        accuracy, device, devices, kernel, kernel_report, kernels, machine, machines, overview, report,
     };
     Router::new()
         .route("/", get(overview::page))
@@ -44,6 +44,9 @@ pub fn routes() -> Router<AppState> {
         .route("/kernel-report", get(kernel_report::page))
         .route("/kernel-report.csv", get(kernel_report::csv))
         .route("/kernel-report.md", get(kernel_report::markdown))
+        .route("/accuracy", get(accuracy::page))
+        .route("/accuracy.csv", get(accuracy::csv))
+        .route("/api/v1/accuracy", get(accuracy::page))
         .route("/api/v1/overview", get(overview::page))
         .route("/api/v1/machines", get(machines::page))
         .route("/api/v1/machines/{brand}/{model}", get(machine::page))

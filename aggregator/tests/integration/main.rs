@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod faults;
 mod import;
+mod observed;
 mod pages;
 mod privacy;
 mod reliability;

@@ -154,13 +154,13 @@ fn run_chromium(url: &str, extra: &[&str]) -> String {
 }
 
 /// The DOM after the page's scripts (if any) ran: what the browser shows.
-fn dump_dom(url: &str) -> String {
+pub(crate) fn dump_dom(url: &str) -> String {
     let dom = run_chromium(url, &["--dump-dom"]);
     assert!(dom.contains("<html"), "no DOM for {url}: {dom:?}");
     dom
 }
 
-fn title_of(dom: &str) -> &str {
+pub(crate) fn title_of(dom: &str) -> &str {
     let start = dom.find("<title>").map(|i| i + 7).unwrap_or(0);
     let end = dom[start..]
         .find("</title>")
@@ -505,6 +505,9 @@ fn build_site_and_markdown_report_from_the_database() {
         "kernel-report/index.json",
         "kernel-report.csv",
         "kernel-report.md",
+        "accuracy/index.html",
+        "accuracy/index.json",
+        "accuracy.csv",
     ] {
         assert!(!must(rel).is_empty(), "{rel} is empty");
     }
@@ -633,7 +636,7 @@ fn odd_reports_render_every_page_of_the_static_site() {
     escape.id = "../../escape".into();
     reports.push(escape);
 
-    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded().expect("catalog"));
+    let catalog = std::sync::Arc::new(hcl_kernel_engine::Catalog::embedded().expect("catalog"));
     let hcl = Hcl::build(reports, &CoverageCache::new(catalog));
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");

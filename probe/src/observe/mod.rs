@@ -13,12 +13,13 @@ mod coldplug;
 pub mod kmsg;
 mod session;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hcl_data::{Observed, ObservedError, ObservedErrorKind};
-use hcl_kernels::{Catalog, Profile};
+use hcl_kernel_engine::{Catalog, Profile};
 
 use crate::root::Root;
 use crate::scan;
@@ -62,11 +63,17 @@ pub fn run() -> ! {
         }
     };
     let deadline = Duration::from_secs(u64::from(plan.deadline_secs.max(60)));
-    // The watchdog: whatever hangs below (a module's init, a dead USB stick), the tour goes on.
+    // The watchdog: whatever hangs below (a module's init, a dead USB stick), the tour goes on,
+    // and the hang is recorded when the stick can still be written.
+    let watched = plan.clone();
     std::thread::spawn(move || {
         std::thread::sleep(deadline);
-        say("deadline reached: this kernel leaves no result; moving on to the next one");
-        end(Then::Reboot, Duration::from_secs(3));
+        say(&format!(
+            "deadline reached: this kernel hangs {} s after its init started; moving on",
+            deadline.as_secs()
+        ));
+        let then = record_timeout(watched, deadline);
+        end(then, Duration::from_secs(3));
     });
     let then = observe(&plan, init_started_s);
     end(then, Duration::from_secs(2));
@@ -99,21 +106,32 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         say("this kernel's profile is missing from the initramfs: rebuild the stick");
         return Then::Reboot;
     };
+    // Before any module is loaded, every driver registered is built into the kernel.
+    let builtin = registered_drivers(Path::new("/sys"));
     let mut loader = coldplug::Loader::new(&index, Path::new("/"));
     let settle = coldplug::Settle {
         tick: Duration::from_millis(250),
         quiet: Duration::from_secs(u64::from(plan.settle_secs.max(1))),
+        stick_wait: STICK_WAIT,
         max: Duration::from_secs(u64::from(plan.deadline_secs / 2).max(30)),
     };
-    let loads = coldplug::coldplug(Path::new("/sys"), &own, &mut loader, settle, &say);
+    let loads = coldplug::coldplug(
+        Path::new("/sys"),
+        &own,
+        &mut loader,
+        settle,
+        &|| find_stick_once(plan),
+        &say,
+    );
     let settled_s = uptime();
     let modules_loaded = u32::try_from(loader.loaded()).unwrap_or(u32::MAX);
+    let without_driver = loader.without_driver();
     say(&format!(
         "buses settled after {settled_s:.1} s: {} devices, {modules_loaded} modules loaded",
         loads.len()
     ));
 
-    let Some(disk) = find_stick(plan) else {
+    let Some(disk) = loader.into_stick().or_else(|| find_stick(plan)) else {
         say(&format!(
             "no stick found: no partition {RESULTS_PARTITION} on a disk with this stick's GUID. \
              This kernel drives no USB controller the stick is on, or lacks its storage driver. \
@@ -122,15 +140,51 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
         std::thread::sleep(Duration::from_secs(10));
         return Then::Reboot;
     };
-    let entries = session::read_entries(&disk).unwrap_or_else(|e| {
+    conclude(plan, &disk, &WRITING, |session| {
+        let mut message = None;
+        let report = match build_report(&own, &loads, &builtin, &without_driver) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                message = Some(format!("the scan failed: {e}"));
+                None
+            }
+        };
+        RunRecord {
+            format: FORMAT,
+            session,
+            entry: me,
+            release,
+            outcome: Outcome::Observed,
+            message,
+            timings: Some(Timings {
+                init_started_s,
+                settled_s,
+                report_ready_s: uptime(),
+                modules_loaded,
+            }),
+            report,
+        }
+    })
+}
+
+/// Records this boot on the stick: a `no_result` record for each kernel before it that left
+/// none, then `mine(session)` for this one, unless the loader fell back here after the last
+/// kernel (the session then only ends). Returns how the boot ends.
+fn conclude(
+    plan: &Plan,
+    disk: &StickDisk,
+    writing: &AtomicBool,
+    mine: impl FnOnce(u32) -> RunRecord,
+) -> Then {
+    let entries = session::read_entries(disk).unwrap_or_else(|e| {
         say(&format!("cannot read the loader entries: {e}"));
         Vec::new()
     });
-    let latest = session::read_latest(&disk).unwrap_or_else(|e| {
+    let latest = session::read_latest(disk).unwrap_or_else(|e| {
         say(&format!("cannot read earlier runs: {e}"));
         session::Latest::default()
     });
-    let decision = session::decide(me, &entries, &latest);
+    let decision = session::decide(plan.this_entry, &entries, &latest);
     let mut records: Vec<RunRecord> = decision
         .no_result
         .iter()
@@ -144,35 +198,12 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     }
     if decision.wrapped_around {
         say("every kernel has been tried: ending the session");
-        finish(&disk, decision.session, &records, &entries, true);
+        finish(disk, writing, decision.session, &records, &entries, true);
         return Then::PowerOff;
     }
-
-    let mut message = None;
-    let report = match build_report(&own, &loads) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            message = Some(format!("the scan failed: {e}"));
-            None
-        }
-    };
-    records.push(RunRecord {
-        format: FORMAT,
-        session: decision.session,
-        entry: me,
-        release,
-        outcome: Outcome::Observed,
-        message,
-        timings: Some(Timings {
-            init_started_s,
-            settled_s,
-            report_ready_s: uptime(),
-            modules_loaded,
-        }),
-        report,
-    });
+    records.push(mine(decision.session));
     let last = !session::more_to_go(&entries);
-    finish(&disk, decision.session, &records, &entries, last);
+    finish(disk, writing, decision.session, &records, &entries, last);
     if last {
         say("that was the last kernel: powering off");
         Then::PowerOff
@@ -182,24 +213,64 @@ fn observe(plan: &Plan, init_started_s: f64) -> Then {
     }
 }
 
+/// Set by the first of the init and its watchdog to write to the stick; the other then leaves
+/// the stick alone (two FAT writers would corrupt it).
+static WRITING: AtomicBool = AtomicBool::new(false);
+
+/// How long the watchdog waits for its record to be written: the hang may be in the USB or
+/// storage path itself, and the tour must go on all the same.
+const TIMEOUT_WRITE: Duration = Duration::from_secs(30);
+
+/// The watchdog's record: this kernel timed out (see [`session::timed_out`]), written when
+/// the stick can still be written within [`TIMEOUT_WRITE`]. Otherwise the next kernel records
+/// it as giving no result.
+fn record_timeout(plan: Plan, deadline: Duration) -> Then {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let then = find_stick_once(&plan).map(|disk| {
+            conclude(&plan, &disk, &WRITING, |s| {
+                session::timed_out(&plan, s, deadline)
+            })
+        });
+        let _ = tx.send(then);
+    });
+    match rx.recv_timeout(TIMEOUT_WRITE) {
+        Ok(Some(then)) => then,
+        Ok(None) => {
+            say("the stick is not reachable: the next kernel records this one as giving no result");
+            Then::Reboot
+        }
+        Err(_) => {
+            say(
+                "writing to the stick hangs too: the next kernel records this one as giving no result",
+            );
+            Then::Reboot
+        }
+    }
+}
+
 /// Writes the records; at the end of a session also marks it and gives every loader entry its
 /// try back. A full stick is said on screen; earlier runs stay as they are.
 fn finish(
     disk: &StickDisk,
+    writing: &AtomicBool,
     session: u32,
     records: &[RunRecord],
     entries: &[session::EntryFile],
     complete: bool,
 ) {
+    if writing.swap(true, Ordering::SeqCst) {
+        // The other writer is at it and ends this boot (the watchdog within TIMEOUT_WRITE).
+        loop {
+            std::thread::sleep(Duration::from_secs(60));
+        }
+    }
     match session::write_records(disk, session, records, complete) {
         Ok(()) => say(&format!(
             "results written to the stick (session {session}, {} record(s))",
             records.len()
         )),
-        Err(e) => say(&format!(
-            "could not write the results to the stick ({e}); is it full? Earlier runs on it are \
-             untouched; read them with `hcl-probe stick results`"
-        )),
+        Err(e) => say(&session::write_failure(&e)),
     }
     if complete && let Err(e) = session::reset_entries(disk, entries) {
         say(&format!("could not reset the loader entries: {e}"));
@@ -211,6 +282,8 @@ fn finish(
 fn build_report(
     own: &Profile,
     loads: &BTreeMap<String, coldplug::DeviceLoad>,
+    builtin: &BTreeSet<String>,
+    without_driver: &BTreeSet<String>,
 ) -> Result<hcl_data::Report, crate::Error> {
     let root = Root::new("/");
     let machine = scan::read_machine(&root)?;
@@ -234,19 +307,31 @@ fn build_report(
             .then(|| std::fs::read_link(companion.join("driver")).ok())
             .flatten()
             .and_then(|l| Some(l.file_name()?.to_string_lossy().into_owned()));
-        let driver_module = if device.driver.is_some() {
-            coldplug::driver_module(&dir)
+        let bound_at = if device.driver.is_some() {
+            Some(dir.as_path())
         } else if companion_driver.is_some() {
-            coldplug::driver_module(&companion)
+            Some(companion.as_path())
         } else {
             None
         };
+        let driver_module = bound_at.and_then(coldplug::driver_module);
+        let driver_builtin = bound_at
+            .and_then(driver_key)
+            .is_some_and(|k| builtin.contains(&k));
+        let modules = load.map(|l| l.modules.clone()).unwrap_or_default();
+        let modules_without_driver = modules
+            .iter()
+            .filter(|m| without_driver.contains(*m))
+            .cloned()
+            .collect();
         let mut observed = Observed {
-            modules: load.map(|l| l.modules.clone()).unwrap_or_default(),
+            modules,
+            modules_without_driver,
             driver_module,
             companion_driver,
             firmware_failed: Vec::new(),
             errors: load.map(|l| l.errors.clone()).unwrap_or_default(),
+            driver_builtin,
         };
         for event in &events {
             match event {
@@ -278,28 +363,74 @@ fn build_report(
     Ok(report)
 }
 
-/// The stick: a whole disk holding a partition named [`RESULTS_PARTITION`] whose GPT says the
-/// plan's disk GUID and partition GUIDs. Waits a little for slow USB disks.
+/// Every driver registered now, as `bus/driver` (`pnp/i8042 kbd`). Read before the init loads
+/// any module, these are the drivers built into the kernel (the kernel loads none by itself:
+/// the initramfs has no modprobe for it to call); read around a module's load, those it
+/// registered.
+fn registered_drivers(sys: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let Ok(buses) = std::fs::read_dir(sys.join("bus")) else {
+        return out;
+    };
+    for bus in buses.flatten() {
+        let Ok(drivers) = std::fs::read_dir(bus.path().join("drivers")) else {
+            continue;
+        };
+        for d in drivers.flatten() {
+            out.insert(format!(
+                "{}/{}",
+                bus.file_name().to_string_lossy(),
+                d.file_name().to_string_lossy()
+            ));
+        }
+    }
+    out
+}
+
+/// The bound driver of the device at `dir` as `bus/driver`: its `driver` link points to
+/// `.../bus/<bus>/drivers/<driver>`.
+fn driver_key(dir: &Path) -> Option<String> {
+    let link = std::fs::read_link(dir.join("driver")).ok()?;
+    let mut parts = link.iter().rev();
+    let driver = parts.next()?.to_string_lossy().into_owned();
+    (parts.next()? == "drivers").then_some(())?;
+    let bus = parts.next()?.to_string_lossy().into_owned();
+    Some(format!("{bus}/{driver}"))
+}
+
+/// How long the init waits for the stick to show up (slow USB disks).
+const STICK_WAIT: Duration = Duration::from_secs(20);
+
+/// The stick, waiting for it up to [`STICK_WAIT`].
 fn find_stick(plan: &Plan) -> Option<StickDisk> {
-    let until = Instant::now() + Duration::from_secs(20);
+    let until = Instant::now() + STICK_WAIT;
     loop {
-        for disk in candidate_disks() {
-            let Ok(stick) = StickDisk::open(&disk, true) else {
-                continue;
-            };
-            if stick.disk_guid.to_string() == plan.disk_guid
-                && stick.boot.guid.to_string() == plan.boot_partition_guid
-                && stick.results.guid.to_string() == plan.results_partition_guid
-            {
-                say(&format!("stick found: {}", disk.display()));
-                return Some(stick);
-            }
+        if let Some(stick) = find_stick_once(plan) {
+            return Some(stick);
         }
         if Instant::now() >= until {
             return None;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The stick: a whole disk holding a partition named [`RESULTS_PARTITION`] whose GPT says the
+/// plan's disk GUID and partition GUIDs.
+fn find_stick_once(plan: &Plan) -> Option<StickDisk> {
+    for disk in candidate_disks() {
+        let Ok(stick) = StickDisk::open(&disk, true) else {
+            continue;
+        };
+        if stick.disk_guid.to_string() == plan.disk_guid
+            && stick.boot.guid.to_string() == plan.boot_partition_guid
+            && stick.results.guid.to_string() == plan.results_partition_guid
+        {
+            say(&format!("stick found: {}", disk.display()));
+            return Some(stick);
+        }
+    }
+    None
 }
 
 /// Whole disks that have a partition named [`RESULTS_PARTITION`] (sysfs `PARTNAME`): no other
@@ -369,5 +500,132 @@ fn end(then: Then, wait: Duration) -> ! {
     say(&format!("reboot failed: {e:?}; halting here"));
     loop {
         std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
+#[cfg(all(test, feature = "stick-builder"))]
+mod tests {
+    use super::*;
+    use crate::stick::disk::{Part, ensure_dir, write_file};
+    use crate::stick::layout::{ENTRIES_DIR, PlannedKernel};
+    use crate::stick::results;
+
+    fn ok<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Loader entries as systemd-boot leaves them: `(entry, tries left)`.
+    fn set_entries(disk: &StickDisk, tries: &[(u32, u32)]) {
+        let fs = ok(disk.fs(Part::Boot));
+        let dir = ok(ensure_dir(&fs.root_dir(), ENTRIES_DIR));
+        let names: Vec<String> = dir
+            .iter()
+            .filter_map(|e| e.ok().map(|e| e.file_name()))
+            .filter(|n| n.ends_with(".conf"))
+            .collect();
+        for n in names {
+            ok(dir.remove(&n));
+        }
+        for (entry, left) in tries {
+            let name = if *left == 0 {
+                format!("hcl-{entry:02}+0-1.conf")
+            } else {
+                format!("hcl-{entry:02}+{left}.conf")
+            };
+            ok(write_file(&dir, &name, b"title test\n"));
+        }
+        drop(dir);
+        ok(fs.unmount());
+        ok(disk.sync());
+    }
+
+    #[test]
+    fn a_hung_kernel_is_recorded_by_its_own_watchdog_and_the_tour_goes_on() {
+        let tmp = ok(tempfile::tempdir());
+        let path = tmp.path().join("stick.img");
+        let mut plan = ok(crate::stick::build::blank_stick(&path, 8));
+        plan.kernels = (1..=2)
+            .map(|entry| PlannedKernel {
+                entry,
+                release: format!("6.{entry}.0-test"),
+                profile_id: format!("stick-6.{entry}.0-test"),
+                packages: Vec::new(),
+            })
+            .collect();
+        let disk = ok(StickDisk::open(&path, true));
+
+        // Kernel 1 hangs: its watchdog writes its record and the boot goes on to kernel 2.
+        plan.this_entry = 1;
+        set_entries(&disk, &[(1, 0), (2, 1)]);
+        let deadline = Duration::from_secs(300);
+        let then = conclude(&plan, &disk, &AtomicBool::new(false), |s| {
+            session::timed_out(&plan, s, deadline)
+        });
+        assert_eq!(then, Then::Reboot, "kernel 2 is still to go");
+        let r = ok(results::read(&path));
+        let rec = &r.sessions[0].records[0];
+        assert_eq!((rec.entry, rec.outcome), (1, Outcome::TimedOut));
+        assert!(
+            rec.message.as_deref().is_some_and(|m| m.contains("300 s")),
+            "{rec:?}"
+        );
+        assert!(
+            results::table(&r).contains("TIMED OUT"),
+            "{}",
+            results::table(&r)
+        );
+        assert_eq!(r.failures().len(), 1);
+
+        // Kernel 2 observes: kernel 1 is not recorded twice, the session ends.
+        plan.this_entry = 2;
+        set_entries(&disk, &[(1, 0), (2, 0)]);
+        let then = conclude(&plan, &disk, &AtomicBool::new(false), |session| RunRecord {
+            format: FORMAT,
+            session,
+            entry: 2,
+            release: "6.2.0-test".into(),
+            outcome: Outcome::Observed,
+            message: None,
+            timings: None,
+            report: None,
+        });
+        assert_eq!(then, Then::PowerOff);
+        let r = ok(results::read(&path));
+        assert!(r.sessions[0].complete);
+        let outcomes: Vec<(u32, Outcome)> = r.sessions[0]
+            .records
+            .iter()
+            .map(|x| (x.entry, x.outcome))
+            .collect();
+        assert_eq!(outcomes, [(1, Outcome::TimedOut), (2, Outcome::Observed)]);
+    }
+
+    #[test]
+    fn the_second_writer_leaves_the_stick_alone() {
+        // The init and its watchdog share one flag: whoever comes second never writes.
+        let tmp = ok(tempfile::tempdir());
+        let path = tmp.path().join("stick.img");
+        let plan = ok(crate::stick::build::blank_stick(&path, 8));
+        let disk = ok(StickDisk::open(&path, true));
+        let writing = std::sync::Arc::new(AtomicBool::new(true));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = writing.clone();
+        std::thread::spawn(move || {
+            finish(
+                &disk,
+                &flag,
+                1,
+                &[session::no_result(&plan, 1, 1)],
+                &[],
+                false,
+            );
+            let _ = tx.send(());
+        });
+        assert!(
+            rx.recv_timeout(Duration::from_secs(2)).is_err(),
+            "the second writer went on"
+        );
+        let r = ok(results::read(&path));
+        assert!(r.sessions.is_empty(), "nothing written: {:?}", r.sessions);
     }
 }

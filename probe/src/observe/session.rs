@@ -173,6 +173,30 @@ pub fn write_records(
     disk.sync().map_err(std::io::Error::other)
 }
 
+/// Whether a write failed because the partition is full (fatfs says so in words).
+pub fn is_full(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::WriteZero
+    ) || e.to_string().contains("No space left")
+}
+
+/// What the init says on screen when the records could not be written.
+pub fn write_failure(e: &std::io::Error) -> String {
+    if is_full(e) {
+        format!(
+            "THE RESULTS PARTITION IS FULL: this run was not written ({e}). Earlier runs on it \
+             are untouched: read them with `hcl-probe stick results`, copy them off and remove \
+             old runs/sNNNN folders to make room"
+        )
+    } else {
+        format!(
+            "could not write the results to the stick ({e}). Earlier runs on it are untouched; \
+             read them with `hcl-probe stick results`"
+        )
+    }
+}
+
 /// The record a later init writes for a kernel that left none.
 pub fn no_result(plan: &Plan, session: u32, entry: u32) -> RunRecord {
     RunRecord {
@@ -195,9 +219,108 @@ pub fn no_result(plan: &Plan, session: u32, entry: u32) -> RunRecord {
     }
 }
 
+/// The record the init's watchdog writes for its own kernel when something below the init hung
+/// past the deadline (a module's init, a device, the USB stack).
+pub fn timed_out(plan: &Plan, session: u32, deadline: std::time::Duration) -> RunRecord {
+    let entry = plan.this_entry;
+    RunRecord {
+        format: FORMAT,
+        session,
+        entry,
+        release: plan
+            .kernel(entry)
+            .map(|k| k.release.clone())
+            .unwrap_or_default(),
+        outcome: Outcome::TimedOut,
+        message: Some(format!(
+            "this kernel's init did not finish within {} s: a module's init, a device or the \
+             USB stack hung; its watchdog wrote this and moved on",
+            deadline.as_secs()
+        )),
+        timings: None,
+        report: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stick image with the partitions but no kernels, its results partition 8 MiB.
+    #[cfg(feature = "stick-builder")]
+    fn blank_stick(dir: &std::path::Path) -> (std::path::PathBuf, StickDisk) {
+        let path = dir.join("stick.img");
+        crate::stick::build::blank_stick(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+        let disk = StickDisk::open(&path, true).unwrap_or_else(|e| panic!("{e}"));
+        (path, disk)
+    }
+
+    fn record(entry: u32, padding: usize) -> RunRecord {
+        RunRecord {
+            format: FORMAT,
+            session: 1,
+            entry,
+            release: format!("6.{entry}.0-test"),
+            outcome: Outcome::NoResult,
+            message: Some("x".repeat(padding)),
+            timings: None,
+            report: None,
+        }
+    }
+
+    #[cfg(feature = "stick-builder")]
+    #[test]
+    fn a_full_results_partition_says_so_and_loses_no_earlier_run() {
+        use std::io::Write;
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (path, disk) = blank_stick(tmp.path());
+        write_records(&disk, 1, &[record(1, 100)], false).unwrap_or_else(|e| panic!("{e}"));
+        let before = crate::stick::results::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(before.sessions[0].records.len(), 1);
+
+        // Fill the partition to the last few KB.
+        {
+            let fs = disk.fs(Part::Results).unwrap_or_else(|e| panic!("{e}"));
+            let stats = fs.stats().unwrap_or_else(|e| panic!("{e}"));
+            let free = stats.free_clusters() as u64 * u64::from(stats.cluster_size());
+            let mut f = fs
+                .root_dir()
+                .create_file("filler.bin")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let chunk = vec![0u8; 64 << 10];
+            let mut left = free - 4096;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                f.write_all(&chunk[..n]).unwrap_or_else(|e| panic!("{e}"));
+                left -= n as u64;
+            }
+            f.flush().unwrap_or_else(|e| panic!("{e}"));
+            drop(f);
+            fs.unmount().unwrap_or_else(|e| panic!("{e}"));
+        }
+        let full_free = crate::stick::results::read(&path)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .free_bytes;
+
+        // A run of some hundred KB does not fit: a clear error, nothing half written.
+        let e = write_records(&disk, 1, &[record(2, 300_000)], true)
+            .err()
+            .unwrap_or_else(|| panic!("a full partition took the record"));
+        assert!(is_full(&e), "{e}");
+        let said = write_failure(&e);
+        assert!(said.contains("RESULTS PARTITION IS FULL"), "{said}");
+        assert!(said.contains("Earlier runs on it are untouched"), "{said}");
+
+        let after = crate::stick::results::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert!(after.unreadable.is_empty(), "{:?}", after.unreadable);
+        assert_eq!(after.sessions.len(), 1);
+        assert_eq!(after.sessions[0].records, before.sessions[0].records);
+        assert!(!after.sessions[0].complete, "the end marker went nowhere");
+        // The failed write gave its room back.
+        assert_eq!(after.free_bytes, full_free);
+        let table = crate::stick::results::table(&after);
+        assert!(table.contains("nearly) full"), "{table}");
+    }
 
     fn entries(tries: &[u32]) -> Vec<EntryFile> {
         tries

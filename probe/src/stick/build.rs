@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -21,8 +22,9 @@ use super::StickError;
 use super::disk::{Span, ensure_dir, open_fs, write_file};
 use super::initramfs::{Archive, Compression};
 use super::layout::{
-    BOOT_PARTITION, ENTRIES_DIR, FORMAT, IndexedModule, MODULE_INDEX_FILE, ModuleIndex, PLAN_FILE,
-    PROFILE_DIR, Plan, PlannedKernel, RESULTS_PARTITION, entry_name,
+    BOOT_PARTITION, ENTRIES_DIR, Encoding, FORMAT, IndexedModule, MODULE_INDEX_FILE,
+    MODULES_PARTITION, ModuleIndex, PLAN_FILE, PROFILE_DIR, Plan, PlannedKernel, RESULTS_PARTITION,
+    StoredModule, entry_name,
 };
 
 /// Where Debian's systemd-boot-efi package puts the loader.
@@ -77,7 +79,12 @@ pub struct BuiltKernel {
     pub release: String,
     pub image_bytes: u64,
     pub initrd_bytes: u64,
+    /// Modules in all (initramfs and modules partition).
     pub modules: usize,
+    /// Of those, in the initramfs (what reaches the stick).
+    pub initrd_modules: usize,
+    /// Bytes of this kernel's modules on the modules partition.
+    pub stored_bytes: u64,
 }
 
 /// One kernel, read and packed.
@@ -92,9 +99,43 @@ struct ArchiveParts {
     release: String,
     profile: Vec<u8>,
     index: ModuleIndex,
+    /// Module files of the initramfs, by path.
     modules: BTreeMap<String, Vec<u8>>,
+    /// Modules for the modules partition, by name; placed once every kernel is read.
+    stored: BTreeMap<String, (Vec<u8>, Encoding)>,
     firmware: BTreeMap<String, Vec<u8>>,
     compression: Compression,
+}
+
+/// The image's GUIDs: random, or, under `SOURCE_DATE_EPOCH` (a release build), drawn from a
+/// generator seeded by it and the kernels' releases, so that the same inputs give the same
+/// image bytes.
+fn guid_generator<'a>(
+    epoch: Option<u64>,
+    releases: impl Iterator<Item = &'a str>,
+) -> impl FnMut() -> String {
+    use rand::{RngCore, SeedableRng};
+    let mut rng = match epoch {
+        Some(epoch) => {
+            // FNV-1a over the releases: a stable, dependency-free mix for the seed.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in releases.flat_map(|r| r.bytes().chain([0])) {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            let mut seed = [0u8; 32];
+            seed[..8].copy_from_slice(&epoch.to_le_bytes());
+            seed[8..16].copy_from_slice(&h.to_le_bytes());
+            rand::rngs::StdRng::from_seed(seed)
+        }
+        None => rand::rngs::StdRng::from_os_rng(),
+    };
+    move || {
+        let mut bytes = [0u8; 16];
+        rng.fill_bytes(&mut bytes);
+        uuid::Builder::from_random_bytes(bytes)
+            .into_uuid()
+            .to_string()
+    }
 }
 
 /// Builds the image; `say` gets one line per step.
@@ -129,11 +170,32 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         packed.push(p);
     }
 
+    // Each kernel's stored modules, one after the other on the modules partition.
+    let mut stored_bytes = 0u64;
+    for p in &mut packed {
+        let parts = &mut p.archive_parts;
+        for (name, (bytes, encoding)) in &parts.stored {
+            if let Some(m) = parts.index.modules.get_mut(name) {
+                let len = bytes.len() as u64;
+                m.stored = Some(StoredModule {
+                    offset: stored_bytes,
+                    len,
+                    encoding: *encoding,
+                });
+                stored_bytes += len;
+            }
+        }
+    }
+
+    let mut guid = guid_generator(
+        super::disk::source_date_epoch(),
+        packed.iter().map(|p| p.planned.release.as_str()),
+    );
     let mut plan = Plan {
         format: FORMAT,
-        disk_guid: uuid::Uuid::new_v4().to_string(),
-        boot_partition_guid: uuid::Uuid::new_v4().to_string(),
-        results_partition_guid: uuid::Uuid::new_v4().to_string(),
+        disk_guid: guid(),
+        boot_partition_guid: guid(),
+        results_partition_guid: guid(),
         kernels: packed.iter().map(|p| p.planned.clone()).collect(),
         this_entry: 0,
         settle_secs: opts.settle_secs,
@@ -145,9 +207,10 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         let t = Instant::now();
         let initrd = make_initrd(&plan, &p.archive_parts, &init)?;
         say(&format!(
-            "kernel {}: initramfs {:.1} MiB ({} modules, {:?}) in {:.1} s",
+            "kernel {}: initramfs {:.1} MiB ({} of {} modules, {:?}) in {:.1} s",
             p.planned.entry,
             initrd.len() as f64 / MIB as f64,
+            p.archive_parts.modules.len(),
             p.archive_parts.index.modules.len(),
             p.archive_parts.compression,
             t.elapsed().as_secs_f64()
@@ -163,7 +226,8 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         + loader.len() as u64;
     let boot_bytes = round_mib(payload + payload / 20 + 16 * MIB).max(64 * MIB);
     let results_bytes = opts.results_mib.max(8) * MIB;
-    let total = MIB + boot_bytes + results_bytes + MIB;
+    let modules_bytes = round_mib(stored_bytes).max(MIB);
+    let total = MIB + boot_bytes + results_bytes + modules_bytes + MIB;
 
     let tmp = opts.out.with_extension("partial");
     let result = (|| -> Result<(), StickError> {
@@ -175,13 +239,25 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
             .open(&tmp)
             .map_err(io)?;
         file.set_len(total).map_err(io)?;
-        let (boot, results) = write_gpt(&file, &plan, boot_bytes, results_bytes)
-            .map_err(|e| StickError::Build(format!("{}: GPT: {e}", tmp.display())))?;
+        let (boot, results, modules) =
+            write_gpt(&file, &plan, [boot_bytes, results_bytes, modules_bytes])
+                .map_err(|e| StickError::Build(format!("{}: GPT: {e}", tmp.display())))?;
         say(&format!(
-            "writing the boot partition ({} MiB) and the results partition ({} MiB)",
+            "writing the boot partition ({} MiB), the results partition ({} MiB) and the \
+             modules partition ({} MiB)",
             boot_bytes / MIB,
-            results_bytes / MIB
+            results_bytes / MIB,
+            modules_bytes / MIB
         ));
+        for p in &packed {
+            let parts = &p.archive_parts;
+            for (name, (bytes, _)) in &parts.stored {
+                if let Some(at) = parts.index.modules.get(name).and_then(|m| m.stored) {
+                    file.write_all_at(bytes, modules.start + at.offset)
+                        .map_err(io)?;
+                }
+            }
+        }
         format(&file, boot, *b"HCLPROBEBOO").map_err(io)?;
         format(&file, results, *b"HCLPROBERES").map_err(io)?;
         {
@@ -245,6 +321,13 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
                 image_bytes: p.vmlinuz.len() as u64,
                 initrd_bytes: i.len() as u64,
                 modules: p.archive_parts.index.modules.len(),
+                initrd_modules: p.archive_parts.modules.len(),
+                stored_bytes: p
+                    .archive_parts
+                    .stored
+                    .values()
+                    .map(|(b, _)| b.len() as u64)
+                    .sum(),
             })
             .collect(),
         seconds: started.elapsed().as_secs_f64(),
@@ -260,13 +343,22 @@ const RESULTS_README: &str = "HCL Probe observation stick: results.\r\n\
     `hcl-probe upload --from IMAGE-OR-DEVICE`.\r\n";
 
 /// A loader entry. `panic=10` and the panic-on-hang switches make a failing kernel reboot, and
-/// the boot counter then skips it; no efi_pstore, so a panic writes nothing to NVRAM either.
+/// the boot counter then skips it: `softlockup_panic=1`, `hung_task_panic=1` (a task stuck
+/// 120 s), `nmi_watchdog=panic` (a CPU stuck with interrupts off; Debian builds the hard
+/// lockup detector but leaves `BOOTPARAM_HARDLOCKUP_PANIC` unset). No efi_pstore, so a panic
+/// writes nothing to NVRAM either.
+/// `intel_iommu=on`: Debian's 6.1 and 7.3.4 turn VT-d on by default except for the integrated
+/// GPU (`CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF`, which maps it 1:1); `on` translates that
+/// one too, and turns VT-d on in kernels built with it off (`INTEL_IOMMU_DEFAULT_OFF`).
+/// AMD-Vi is on by default wherever the firmware describes it: `amd_iommu=` has no "on" (6.1
+/// knows `off`, `force_enable`, `force_isolation`, ...), so nothing is passed for it.
 fn entry_conf(k: &PlannedKernel, name: &str, append: &str) -> String {
     format!(
         "title HCL Probe {entry}: {release}\nsort-key {name}\nversion {release}\n\
          linux /hcl/{name}/vmlinuz\ninitrd /hcl/{name}/initrd\n\
          options console=tty0 panic=10 oops=panic softlockup_panic=1 hung_task_panic=1 \
-         log_buf_len=4M efi_pstore.pstore_disable=1 loglevel=4 hcl.entry={entry} {append}\n",
+         nmi_watchdog=panic intel_iommu=on log_buf_len=4M efi_pstore.pstore_disable=1 loglevel=4 \
+         hcl.entry={entry} {append}\n",
         entry = k.entry,
         release = k.release,
     )
@@ -330,7 +422,7 @@ fn pack_kernel(
         .map_err(|e| StickError::Kernel(e.to_string()))?;
     let config = set.config.as_deref();
     let kernel_decompresses = config_set(config, "CONFIG_MODULE_DECOMPRESS");
-    let (index, modules) = select_modules(&set, files.modules, kernel_decompresses)?;
+    let (index, modules, stored) = select_modules(&set, files.modules, kernel_decompresses)?;
     say(&format!(
         "kernel {entry}: {release}, {} of {} modules drive devices (with what they need), read \
          in {:.1} s",
@@ -351,6 +443,7 @@ fn pack_kernel(
             profile,
             index,
             modules,
+            stored,
             firmware: files.firmware,
             compression: Compression::for_config(config),
         },
@@ -378,59 +471,106 @@ fn device_alias(alias: &str) -> bool {
         .is_some_and(|(bus, _)| !bus.is_empty() && bus != "devname" && !bus.contains('-'))
 }
 
-/// The modules a device can ask for (an alias on a device bus) and every module they need,
-/// with their files; compressed files the kernel cannot unpack are decompressed here.
+/// Modules that stay in the initramfs: what the init needs to reach the stick before it can
+/// read the others from it. USB host controllers, USB storage, SCSI disks, by their place in
+/// the tree (plus what they depend on).
+fn reaches_the_stick(path: &str) -> bool {
+    path.starts_with("kernel/drivers/usb/host/")
+        || path.starts_with("kernel/drivers/usb/storage/")
+        || path.starts_with("kernel/drivers/scsi/sd_mod.ko")
+}
+
+/// The modules of one kernel, as the initramfs files and the modules partition hold them.
+type Selected = (
+    ModuleIndex,
+    BTreeMap<String, Vec<u8>>,
+    BTreeMap<String, (Vec<u8>, Encoding)>,
+);
+
+/// The modules a device can ask for (an alias on a device bus) and every module they need:
+/// those that reach the stick (and their dependencies) as initramfs files, the others for the
+/// modules partition, compressed as the kernel unpacks them or with zstd for the init to unpack.
 fn select_modules(
     set: &ModuleSet,
     mut files: BTreeMap<String, Vec<u8>>,
     kernel_decompresses: bool,
-) -> Result<(ModuleIndex, BTreeMap<String, Vec<u8>>), StickError> {
+) -> Result<Selected, StickError> {
     let by_name: BTreeMap<&str, &hcl_kernels::binary::ModuleInfo> =
         set.modules.iter().map(|m| (m.name.as_str(), m)).collect();
-    let mut wanted: BTreeSet<&str> = set
-        .modules
-        .iter()
-        .filter(|m| m.aliases.iter().any(|a| device_alias(a)))
-        .map(|m| m.name.as_str())
-        .collect();
-    let mut queue: Vec<&str> = wanted.iter().copied().collect();
-    while let Some(name) = queue.pop() {
-        let Some(m) = by_name.get(name) else { continue };
-        for dep in m.depends.iter().chain(&m.softdep_pre) {
-            if let Some((&d, _)) = by_name.get_key_value(dep.as_str())
-                && wanted.insert(d)
-            {
-                queue.push(d);
+    let with_needs = |roots: Vec<&str>| -> BTreeSet<String> {
+        let mut out: BTreeSet<String> = roots.iter().map(|s| s.to_string()).collect();
+        let mut queue: Vec<String> = out.iter().cloned().collect();
+        while let Some(name) = queue.pop() {
+            let Some(m) = by_name.get(name.as_str()) else {
+                continue;
+            };
+            for dep in m.depends.iter().chain(&m.softdep_pre) {
+                if by_name.contains_key(dep.as_str()) && out.insert(dep.clone()) {
+                    queue.push(dep.clone());
+                }
             }
         }
-    }
+        out
+    };
+    let wanted = with_needs(
+        set.modules
+            .iter()
+            .filter(|m| m.aliases.iter().any(|a| device_alias(a)))
+            .map(|m| m.name.as_str())
+            .collect(),
+    );
+    let early = with_needs(
+        set.modules
+            .iter()
+            .filter(|m| wanted.contains(&m.name) && reaches_the_stick(&m.path))
+            .map(|m| m.name.as_str())
+            .collect(),
+    );
     let mut index = ModuleIndex {
         release: set.kernel_version.clone(),
         kernel_decompresses,
         modules: BTreeMap::new(),
     };
-    let mut out = BTreeMap::new();
-    for name in wanted {
-        let Some(m) = by_name.get(name) else { continue };
+    let mut initrd = BTreeMap::new();
+    let mut stored = BTreeMap::new();
+    for name in &wanted {
+        let Some(m) = by_name.get(name.as_str()) else {
+            continue;
+        };
         let Some(bytes) = files.remove(&m.path) else {
             continue;
         };
-        let (path, bytes) = if kernel_decompresses {
-            (m.path.clone(), bytes)
+        let compressed = [".xz", ".zst", ".gz"].iter().any(|s| m.path.ends_with(s));
+        let path = if early.contains(name) {
+            let (path, bytes) = if kernel_decompresses {
+                (m.path.clone(), bytes)
+            } else {
+                decompress_module(&m.path, bytes)?
+            };
+            initrd.insert(path.clone(), bytes);
+            path
+        } else if compressed && kernel_decompresses {
+            stored.insert(name.clone(), (bytes, Encoding::Kernel));
+            m.path.clone()
         } else {
-            decompress_module(&m.path, bytes)?
+            let (path, plain) = decompress_module(&m.path, bytes)?;
+            let packed = zstd::bulk::compress(&plain, 9).map_err(|e| {
+                StickError::Build(format!("{path}: compressing for the stick: {e}"))
+            })?;
+            stored.insert(name.clone(), (packed, Encoding::Zstd));
+            path
         };
         index.modules.insert(
-            name.to_owned(),
+            name.clone(),
             IndexedModule {
-                path: path.clone(),
+                path,
+                stored: None,
                 depends: m.depends.clone(),
                 softdep_pre: m.softdep_pre.clone(),
             },
         );
-        out.insert(path, bytes);
     }
-    Ok((index, out))
+    Ok((index, initrd, stored))
 }
 
 /// A compressed module as a plain .ko, for kernels that cannot decompress modules themselves.
@@ -561,13 +701,18 @@ fn read_loader(given: Option<&Path>) -> Result<Vec<u8>, StickError> {
     Ok(bytes)
 }
 
-/// Protective MBR and GPT with the plan's GUIDs; returns the two partitions' spans.
-fn write_gpt(
-    file: &File,
-    plan: &Plan,
-    boot_bytes: u64,
-    results_bytes: u64,
-) -> Result<(Span, Span), String> {
+/// The modules partition's GUID, derived from the disk's: the init never looks for it, and an
+/// image whose plan GUIDs are reproducible (a release build) stays so.
+fn modules_partition_guid(disk: uuid::Uuid) -> uuid::Uuid {
+    let mut bytes = *disk.as_bytes();
+    bytes.reverse();
+    bytes.iter_mut().for_each(|b| *b ^= 0x5a);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// Protective MBR and GPT with the plan's GUIDs; returns the spans of the boot, results and
+/// modules partitions (`sizes` in that order).
+fn write_gpt(file: &File, plan: &Plan, sizes: [u64; 3]) -> Result<(Span, Span, Span), String> {
     let e = |x: &dyn std::fmt::Display| x.to_string();
     let guid = |s: &str| uuid::Uuid::parse_str(s).map_err(|x| e(&x));
     let total_sectors = file.metadata().map_err(|x| e(&x))?.len() / 512;
@@ -582,27 +727,22 @@ fn write_gpt(
         .create_from_device(dev, Some(guid(&plan.disk_guid)?))
         .map_err(|x| e(&x))?;
     disk.update_partitions(BTreeMap::new()).map_err(|x| e(&x))?;
-    disk.add_partition(
-        BOOT_PARTITION,
-        boot_bytes,
-        gpt::partition_types::EFI,
-        0,
-        Some(2048),
-    )
-    .map_err(|x| e(&x))?;
-    disk.add_partition(
-        RESULTS_PARTITION,
-        results_bytes,
-        gpt::partition_types::BASIC,
-        0,
-        Some(2048),
-    )
-    .map_err(|x| e(&x))?;
+    let kinds = [
+        (BOOT_PARTITION, gpt::partition_types::EFI),
+        (RESULTS_PARTITION, gpt::partition_types::BASIC),
+        // Raw bytes: Linux data, so no desktop offers to open or format it.
+        (MODULES_PARTITION, gpt::partition_types::LINUX_FS),
+    ];
+    for ((name, kind), size) in kinds.into_iter().zip(sizes) {
+        disk.add_partition(name, size, kind, 0, Some(2048))
+            .map_err(|x| e(&x))?;
+    }
     let mut parts = disk.take_partitions();
     let mut spans = Vec::new();
     for (p, g) in parts.values_mut().zip([
         guid(&plan.boot_partition_guid)?,
         guid(&plan.results_partition_guid)?,
+        modules_partition_guid(guid(&plan.disk_guid)?),
     ]) {
         p.part_guid = g;
         spans.push(Span {
@@ -614,9 +754,47 @@ fn write_gpt(
     disk.update_partitions(parts).map_err(|x| e(&x))?;
     disk.write().map_err(|x| e(&x))?;
     match spans.as_slice() {
-        [a, b] => Ok((*a, *b)),
+        [a, b, c] => Ok((*a, *b, *c)),
         _ => Err("partitions missing after writing".into()),
     }
+}
+
+/// An image with the stick's partitions and file systems but no kernel (tests of what the init
+/// writes): the boot partition 8 MiB, the results partition `results_mib`.
+#[cfg(test)]
+pub(crate) fn blank_stick(path: &Path, results_mib: u64) -> Result<Plan, StickError> {
+    let plan = Plan {
+        format: FORMAT,
+        disk_guid: uuid::Uuid::new_v4().to_string(),
+        boot_partition_guid: uuid::Uuid::new_v4().to_string(),
+        results_partition_guid: uuid::Uuid::new_v4().to_string(),
+        kernels: Vec::new(),
+        this_entry: 0,
+        settle_secs: 3,
+        deadline_secs: 300,
+    };
+    let io = |e: std::io::Error| StickError::io(path, e);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(io)?;
+    let sizes = [8 * MIB, results_mib * MIB, MIB];
+    file.set_len(MIB + sizes.iter().sum::<u64>() + MIB)
+        .map_err(io)?;
+    let (boot, results, _) = write_gpt(&file, &plan, sizes).map_err(StickError::Build)?;
+    format(&file, boot, *b"HCLPROBEBOO").map_err(io)?;
+    format(&file, results, *b"HCLPROBERES").map_err(io)?;
+    let fs = open_fs(&file, results).map_err(io)?;
+    write_file(
+        &ensure_dir(&fs.root_dir(), "hcl").map_err(io)?,
+        "stick.json",
+        &to_json(&plan)?,
+    )
+    .map_err(io)?;
+    fs.unmount().map_err(io)?;
+    Ok(plan)
 }
 
 fn format(file: &File, span: Span, label: [u8; 11]) -> std::io::Result<()> {
@@ -632,6 +810,44 @@ fn format(file: &File, span: Span, label: [u8; 11]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A release image (`cargo xtask dist --stick-kernel`) must be the same bytes when built
+    /// again: its GUIDs come from SOURCE_DATE_EPOCH and the kernels, not from chance.
+    #[test]
+    fn release_images_have_guids_from_epoch_and_kernels() {
+        let draw = |epoch, releases: &[&str]| {
+            let mut g = guid_generator(epoch, releases.iter().copied());
+            [g(), g(), g()]
+        };
+        let a = draw(
+            Some(1_764_850_000),
+            &["6.1.0-50-amd64", "7.3.4+deb13-amd64"],
+        );
+        assert_eq!(
+            a,
+            draw(
+                Some(1_764_850_000),
+                &["6.1.0-50-amd64", "7.3.4+deb13-amd64"]
+            )
+        );
+        assert_ne!(a[0], a[1], "three distinct GUIDs in one image");
+        assert_ne!(
+            a,
+            draw(
+                Some(1_764_850_001),
+                &["6.1.0-50-amd64", "7.3.4+deb13-amd64"]
+            )
+        );
+        assert_ne!(a, draw(Some(1_764_850_000), &["6.1.0-50-amd64"]));
+        assert_ne!(
+            draw(None, &["6.1.0-50-amd64"]),
+            draw(None, &["6.1.0-50-amd64"])
+        );
+        for g in a {
+            let u = uuid::Uuid::parse_str(&g).unwrap();
+            assert_eq!(u.get_version_num(), 4, "{g}");
+        }
+    }
 
     #[test]
     fn device_aliases() {

@@ -9,7 +9,7 @@ use fscommon::StreamSlice;
 use gpt::disk::LogicalBlockSize;
 
 use super::StickError;
-use super::layout::{BOOT_PARTITION, RESULTS_PARTITION};
+use super::layout::{BOOT_PARTITION, MODULES_PARTITION, RESULTS_PARTITION};
 
 /// A FAT file system on one partition of the stick.
 pub type PartitionFs = fatfs::FileSystem<StreamSlice<File>>;
@@ -30,6 +30,8 @@ pub struct StickDisk {
     pub disk_guid: uuid::Uuid,
     pub boot: Span,
     pub results: Span,
+    /// The modules partition (sticks built before it existed have none).
+    pub modules: Option<Span>,
 }
 
 /// Which partition.
@@ -59,26 +61,52 @@ impl StickDisk {
             .logical_block_size(LogicalBlockSize::Lb512)
             .open_from_device(reader)
             .map_err(|e| not_stick(format!("no GPT partition table ({e})")))?;
-        let span = |name: &str| -> Result<Span, StickError> {
-            let p = disk
+        let find = |name: &str| -> Result<Option<Span>, StickError> {
+            let Some(p) = disk
                 .partitions()
                 .values()
                 .find(|p| p.is_used() && p.name == name)
-                .ok_or_else(|| not_stick(format!("no partition named {name}")))?;
+            else {
+                return Ok(None);
+            };
             let bad = |e: std::io::Error| not_stick(format!("{name}: {e}"));
-            Ok(Span {
+            Ok(Some(Span {
                 start: p.bytes_start(LogicalBlockSize::Lb512).map_err(bad)?,
                 len: p.bytes_len(LogicalBlockSize::Lb512).map_err(bad)?,
                 guid: p.part_guid,
-            })
+            }))
+        };
+        let span = |name: &str| -> Result<Span, StickError> {
+            find(name)?.ok_or_else(|| not_stick(format!("no partition named {name}")))
         };
         Ok(StickDisk {
             path: path.to_owned(),
             disk_guid: *disk.guid(),
             boot: span(BOOT_PARTITION)?,
             results: span(RESULTS_PARTITION)?,
+            modules: find(MODULES_PARTITION)?,
             file,
         })
+    }
+
+    /// `len` bytes at `offset` of the modules partition; refused when they lie outside it.
+    pub fn read_modules(&self, offset: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        use std::os::unix::fs::FileExt;
+        let span = self.modules.ok_or_else(|| {
+            std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("no partition named {MODULES_PARTITION}"),
+            )
+        })?;
+        if offset.checked_add(len).is_none_or(|end| end > span.len) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{len} bytes at {offset} lie outside {MODULES_PARTITION}"),
+            ));
+        }
+        let mut buf = vec![0; usize::try_from(len).map_err(std::io::Error::other)?];
+        self.file.read_exact_at(&mut buf, span.start + offset)?;
+        Ok(buf)
     }
 
     pub fn path(&self) -> &Path {
@@ -108,7 +136,15 @@ pub fn open_fs(file: &File, span: Span) -> std::io::Result<PartitionFs> {
     fatfs::FileSystem::new(slice, fatfs::FsOptions::new().time_provider(&CLOCK))
 }
 
-/// File times from the system clock, in UTC. Without it fatfs writes the zero DOS date
+/// `SOURCE_DATE_EPOCH` when set: a release build (`cargo xtask dist --stick-kernel`) dates the
+/// image's files and draws its GUIDs from it, so the same inputs give the same bytes. (The init
+/// on the stick has no such variable: its results carry the real time.)
+pub fn source_date_epoch() -> Option<u64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+}
+
+/// File times from [`source_date_epoch`] or else the system clock, in UTC. Without it fatfs
+/// writes the zero DOS date
 /// (month 0), which UEFI's FAT driver refuses in `SetInfo`: systemd-boot then cannot rename an
 /// entry to count its boot (regression: the tour booted its first kernel twice).
 #[derive(Debug)]
@@ -118,7 +154,10 @@ static CLOCK: UtcClock = UtcClock;
 
 impl UtcClock {
     fn now() -> fatfs::DateTime {
-        let now = jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now());
+        let now = source_date_epoch()
+            .and_then(|s| jiff::Timestamp::from_second(i64::try_from(s).ok()?).ok())
+            .unwrap_or_else(jiff::Timestamp::now);
+        let now = jiff::tz::Offset::UTC.to_datetime(now);
         let clamp = |v: i8| u16::try_from(v).unwrap_or(0);
         // DOS dates run from 1980 to 2107.
         let (y, m, d) = if (1980..=2107).contains(&now.year()) {
@@ -180,11 +219,15 @@ pub fn write_file(
     use std::io::Write;
     let tmp = format!("{name}.tmp");
     let _ = dir.remove(&tmp);
-    {
-        let mut f = dir.create_file(&tmp)?;
+    let written = dir.create_file(&tmp).and_then(|mut f| {
         f.truncate()?;
         f.write_all(bytes)?;
-        f.flush()?;
+        f.flush()
+    });
+    if let Err(e) = written {
+        // A full partition: give the room back; the old file is still there.
+        let _ = dir.remove(&tmp);
+        return Err(e);
     }
     let _ = dir.remove(name);
     dir.rename(&tmp, dir, name)

@@ -10,6 +10,12 @@ use serde::{Deserialize, Serialize};
 pub const BOOT_PARTITION: &str = "HCL-PROBE-BOOT";
 /// GPT name of the partition the init writes its runs to (FAT, readable anywhere).
 pub const RESULTS_PARTITION: &str = "HCL-PROBE-RESULTS";
+/// GPT name of the partition holding the modules that are not in the initramfs (raw bytes, no
+/// file system: each kernel's module index says where each module lies). The initramfs keeps
+/// only what reaches the stick (USB host controllers, USB storage, SCSI disks); the firmware
+/// then loads a few MiB per kernel instead of the whole module tree, and the init reads the
+/// other modules from here as devices ask for them.
+pub const MODULES_PARTITION: &str = "HCL-PROBE-MODULES";
 /// Format of [`Plan`] and [`RunRecord`]; a reader refuses newer ones.
 pub const FORMAT: u32 = 1;
 /// Where the plan lies inside each initramfs, and at the root of both partitions.
@@ -95,17 +101,40 @@ pub struct ModuleIndex {
     pub modules: BTreeMap<String, IndexedModule>,
 }
 
-/// One module file of the initramfs.
+/// One module of a kernel: a file of the initramfs, or a span of the modules partition.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexedModule {
-    /// Below `lib/modules/<release>/`.
+    /// Below `lib/modules/<release>/` (in the initramfs, or as the package shipped it).
     pub path: String,
+    /// Where it lies on the modules partition; None when it is in the initramfs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored: Option<StoredModule>,
     /// `depends=`: loaded first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<String>,
     /// `softdep=` `pre:`: loaded first when present.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub softdep_pre: Vec<String>,
+}
+
+/// A module on the modules partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredModule {
+    /// Bytes from the start of the partition.
+    pub offset: u64,
+    pub len: u64,
+    pub encoding: Encoding,
+}
+
+/// How a stored module's bytes are to be loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Encoding {
+    /// Compressed with zstd by the builder: the init unpacks it, then `init_module`.
+    Zstd,
+    /// Compressed as the package shipped it, in a format the kernel unpacks itself
+    /// (`finit_module` with `MODULE_INIT_COMPRESSED_FILE`).
+    Kernel,
 }
 
 /// What happened to one kernel of one session, as stored on the results partition.
@@ -135,6 +164,9 @@ pub enum Outcome {
     /// The loader started the kernel but no report came back: it panicked, hung, was switched
     /// off, or could not find the stick (no USB controller it drives). Written by a later init.
     NoResult,
+    /// The init's watchdog fired: something below the init hung past the deadline. Written by
+    /// that kernel's own watchdog while the stick could still be written.
+    TimedOut,
 }
 
 /// Where a kernel's time went, from its own clock (seconds since it started).

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use hcl_data::{Agreement, Report};
+use hcl_data::{Agreement, Report, Tally};
 
 use super::StickError;
 use super::disk::{Part, StickDisk, read_file};
@@ -19,7 +19,13 @@ pub struct StickResults {
     pub sessions: Vec<Session>,
     /// Files that could not be read or parsed (named, never silently dropped).
     pub unreadable: Vec<String>,
+    /// Free bytes on the results partition.
+    pub free_bytes: u64,
 }
+
+/// Below this much free room on the results partition, `stick results` warns: one run record
+/// is some hundred KB.
+pub const LOW_ROOM: u64 = 2 << 20;
 
 /// One power-on's tour of the kernels.
 #[derive(Debug, Clone, Default)]
@@ -46,7 +52,7 @@ impl StickResults {
         let mut out = Vec::new();
         for s in &self.sessions {
             for r in &s.records {
-                if r.outcome == Outcome::NoResult {
+                if r.outcome != Outcome::Observed {
                     out.push(format!(
                         "session {}: kernel {} ({}): {}",
                         s.id,
@@ -67,7 +73,13 @@ pub fn read(path: &Path) -> Result<StickResults, StickError> {
     let fs = disk.fs(Part::Results)?;
     let io = |e: std::io::Error| StickError::io(path, e);
     let root = fs.root_dir();
-    let mut out = StickResults::default();
+    let mut out = StickResults {
+        free_bytes: fs
+            .stats()
+            .map(|st| st.free_clusters() as u64 * u64::from(st.cluster_size()))
+            .unwrap_or(0),
+        ..Default::default()
+    };
     match read_file(&root, PLAN_FILE, MAX_RECORD) {
         Ok(bytes) => match serde_json::from_slice::<Plan>(&bytes) {
             Ok(plan) => out.plan = Some(plan),
@@ -156,9 +168,13 @@ pub fn table(results: &StickResults) -> String {
         for r in &s.records {
             let _ = write!(out, "  {:02} {:<28} ", r.entry, r.release);
             let Some(report) = &r.report else {
+                let what = match r.outcome {
+                    Outcome::TimedOut => "TIMED OUT",
+                    Outcome::NoResult | Outcome::Observed => "NO RESULT",
+                };
                 let _ = writeln!(
                     out,
-                    "NO RESULT: {}",
+                    "{what}: {}",
                     r.message.as_deref().unwrap_or("no report")
                 );
                 continue;
@@ -169,30 +185,27 @@ pub fn table(results: &StickResults) -> String {
                 .and_then(|p| p.kernel(r.entry))
                 .map(|k| k.profile_id.clone())
                 .unwrap_or_default();
-            let mut counts = [0usize; 4];
+            let mut tally = Tally::default();
             let mut lines = Vec::new();
-            let (mut fw, mut errors) = (0, 0);
             for d in &report.devices {
-                let Some(obs) = &d.observed else { continue };
-                fw += obs.firmware_failed.len();
-                errors += obs.errors.len();
-                let agreement = d.agreement(&profile);
-                if let Some(a) = agreement {
-                    counts[a as usize] += 1;
-                }
-                let wrong = agreement.is_some_and(|a| !a.is_right());
-                if wrong || !obs.firmware_failed.is_empty() || !obs.errors.is_empty() {
+                let agreement = tally.add(d, &profile);
+                if hcl_data::disagrees(d, &profile) {
                     lines.push(device_line(d, &profile, agreement));
                 }
             }
-            let observed = counts.iter().sum::<usize>();
             let _ = writeln!(
                 out,
-                "{observed} devices: {} predicted right, {} predicted a driver that did not \
-                 bind, {} bound a driver not predicted; {fw} firmware failures, {errors} errors{}",
-                counts[Agreement::Right as usize] + counts[Agreement::RightNone as usize],
-                counts[Agreement::PredictedNotBound as usize],
-                counts[Agreement::BoundNotPredicted as usize],
+                "{} devices: {} predicted right, {} predicted a driver that did not bind, {} \
+                 bound a driver not predicted, {} built-in without alias data; {} firmware \
+                 failures, {} errors ({} declined with -19 ENODEV: no hardware of theirs){}",
+                tally.devices,
+                tally.right,
+                tally.predicted_not_bound,
+                tally.bound_not_predicted,
+                tally.builtin_without_alias,
+                tally.firmware_failures,
+                tally.errors,
+                tally.declined,
                 r.timings
                     .as_ref()
                     .map(|t| format!(" (report {:.1} s after kernel start)", t.report_ready_s))
@@ -209,6 +222,15 @@ pub fn table(results: &StickResults) -> String {
     for u in &results.unreadable {
         let _ = writeln!(out, "unreadable: {u}");
     }
+    if results.free_bytes < LOW_ROOM {
+        let _ = writeln!(
+            out,
+            "\nthe results partition is (nearly) full: {} KiB free. A kernel that finds no room \
+             says so on screen and writes nothing; copy the runs off and remove old runs/sNNNN \
+             folders.",
+            results.free_bytes / 1024
+        );
+    }
     out
 }
 
@@ -221,27 +243,13 @@ fn device_line(d: &hcl_data::Device, profile: &str, agreement: Option<Agreement>
     let predicted = d
         .coverage
         .get(profile)
-        .map(|c| {
-            c.modules
-                .iter()
-                .chain(&c.builtin)
-                .chain(&c.inferred_builtin)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        .map(|c| c.predicted().collect::<Vec<_>>().join(","))
         .unwrap_or_default();
     let mut s = format!(
         "{} {name} [{}]: bound {}, predicted {}",
         d.bus,
         d.device_name.as_deref().unwrap_or(d.category.as_str()),
-        d.driver
-            .as_deref()
-            .or(d
-                .observed
-                .as_ref()
-                .and_then(|o| o.companion_driver.as_deref()))
-            .unwrap_or("none"),
+        d.bound_driver().unwrap_or("none"),
         if predicted.is_empty() {
             "none"
         } else {
@@ -249,13 +257,13 @@ fn device_line(d: &hcl_data::Device, profile: &str, agreement: Option<Agreement>
         }
     );
     if let Some(a) = agreement.filter(|a| !a.is_right()) {
-        let _ = write!(s, " ({a:?})");
+        let _ = write!(s, " ({})", a.label());
     }
     if let Some(obs) = &d.observed {
         if !obs.firmware_failed.is_empty() {
             let _ = write!(s, "; firmware failed: {}", obs.firmware_failed.join(", "));
         }
-        for e in &obs.errors {
+        for e in obs.device_errors() {
             let _ = write!(s, "; {:?} {} error {}", e.kind, e.driver, e.errno);
         }
     }

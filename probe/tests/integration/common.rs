@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use hcl_data::Report;
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use hcl_probe::root::Root;
 use hcl_probe::scan::{Scan, scan};
 

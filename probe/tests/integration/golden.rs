@@ -103,8 +103,8 @@ fn filtered_profiles_give_the_full_report() {
         let full = serde_json::to_value(normalized(&scan_tree(&fixture).report)).unwrap();
         let root = hcl_probe::root::Root::new(&fixture);
         for pending in [
-            hcl_kernels::Catalog::start_embedded(),
-            hcl_kernels::Catalog::start_dir(dir.path()).unwrap(),
+            hcl_kernel_engine::Catalog::start_embedded(),
+            hcl_kernel_engine::Catalog::start_dir(dir.path()).unwrap(),
         ] {
             let (scan, catalog) = hcl_probe::scan::scan_pending(&root, pending).unwrap();
             assert!(catalog.profiles().iter().all(|p| p.is_filtered()));
@@ -124,7 +124,7 @@ fn damaged_profile_dir_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.profile.zst"), b"not zstd").unwrap();
     let root = hcl_probe::root::Root::new(&fixtures()[0]);
-    let pending = hcl_kernels::Catalog::start_dir(dir.path()).unwrap();
+    let pending = hcl_kernel_engine::Catalog::start_dir(dir.path()).unwrap();
     let err = hcl_probe::scan::scan_pending(&root, pending).unwrap_err();
     assert!(err.to_string().contains("x.profile.zst"), "{err}");
 }

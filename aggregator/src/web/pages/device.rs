@@ -19,6 +19,7 @@ pub struct DeviceDetail {
     pub device: DeviceRowOut,
     pub modaliases: Vec<String>,
     pub machines: Vec<MachineRef>,
+    pub observed: Vec<crate::analysis::observed::DeviceKernelObservation>,
 }
 
 #[derive(Template, Serialize)]
@@ -43,6 +44,7 @@ pub fn device(hcl: &Hcl, id: &str, frame: Frame) -> Option<DevicePage> {
                 .iter()
                 .map(|i| kernel_report::machine_ref(&hcl.reports[*i]))
                 .collect(),
+            observed: crate::analysis::observed::device_observations(hcl, d),
         })
         .collect();
     let first = entries.first()?;

@@ -24,6 +24,7 @@ pub struct ReportRow {
     pub qubes: String,
     pub partial: bool,
     pub states: Vec<StateCell>,
+    pub observed: Option<crate::analysis::observed::ReportObservation>,
 }
 
 impl ReportRow {
@@ -62,6 +63,7 @@ pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<Mach
                 qubes: r.qubes_releases(),
                 partial: r.partial(),
                 states: StateCell::row(r, &kernels),
+                observed: r.observed.clone(),
             }
         })
         .collect();

@@ -3,6 +3,7 @@
 //! that builds it from an [`Hcl`](crate::analysis::Hcl) (shared by the server and the static
 //! site) and its handlers. What several pages show is in `parts`.
 
+pub mod accuracy;
 pub mod device;
 pub mod devices;
 pub mod kernel;
@@ -14,6 +15,7 @@ pub mod overview;
 pub mod parts;
 pub mod report;
 
+pub use accuracy::{AccuracyPage, accuracy_page};
 pub use device::{DeviceDetail, DevicePage, device};
 pub use devices::{DeviceRowOut, DevicesPage, devices};
 pub use kernel::{Gap, KernelPage, kernel};

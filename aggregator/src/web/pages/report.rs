@@ -27,6 +27,7 @@ pub struct ReportDevice {
     pub driver: Option<String>,
     pub out_of_tree_driver: bool,
     pub coverage: Vec<VerdictCell>,
+    pub observed: Option<crate::analysis::observed::DeviceObservation>,
 }
 
 #[derive(Template, Serialize)]
@@ -47,6 +48,7 @@ pub struct ReportPage {
     pub kernels: Vec<String>,
     pub states: Vec<StateCell>,
     pub devices: Vec<ReportDevice>,
+    pub observed: Option<crate::analysis::observed::ReportObservation>,
 }
 
 impl ReportPage {
@@ -133,9 +135,11 @@ pub fn report(hcl: &Hcl, id: &str, frame: Frame) -> Option<ReportPage> {
                     .zip(&kernels)
                     .map(|(c, k)| VerdictCell::of(k, c))
                     .collect(),
+                observed: d.observed.clone(),
             })
             .collect(),
         kernels,
+        observed: r.observed.clone(),
     })
 }
 

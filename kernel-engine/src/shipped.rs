@@ -29,8 +29,11 @@ macro_rules! shipped {
         /// The names of the profiles shipped in `kernels/profiles/`, in catalog order.
         pub const SHIPPED_IDS: [&str; [$($id),*].len()] = [$($id),*];
 
-        pub(crate) static EMBEDDED: &[(&str, &[u8])] =
-            &[$(($id, include_bytes!(concat!("../profiles/", $id, ".profile.zst")))),*];
+        // The profiles stay where `hcl-kernels build-shipped` writes them, beside the builder.
+        pub(crate) static EMBEDDED: &[(&str, &[u8])] = &[$((
+            $id,
+            include_bytes!(concat!("../../kernels/profiles/", $id, ".profile.zst")),
+        )),*];
     };
 }
 

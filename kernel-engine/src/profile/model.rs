@@ -231,3 +231,42 @@ impl ProfileData {
         self.conditions.dedup();
     }
 }
+
+impl FirmwareList {
+    /// The package of a listed ancestor of `file`. Contents indices and `dpkg -c` list files
+    /// and symlinks, never plain folders, so a listed path above a declared file is a symlink
+    /// to a folder (`nvidia/ad103/gsp -> ../ad102/gsp`): the loader finds the file through it.
+    fn linked_folder(&self, file: &str) -> Option<&str> {
+        file.match_indices('/')
+            .map(|(i, _)| file.get(..i).unwrap_or(""))
+            .find_map(|dir| self.lookup(dir))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_symlinks_satisfy_the_files_below_them() {
+        let list = FirmwareList::from_pairs([
+            (
+                "nvidia/ad102/gsp/gsp-535.113.01.bin".to_owned(),
+                "firmware-nvidia-graphics".to_owned(),
+            ),
+            (
+                "nvidia/ad103/gsp".to_owned(),
+                "firmware-nvidia-graphics".to_owned(),
+            ),
+        ]);
+        let (pkg, _) = list
+            .satisfies("nvidia/ad103/gsp/gsp-535.113.01.bin")
+            .expect("through the folder symlink");
+        assert_eq!(pkg, "firmware-nvidia-graphics");
+        assert!(
+            list.satisfies("nvidia/ad104/gsp/gsp-535.113.01.bin")
+                .is_none()
+        );
+        assert!(list.satisfies("nvidia/ad103/gspx").is_none());
+    }
+}
