@@ -108,8 +108,17 @@ impl Observed {
 }
 
 /// The id of the profile imported from the booted kernel's own packages, under which a stick
-/// report's devices carry that kernel's prediction (`stick-6.1.0-50-amd64`).
+/// report's devices carry that kernel's prediction (`stick-6.1.0-50-amd64`). A byte of the
+/// release that a kernel id may not hold (upper case, a space) becomes `_`, so the id passes
+/// [`crate::kernel_id_problem`] like every other coverage key.
 pub fn own_profile_id(release: &str) -> String {
+    let release: String = release
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9' | '.' | '_' | '-' | '+') => c,
+            _ => '_',
+        })
+        .collect();
     format!("stick-{release}")
 }
 
@@ -289,6 +298,21 @@ pub fn disagrees(device: &Device, kernel: &str) -> bool {
 mod tests {
     use super::*;
     use crate::report::ObservedErrorKind;
+
+    #[test]
+    fn regression_stick_profile_id_of_a_release_with_plus_is_refused() {
+        // The domain model's one kernel-id rule refused the stick's reports of 7.3.4+deb13 (422).
+        for release in [
+            "7.3.4+deb13-amd64",
+            "6.1.0-50-amd64",
+            "5.14.0-427.el9.x86_64",
+        ] {
+            let id = own_profile_id(release);
+            assert_eq!(id, format!("stick-{release}"));
+            assert_eq!(crate::kernel_id_problem(&id), None, "{id}");
+        }
+        assert_eq!(own_profile_id("6.1.0-Custom 1"), "stick-6.1.0-custom_1");
+    }
 
     fn device(driver: Option<&str>, module: Option<&str>, predicted: &[&str]) -> Device {
         let mut d = Device {

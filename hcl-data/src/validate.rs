@@ -472,7 +472,8 @@ fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
 pub const MAX_KERNEL_ID: usize = 64;
 
 /// Why `id` is not a kernel id, or None when it is one: a plain name of lower-case letters,
-/// digits, `.`, `_` and `-` (`debian-13`, `rhel-9.6`), not starting with `.`, at most
+/// digits, `.`, `_`, `-` and `+` (`debian-13`, `rhel-9.6`, the stick's
+/// `stick-6.12.117+deb13-amd64`: kernel releases hold `+`), not starting with `.`, at most
 /// [`MAX_KERNEL_ID`] long. The one rule for report keys and for profile ids, which name files
 /// (`<id>.profile.zst`): an id cannot be `..`, hold a `/`, or hide a file.
 pub fn kernel_id_problem(id: &str) -> Option<&'static str> {
@@ -482,13 +483,12 @@ pub fn kernel_id_problem(id: &str) -> Option<&'static str> {
         Some("longer than 64 characters")
     } else if id.starts_with('.') {
         Some("starts with '.'; a kernel id is a plain name like debian-13 or rhel-9.6")
-    } else if !id
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
-    {
+    } else if !id.bytes().all(|b| {
+        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'+')
+    }) {
         Some(
-            "only lower-case letters, digits, '.', '_' and '-' (a plain name like debian-13 or \
-             rhel-9.6, no '/')",
+            "only lower-case letters, digits, '.', '_', '-' and '+' (a plain name like debian-13 \
+             or rhel-9.6, no '/')",
         )
     } else {
         None

@@ -27,7 +27,8 @@ pub use style::STYLE_CSS;
 /// Page routes, merged into the route table of `app.rs`.
 pub fn routes() -> Router<AppState> {
     use pages::{
-        accuracy, device, devices, kernel, kernel_report, kernels, machine, machines, overview, report,
+        accuracy, device, devices, kernel, kernel_report, kernels, machine, machines, overview,
+        report,
     };
     Router::new()
         .route("/", get(overview::page))

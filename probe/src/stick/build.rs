@@ -406,7 +406,7 @@ fn pack_kernel(
              cannot boot from this stick"
         )));
     }
-    let profile_id = format!("stick-{release}");
+    let profile_id = hcl_data::own_profile_id(&release);
     let meta = ProfileMeta {
         id: profile_id.clone(),
         distro: "stick".into(),

@@ -37,10 +37,7 @@ pub fn accuracy_page(hcl: &Hcl, frame: Frame) -> AccuracyPage {
 }
 
 /// `GET /accuracy`, `/api/v1/accuracy`.
-pub(crate) async fn page(
-    State(st): State<AppState>,
-    q: PageQuery,
-) -> Result<Response, AppError> {
+pub(crate) async fn page(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
     let hcl = snapshot(&st, &q).await?;
     let page = accuracy_page(&hcl, Frame::default());
     if q.format == Format::Csv {
@@ -50,10 +47,7 @@ pub(crate) async fn page(
 }
 
 /// `GET /accuracy.csv`.
-pub(crate) async fn csv(
-    State(st): State<AppState>,
-    q: PageQuery,
-) -> Result<Response, AppError> {
+pub(crate) async fn csv(State(st): State<AppState>, q: PageQuery) -> Result<Response, AppError> {
     let hcl = snapshot(&st, &q).await?;
     Ok(csv_response("accuracy.csv", accuracy_csv(&accuracy(&hcl))))
 }
