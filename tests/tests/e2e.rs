@@ -193,7 +193,10 @@ fn kernel_report_over_the_real_qubes_hcl() {
         // (i915, amdgpu, radeon, nouveau): a share far from that means broken matching.
         assert!(assessed > total / 2, "{s}");
         assert!(share > 0.9 && share <= 1.0, "{s}");
-        assert_eq!(s["partial"], s["assessed"], "HCL ids are partial: {s}");
+        // HCL ids are partial, but the known fields (vendor, device, class) decide nearly every
+        // verdict: only answers the unknown fields could change count as partial.
+        let partial = s["partial"].as_u64().expect("partial");
+        assert!(partial <= assessed / 10, "undecided partial answers: {s}");
     }
 
     // A known machine of the HCL has its page; the Ivy Bridge GPU of the ThinkPad X230 and

@@ -150,13 +150,17 @@ fn regression_nvidia_gpu_lines_have_data() {
                 assert!(c.reason.contains("unknown"), "{name} {k}: {}", c.reason);
             }
         }
-        let driven = d
+        // A driver matches on every kernel (whether it then binds is the binding conditions'
+        // question: debian-12's nouveau does not know Ada's AD104, `unknown_chip`).
+        let matched = d
             .coverage
             .values()
-            .filter(|c| c.verdict.is_driven())
+            .filter(|c| {
+                !(c.modules.is_empty() && c.builtin.is_empty() && c.inferred_builtin.is_empty())
+            })
             .count();
         assert!(
-            driven == d.coverage.len() || d.modalias.contains("bc??"),
+            matched == d.coverage.len() || d.modalias.contains("bc??"),
             "{name} {}: {:?}",
             d.modalias,
             d.coverage
