@@ -24,8 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::error::Error;
 use crate::report::{
-    Device, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report, Role, SCHEMA_VERSION,
-    System, Tri,
+    Device, HCL_IMPORT_SCHEMA_VERSION, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report,
+    Role, System, Tri,
 };
 use crate::validate::{MAX_INPUT_BYTES, MAX_VERSIONS};
 
@@ -142,7 +142,7 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
 
     let tool_named = tool_file_name(file_name);
     let mut report = Report {
-        schema_version: SCHEMA_VERSION,
+        schema_version: HCL_IMPORT_SCHEMA_VERSION,
         report_id: if tool_named {
             report_id(file_name)
         } else {
