@@ -115,6 +115,16 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
             w.summary.devices += 1;
         }
     }
+    let rd = pages::readiness::page(hcl, &all, frame.clone());
+    w.text(
+        "readiness.csv",
+        &pages::readiness::controllers_csv(&rd.figures),
+    )?;
+    w.text(
+        "readiness-suspend.csv",
+        &pages::readiness::suspend_csv(&rd.figures),
+    )?;
+    w.page("readiness", &rd)?;
     w.page("kernels", &pages::kernels(hcl, frame.clone()))?;
     for k in &hcl.kernels {
         if !safe_component(&k.id) {

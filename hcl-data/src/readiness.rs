@@ -220,6 +220,12 @@ impl ServiceVm {
     }
 }
 
+/// Host bridges and PCI-to-PCI bridges (class `0600`, `0604`, `0609`, hex) are never handed to
+/// a VM: in an IOMMU group they do not count as devices to assign together.
+pub fn is_bridge_class(class: &str) -> bool {
+    matches!(class.get(..4), Some("0600" | "0604" | "0609"))
+}
+
 /// What the firmware and kernel offer for suspend to RAM (`System::suspend`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Suspend {
@@ -265,6 +271,46 @@ impl Suspend {
             s.deep = Tri::No;
         }
         s
+    }
+}
+
+/// What a machine offers Qubes for suspend to RAM: the one rule the fleet figures count by.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspendSupport {
+    /// S3 ("deep") is offered: what Qubes suspend needs.
+    Deep,
+    /// No S3; s2idle (or standby) is all suspend to RAM offers: Qubes suspend often fails.
+    S2idleOnly,
+    /// No suspend to RAM at all (`mem` missing from `/sys/power/state`).
+    NoSuspend,
+    /// Not known (no `mem_sleep` file on a kernel before 4.10, or not readable).
+    #[default]
+    Unknown,
+}
+
+impl SuspendSupport {
+    pub fn label(self) -> &'static str {
+        match self {
+            SuspendSupport::Deep => "S3 (deep)",
+            SuspendSupport::S2idleOnly => "s2idle only",
+            SuspendSupport::NoSuspend => "no suspend to RAM",
+            SuspendSupport::Unknown => "unknown",
+        }
+    }
+}
+
+impl Suspend {
+    /// Which of [`SuspendSupport`] this is.
+    pub fn support(&self) -> SuspendSupport {
+        match self.deep {
+            Tri::Yes => SuspendSupport::Deep,
+            Tri::No if self.mem_sleep.is_empty() => SuspendSupport::NoSuspend,
+            Tri::No => SuspendSupport::S2idleOnly,
+            Tri::Unknown => SuspendSupport::Unknown,
+        }
     }
 }
 
@@ -439,6 +485,31 @@ mod tests {
             Tri::No
         );
         assert_eq!(Suspend::from_sysfs(None, None, Tri::No).deep, Tri::Unknown);
+    }
+
+    #[test]
+    fn suspend_support_for_the_fleet_figures() {
+        let support = |state: Option<&str>, mem: Option<&str>| {
+            Suspend::from_sysfs(state, mem, Tri::No).support()
+        };
+        assert_eq!(
+            support(Some("freeze mem"), Some("s2idle [deep]")),
+            SuspendSupport::Deep
+        );
+        assert_eq!(
+            support(Some("freeze mem"), Some("[s2idle]")),
+            SuspendSupport::S2idleOnly
+        );
+        assert_eq!(
+            support(Some("freeze mem"), Some("[s2idle] shallow")),
+            SuspendSupport::S2idleOnly
+        );
+        assert_eq!(
+            support(Some("freeze disk"), None),
+            SuspendSupport::NoSuspend
+        );
+        assert_eq!(support(Some("mem disk"), None), SuspendSupport::Unknown);
+        assert_eq!(support(None, None), SuspendSupport::Unknown);
     }
 
     #[test]

@@ -84,6 +84,10 @@ pub struct DeviceRow {
     pub sysfs_path: Option<String>,
     /// Per catalog kernel, in catalog order.
     pub coverage: Coverages,
+    /// PCI class code (`0c0330`), for the readiness figures.
+    pub class: Option<String>,
+    /// PCI devices of probe reports: whether it can be handed to a VM (see `readiness`).
+    pub passthrough: Option<hcl_data::Passthrough>,
 }
 
 /// How one machine fares on one kernel.
@@ -342,6 +346,8 @@ fn view(s: StoredReport, cache: &CoverageCache, nk: usize) -> ReportView {
                 out_of_tree_driver: d.out_of_tree_driver,
                 coverage,
                 modalias: d.modalias,
+                class: d.class,
+                passthrough: d.passthrough,
             }
         })
         .collect();
@@ -674,6 +680,8 @@ mod tests {
             counts,
             usb_kind: None,
             sysfs_path: None,
+            class: None,
+            passthrough: None,
             coverage: verdicts
                 .iter()
                 .map(|v| Coverage {

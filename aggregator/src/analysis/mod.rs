@@ -12,6 +12,7 @@ mod filter;
 mod hcl;
 pub mod kernel_report;
 pub mod markdown;
+pub mod readiness;
 
 pub use coverage::CoverageCache;
 pub use filter::Filter;

@@ -53,6 +53,12 @@ pub fn routes() -> Router<AppState> {
         .route("/kernel-report", get(kernel_report))
         .route("/kernel-report.csv", get(kernel_report_csv))
         .route("/kernel-report.md", get(kernel_report_md))
+        .route("/readiness", get(pages::readiness::handler))
+        .route("/readiness.csv", get(pages::readiness::csv_handler))
+        .route(
+            "/readiness-suspend.csv",
+            get(pages::readiness::suspend_csv_handler),
+        )
         .route("/api/v1/overview", get(overview))
         .route("/api/v1/machines", get(machines))
         .route("/api/v1/machines/{brand}/{model}", get(machine))
@@ -61,6 +67,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kernels", get(kernels))
         .route("/api/v1/kernels/{id}", get(kernel))
         .route("/api/v1/kernel-report", get(kernel_report))
+        .route("/api/v1/readiness", get(pages::readiness::handler))
 }
 
 /// The representation a request asked for.

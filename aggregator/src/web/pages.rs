@@ -2,6 +2,8 @@
 //! (serde), so both always say the same thing. Built from an [`Hcl`] by pure functions, which
 //! the server and the static site share.
 
+pub mod readiness;
+
 use askama::Template;
 use hcl_data::{Coverage, Origin, QubesVersion, Role, System, Verdict};
 use serde::Serialize;
@@ -394,6 +396,8 @@ pub struct MachinePage {
     pub machine_type: String,
     pub kernels: Vec<String>,
     pub reports: Vec<ReportRow>,
+    /// From the newest report with readiness facts.
+    pub readiness: Option<readiness::ReadinessSection>,
 }
 
 pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<MachinePage> {
@@ -423,6 +427,7 @@ pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<Mach
         })
         .collect();
     Some(MachinePage {
+        readiness: readiness::ReadinessSection::newest(hcl, &m.reports),
         frame,
         brand: m.brand.clone(),
         model: m.model.clone(),
@@ -473,6 +478,7 @@ pub struct ReportPage {
     pub kernels: Vec<String>,
     pub states: Vec<StateCell>,
     pub devices: Vec<ReportDevice>,
+    pub readiness: Option<readiness::ReadinessSection>,
 }
 
 impl ReportPage {
@@ -535,6 +541,7 @@ pub fn report(hcl: &Hcl, id: &str, frame: Frame) -> Option<ReportPage> {
     let r = hcl.report(id)?;
     let kernels = kernel_ids(hcl);
     Some(ReportPage {
+        readiness: readiness::ReadinessSection::of(r),
         frame,
         id: r.id.clone(),
         day: r.day.clone(),
@@ -667,6 +674,8 @@ pub struct DeviceDetail {
     pub device: DeviceRowOut,
     pub modaliases: Vec<String>,
     pub machines: Vec<MachineRef>,
+    /// PCI devices: passthrough over the machines and per report.
+    pub readiness: Option<readiness::DeviceReadiness>,
 }
 
 /// `/devices/{vendor}:{device}`: the machines that have it and its coverage per kernel.
@@ -685,6 +694,7 @@ pub fn device(hcl: &Hcl, id: &str, frame: Frame) -> Option<DevicePage> {
         .device(id)
         .into_iter()
         .map(|d| DeviceDetail {
+            readiness: readiness::DeviceReadiness::of(hcl, d),
             device: device_row(hcl, d),
             modaliases: d.modaliases.clone(),
             machines: d
