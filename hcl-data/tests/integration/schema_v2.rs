@@ -173,3 +173,83 @@ fn hcl_imports_stay_version_1_with_the_ids_stored_before_the_bump() {
 /// The content id of the first HCL file's import (ACEMAGIC-AX16PRO-KingofMidnight.yml) as the
 /// version-1 build (6a24b84) computed it.
 const PINNED_IMPORT_ID: &str = "96b2b8cde73baf210301a7fa636fc89a48368701517a2cf5c354178104fe1b53";
+
+/// Issue 11 item 5: the Qubes HCL YAML export keeps its fields with version 2. Every version-2
+/// report (the committed probe reports, with their readiness facts: passthrough, suspend, Xen,
+/// IOMMU present and enabled) exports exactly the top-level keys `qubes-hcl-report` writes, in
+/// its order, and none of the readiness facts as keys of their own; the facts the HCL holds read
+/// back.
+#[test]
+fn version_2_reports_export_the_hcl_fields_and_no_others() {
+    let real = crate::common::hcl_text("ASRock-B450M_Pro4-20230903-193030.yml");
+    let keys = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
+            .map(|l| l.split(':').next().unwrap_or_default().to_string())
+            .collect()
+    };
+    let want = keys(&real);
+    assert_eq!(
+        want,
+        [
+            "layout",
+            "type",
+            "hvm",
+            "iommu",
+            "slat",
+            "tpm",
+            "remap",
+            "brand",
+            "model",
+            "bios",
+            "cpu",
+            "cpu-short",
+            "chipset",
+            "chipset-short",
+            "gpu",
+            "gpu-short",
+            "network",
+            "memory",
+            "scsi",
+            "usb",
+            "certified",
+            "versions"
+        ]
+    );
+    for (name, bytes) in v1_reports() {
+        let mut r = Report::from_json(&bytes).unwrap();
+        r.schema_version = SCHEMA_VERSION;
+        let yaml = qubes_hcl::to_yaml(&r).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(keys(&yaml), want, "{name}:\n{yaml}");
+        for leak in [
+            "passthrough",
+            "reset_method",
+            "mem_sleep",
+            "suspend",
+            "hidden",
+        ] {
+            assert!(!yaml.contains(leak), "{name}: {leak} in\n{yaml}");
+        }
+        let back = qubes_hcl::from_yaml(&yaml, "probe.yml").unwrap();
+        let (s, b) = (&r.system, &back.system);
+        assert_eq!(
+            (&b.brand, &b.model, &b.cpu),
+            (&s.brand, &s.model, &s.cpu),
+            "{name}"
+        );
+        assert_eq!(b.bios, s.bios_version.clone().or(s.bios.clone()), "{name}");
+        assert_eq!(b.hvm, s.hvm, "{name}");
+        assert_eq!(b.iommu, s.iommu, "{name}");
+        let dom0 = r.system.xen.as_ref().is_some_and(|x| x.dom0 == Tri::Yes);
+        let versions = &back.qubes.as_ref().unwrap().versions[0];
+        if dom0 {
+            // Run in a Qubes dom0: the versions are that dom0's.
+            assert_eq!(versions.qubes.as_deref(), Some("4.2.4"), "{name}");
+            assert_eq!(versions.xen.as_deref(), Some("4.17.5"), "{name}");
+        } else {
+            // Not a Qubes dom0: left for the person to fill in, never the live system's.
+            assert_eq!(versions.xen.as_deref(), Some("FIXME"), "{name}: {versions:?}");
+            assert_eq!(versions.kernel.as_deref(), Some("FIXME"), "{name}: {versions:?}");
+        }
+    }
+}
