@@ -9,5 +9,6 @@ mod faults;
 mod import;
 mod pages;
 mod privacy;
+mod readiness;
 mod reliability;
 mod store;

@@ -154,7 +154,7 @@ fn run_chromium(url: &str, extra: &[&str]) -> String {
 }
 
 /// The DOM after the page's scripts (if any) ran: what the browser shows.
-fn dump_dom(url: &str) -> String {
+pub(crate) fn dump_dom(url: &str) -> String {
     let dom = run_chromium(url, &["--dump-dom"]);
     assert!(dom.contains("<html"), "no DOM for {url}: {dom:?}");
     dom

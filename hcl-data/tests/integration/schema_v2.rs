@@ -248,8 +248,16 @@ fn version_2_reports_export_the_hcl_fields_and_no_others() {
             assert_eq!(versions.xen.as_deref(), Some("4.17.5"), "{name}");
         } else {
             // Not a Qubes dom0: left for the person to fill in, never the live system's.
-            assert_eq!(versions.xen.as_deref(), Some("FIXME"), "{name}: {versions:?}");
-            assert_eq!(versions.kernel.as_deref(), Some("FIXME"), "{name}: {versions:?}");
+            assert_eq!(
+                versions.xen.as_deref(),
+                Some("FIXME"),
+                "{name}: {versions:?}"
+            );
+            assert_eq!(
+                versions.kernel.as_deref(),
+                Some("FIXME"),
+                "{name}: {versions:?}"
+            );
         }
     }
 }
