@@ -212,6 +212,16 @@ impl ServiceVm {
         }
     }
 
+    /// Which VM gets a device of this category when its class is not known (a Qubes HCL
+    /// line: the `network` field's devices are network controllers).
+    pub fn for_category(category: &str) -> Option<ServiceVm> {
+        match category {
+            "network" | "wifi" => Some(ServiceVm::SysNet),
+            "usb-controller" => Some(ServiceVm::SysUsb),
+            _ => None,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ServiceVm::SysNet => "sys-net",
@@ -519,6 +529,12 @@ mod tests {
         assert_eq!(ServiceVm::for_pci_class("0c0330"), Some(ServiceVm::SysUsb));
         assert_eq!(ServiceVm::for_pci_class("0c0500"), None);
         assert_eq!(ServiceVm::for_pci_class("0"), None);
+        assert_eq!(ServiceVm::for_category("network"), Some(ServiceVm::SysNet));
+        assert_eq!(
+            ServiceVm::for_category("usb-controller"),
+            Some(ServiceVm::SysUsb)
+        );
+        assert_eq!(ServiceVm::for_category("gpu"), None);
     }
 
     #[test]

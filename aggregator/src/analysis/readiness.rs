@@ -22,8 +22,11 @@ use super::hcl::{DeviceKey, DeviceRow, Hcl, MachineKey, ReportView};
 pub enum ControllerKind {
     /// A wired network controller (PCI class 02 but Wi-Fi): sys-net.
     Nic,
-    /// A Wi-Fi controller (the probe's `wifi` category): sys-net.
+    /// A Wi-Fi controller (class 0280, the probe's `wifi` category): sys-net.
     Wifi,
+    /// A network controller whose class was not recorded (a Qubes HCL `network:` line without
+    /// `[02xx]`): NIC or Wi-Fi, sys-net either way.
+    Network,
     /// A USB controller (PCI class 0c03): sys-usb.
     Usb,
 }
@@ -34,24 +37,40 @@ impl ControllerKind {
         if d.key.bus != "pci" {
             return None;
         }
-        Some(match ServiceVm::for_pci_class(d.class.as_deref()?)? {
-            ServiceVm::SysNet if d.category == "wifi" => ControllerKind::Wifi,
-            ServiceVm::SysNet => ControllerKind::Nic,
+        let class = d.class.as_deref();
+        let vm = match class {
+            Some(c) => ServiceVm::for_pci_class(c)?,
+            None => ServiceVm::for_category(&d.category)?,
+        };
+        Some(match vm {
             ServiceVm::SysUsb => ControllerKind::Usb,
+            _ if d.category == "wifi" || class.is_some_and(|c| c.starts_with("0280")) => {
+                ControllerKind::Wifi
+            }
+            _ if class.is_some() => ControllerKind::Nic,
+            _ => ControllerKind::Network,
         })
+    }
+
+    /// False for [`ControllerKind::Network`]: another report's class may say which it is.
+    pub fn certain(self) -> bool {
+        self != ControllerKind::Network
     }
 
     pub fn label(self) -> &'static str {
         match self {
             ControllerKind::Nic => "NIC",
             ControllerKind::Wifi => "Wi-Fi",
+            ControllerKind::Network => "network controller (NIC or Wi-Fi not recorded)",
             ControllerKind::Usb => "USB controller",
         }
     }
 
     pub fn service_vm(self) -> ServiceVm {
         match self {
-            ControllerKind::Nic | ControllerKind::Wifi => ServiceVm::SysNet,
+            ControllerKind::Nic | ControllerKind::Wifi | ControllerKind::Network => {
+                ServiceVm::SysNet
+            }
             ControllerKind::Usb => ServiceVm::SysUsb,
         }
     }
@@ -295,9 +314,12 @@ pub fn figures(hcl: &Hcl) -> ReadinessFigures {
         }
         for (key, rows) in mine {
             let acc = controllers.entry(key.clone()).or_default();
-            acc.kind = acc
-                .kind
-                .or_else(|| rows.iter().find_map(|d| ControllerKind::of(d)));
+            // A kind read from a class beats one guessed from an HCL field.
+            for kind in rows.iter().filter_map(|d| ControllerKind::of(d)) {
+                if acc.kind.is_none_or(|k| !k.certain() && kind.certain()) {
+                    acc.kind = Some(kind);
+                }
+            }
             let vote = Vote::of_instances(rows.iter().copied());
             acc.reports += 1;
             acc.counts.add_report(vote);
@@ -407,5 +429,77 @@ pub fn figures(hcl: &Hcl) -> ReadinessFigures {
         controllers: list,
         suspend,
         xen_dom0_machines,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hcl_data::{Passthrough, Role};
+
+    fn row(class: &str, category: &str, verdict: Option<PassthroughVerdict>) -> DeviceRow {
+        DeviceRow {
+            key: DeviceKey {
+                bus: "pci".into(),
+                id: "8086:1234".into(),
+            },
+            modalias: String::new(),
+            partial: false,
+            category: category.into(),
+            role: Role::Assignable,
+            name: String::new(),
+            driver: None,
+            out_of_tree_driver: false,
+            counts: true,
+            usb_kind: None,
+            sysfs_path: Some("/sys/devices/pci0000:00/0000:00:14.0".into()),
+            coverage: Vec::new().into(),
+            class: Some(class.into()),
+            passthrough: verdict.map(|verdict| Passthrough {
+                verdict,
+                ..Default::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn a_report_votes_its_worst_known_verdict() {
+        use PassthroughVerdict::*;
+        let vote = |v: &[Option<PassthroughVerdict>]| {
+            let rows: Vec<DeviceRow> = v.iter().map(|v| row("0c0330", "usb", *v)).collect();
+            Vote::of_instances(&rows)
+        };
+        assert_eq!(
+            vote(&[Some(Ready), Some(AssignWithGroup)]),
+            Vote::Verdict(AssignWithGroup)
+        );
+        assert_eq!(vote(&[Some(Unknown), Some(Ready)]), Vote::Verdict(Ready));
+        assert_eq!(vote(&[Some(Unknown)]), Vote::Verdict(Unknown));
+        assert_eq!(vote(&[None, Some(Unknown)]), Vote::Verdict(Unknown));
+        assert_eq!(vote(&[None]), Vote::NoData);
+        // A known verdict says more than unknown, which says more than nothing.
+        assert!(Vote::Verdict(NotIsolated).weight() > Vote::Verdict(Unknown).weight());
+        assert!(Vote::Verdict(Unknown).weight() > Vote::NoData.weight());
+    }
+
+    #[test]
+    fn controllers_by_class_and_category() {
+        let kind = |class: &str, cat: &str| ControllerKind::of(&row(class, cat, None));
+        assert_eq!(kind("020000", "network"), Some(ControllerKind::Nic));
+        assert_eq!(kind("028000", "wifi"), Some(ControllerKind::Wifi));
+        assert_eq!(kind("0c0330", "usb-controller"), Some(ControllerKind::Usb));
+        assert_eq!(kind("0c0320", "usb-controller"), Some(ControllerKind::Usb));
+        assert_eq!(kind("030000", "gpu"), None);
+        assert_eq!(kind("0c0500", "smbus"), None);
+        let mut hcl_line = row("", "network", None);
+        hcl_line.class = None;
+        assert_eq!(ControllerKind::of(&hcl_line), Some(ControllerKind::Network));
+        hcl_line.category = "gpu".into();
+        assert_eq!(ControllerKind::of(&hcl_line), None);
+        assert_eq!(kind("028000", "network"), Some(ControllerKind::Wifi));
+        let mut usb_bus = row("0c0330", "usb-controller", None);
+        usb_bus.key.bus = "usb".into();
+        assert_eq!(ControllerKind::of(&usb_bus), None);
+        assert_eq!(address(&usb_bus), Some("0000:00:14.0"));
     }
 }

@@ -26,6 +26,12 @@ const TREES: [&str; 6] = [
     "qemu-q35-usb-laptopish",
 ];
 
+/// Real Qubes HCL files imported beside the probe's reports.
+const HCL_FILES: [&str; 2] = [
+    "Lenovo-ThinkPad_T420-4238W2H-20240519-140011.yml",
+    "Lenovo-ThinkPad_X230-aronowski.yml",
+];
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -176,13 +182,29 @@ fn scenario(s: &Served) {
         d.passthrough = None;
     }
     let bare_id = upload(addr, &serde_json::to_vec(&bare).unwrap());
+    // Two real Qubes HCL files with the Ivy Bridge laptop's NIC (8086:1502) and Wi-Fi
+    // (8086:0085): other machine models, no readiness facts, no PCI class on their lines.
+    let hcl = tempfile::tempdir().expect("tempdir");
+    let files = hcl_data::hcl_files::read(&repo().join("data/qubes-hcl/qubes-hcl.tar.zst"))
+        .expect("HCL archive");
+    for name in HCL_FILES {
+        let f = files.iter().find(|f| f.name == name).expect(name);
+        std::fs::write(hcl.path().join(name), f.bytes.as_ref().expect(name)).expect("write");
+    }
+    let sum =
+        s.rt.block_on(hcl_aggregator::import::import_hcl(
+            s.state.store.as_ref(),
+            hcl.path(),
+        ))
+        .expect("import");
+    assert_eq!((sum.created, sum.failures.len()), (2, 0));
 
-    // The fleet figures as JSON: 5 machine models (the two QEMU q35 trees are one model,
-    // scanned three times with the version-1 report), 10 reports.
+    // The fleet figures as JSON: 7 machine models (the two QEMU q35 trees are one model,
+    // scanned three times with the version-1 report), 12 reports.
     let f = get(addr, "/api/v1/readiness").json();
     assert_eq!(
         (f["machines"].as_u64(), f["reports"].as_u64()),
-        (Some(5), Some(10))
+        (Some(7), Some(12))
     );
     assert!(
         f["counting"]
@@ -235,7 +257,17 @@ fn scenario(s: &Served) {
     assert_eq!(t("deep"), [3, 6]);
     assert_eq!(t("s2idle_only"), [1, 2]);
     assert_eq!(t("unknown"), [1, 1]);
-    assert_eq!(t("no_data"), [0, 1]);
+    assert_eq!(t("no_data"), [2, 3]);
+    // The HCL's lines count as no data; their kind comes from the probe's class.
+    let nic = controller(&f, "8086:1502");
+    assert_eq!(
+        (nic["kind"].as_str(), nic["machines"].as_u64()),
+        (Some("nic"), Some(3))
+    );
+    assert_eq!(tally(&f, "8086:1502", "ready"), [1, 1]);
+    assert_eq!(tally(&f, "8086:1502", "no_data"), [2, 2]);
+    assert_eq!(controller(&f, "8086:0085")["kind"], "wifi");
+    assert_eq!(tally(&f, "8086:0085", "no_data"), [1, 1]);
     // Every machine model votes once per controller it has, once for suspend.
     for c in f["controllers"].as_array().unwrap() {
         let cols = c["counts"].as_object().unwrap();
@@ -285,7 +317,7 @@ fn scenario(s: &Served) {
     assert_eq!(
         get(addr, "/readiness-suspend.csv").text(),
         "suspend,machines,reports\r\ndeep,3,6\r\ns2idle_only,1,2\r\nno_suspend,0,0\r\n\
-         unknown,1,1\r\nno_data,0,1\r\n"
+         unknown,1,1\r\nno_data,2,3\r\n"
     );
     assert_eq!(get(addr, "/readiness?format=csv").text(), text);
     assert_eq!(get(addr, "/readiness?format=json").json(), f);
