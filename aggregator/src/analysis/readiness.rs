@@ -37,7 +37,8 @@ impl ControllerKind {
         if d.key.bus != "pci" {
             return None;
         }
-        let class = d.class.as_deref();
+        let class = pci_class(d);
+        let class = class.as_deref();
         let vm = match class {
             Some(c) => ServiceVm::for_pci_class(c)?,
             None => ServiceVm::for_category(&d.category)?,
@@ -74,6 +75,22 @@ impl ControllerKind {
             ControllerKind::Usb => ServiceVm::SysUsb,
         }
     }
+}
+
+/// The PCI class of a device row: its `class`, else the base class and subclass its modalias
+/// names (a Qubes HCL line with `[0280]` but no prog-if: `...bc02sc80i??`), else None.
+fn pci_class(d: &DeviceRow) -> Option<String> {
+    if let Some(c) = &d.class {
+        return Some(c.clone());
+    }
+    let at = d.modalias.find("bc")?;
+    let (bc, sc) = (
+        d.modalias.get(at + 2..at + 4)?,
+        d.modalias.get(at + 4..at + 8)?,
+    );
+    let sc = sc.strip_prefix("sc")?;
+    let hex = |s: &str| s.bytes().all(|c| c.is_ascii_hexdigit());
+    (hex(bc) && hex(sc)).then(|| format!("{bc}{sc}").to_ascii_lowercase())
 }
 
 /// What one report, or one machine model, says of a device: its passthrough verdict, or
@@ -497,6 +514,18 @@ mod tests {
         hcl_line.category = "gpu".into();
         assert_eq!(ControllerKind::of(&hcl_line), None);
         assert_eq!(kind("028000", "network"), Some(ControllerKind::Wifi));
+        // An HCL line that said `[0280]` but no prog-if: the class is in the modalias.
+        let mut wifi_line = row("", "network", None);
+        wifi_line.class = None;
+        wifi_line.modalias = "pci:v00008086d000051F0sv????????sd????????bc02sc80i??".into();
+        assert_eq!(ControllerKind::of(&wifi_line), Some(ControllerKind::Wifi));
+        wifi_line.modalias = "pci:v00008086d000051F0sv????????sd????????bc??sc??i??".into();
+        assert_eq!(
+            ControllerKind::of(&wifi_line),
+            Some(ControllerKind::Network)
+        );
+        wifi_line.modalias = "pci:v000010ECd00008125sv????????sd????????bc02sc00i??".into();
+        assert_eq!(ControllerKind::of(&wifi_line), Some(ControllerKind::Nic));
         let mut usb_bus = row("0c0330", "usb-controller", None);
         usb_bus.key.bus = "usb".into();
         assert_eq!(ControllerKind::of(&usb_bus), None);
