@@ -21,7 +21,7 @@ pub enum SiteError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("kernel catalog: {0}")]
-    Catalog(#[from] hcl_kernels::Error),
+    Catalog(#[from] hcl_kernel_engine::Error),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
     #[error("{path}: {source}")]
@@ -48,7 +48,7 @@ pub struct SiteSummary {
 pub async fn load(db: &str, filter: &Filter) -> Result<Hcl, SiteError> {
     let store = crate::store::open(db).await?;
     let reports = store.list_reports(false).await?;
-    let catalog = Arc::new(hcl_kernels::Catalog::embedded()?);
+    let catalog = Arc::new(hcl_kernel_engine::Catalog::embedded()?);
     let reports = reports.into_iter().filter(|r| filter.matches(r)).collect();
     let cache = CoverageCache::new(catalog);
     Ok(Hcl::build(reports, &cache))
@@ -115,14 +115,14 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
             w.summary.devices += 1;
         }
     }
-    let rd = pages::readiness::page(hcl, &all, frame.clone());
+    let rd = pages::readiness(hcl, &all, frame.clone());
     w.text(
         "readiness.csv",
-        &pages::readiness::controllers_csv(&rd.figures),
+        &crate::analysis::csv::readiness_controllers(&rd.figures),
     )?;
     w.text(
         "readiness-suspend.csv",
-        &pages::readiness::suspend_csv(&rd.figures),
+        &crate::analysis::csv::readiness_suspend(&rd.figures),
     )?;
     w.page("readiness", &rd)?;
     w.page("kernels", &pages::kernels(hcl, frame.clone()))?;

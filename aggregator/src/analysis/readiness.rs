@@ -11,86 +11,16 @@
 
 use std::collections::BTreeMap;
 
-use hcl_data::{PassthroughVerdict, ServiceVm, SuspendSupport};
+use hcl_data::{ControllerKind, Day, PassthroughVerdict, ServiceVm, SuspendSupport};
 use serde::Serialize;
 
-use super::hcl::{DeviceKey, DeviceRow, Hcl, MachineKey, ReportView};
+use super::hcl::Hcl;
+use super::keys::{DeviceKey, MachineKey};
+use super::view::{DeviceRow, ReportView};
 
-/// The controllers the Qubes installer hands to a service VM.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ControllerKind {
-    /// A wired network controller (PCI class 02 but Wi-Fi): sys-net.
-    Nic,
-    /// A Wi-Fi controller (class 0280, the probe's `wifi` category): sys-net.
-    Wifi,
-    /// A network controller whose class was not recorded (a Qubes HCL `network:` line without
-    /// `[02xx]`): NIC or Wi-Fi, sys-net either way.
-    Network,
-    /// A USB controller (PCI class 0c03): sys-usb.
-    Usb,
-}
-
-impl ControllerKind {
-    /// The kind of a PCI device the installer hands to sys-net or sys-usb, else None.
-    pub fn of(d: &DeviceRow) -> Option<ControllerKind> {
-        if d.key.bus != "pci" {
-            return None;
-        }
-        let class = pci_class(d);
-        let class = class.as_deref();
-        let vm = match class {
-            Some(c) => ServiceVm::for_pci_class(c)?,
-            None => ServiceVm::for_category(&d.category)?,
-        };
-        Some(match vm {
-            ServiceVm::SysUsb => ControllerKind::Usb,
-            _ if d.category == "wifi" || class.is_some_and(|c| c.starts_with("0280")) => {
-                ControllerKind::Wifi
-            }
-            _ if class.is_some() => ControllerKind::Nic,
-            _ => ControllerKind::Network,
-        })
-    }
-
-    /// False for [`ControllerKind::Network`]: another report's class may say which it is.
-    pub fn certain(self) -> bool {
-        self != ControllerKind::Network
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ControllerKind::Nic => "NIC",
-            ControllerKind::Wifi => "Wi-Fi",
-            ControllerKind::Network => "network controller (NIC or Wi-Fi not recorded)",
-            ControllerKind::Usb => "USB controller",
-        }
-    }
-
-    pub fn service_vm(self) -> ServiceVm {
-        match self {
-            ControllerKind::Nic | ControllerKind::Wifi | ControllerKind::Network => {
-                ServiceVm::SysNet
-            }
-            ControllerKind::Usb => ServiceVm::SysUsb,
-        }
-    }
-}
-
-/// The PCI class of a device row: its `class`, else the base class and subclass its modalias
-/// names (a Qubes HCL line with `[0280]` but no prog-if: `...bc02sc80i??`), else None.
-fn pci_class(d: &DeviceRow) -> Option<String> {
-    if let Some(c) = &d.class {
-        return Some(c.clone());
-    }
-    let at = d.modalias.find("bc")?;
-    let (bc, sc) = (
-        d.modalias.get(at + 2..at + 4)?,
-        d.modalias.get(at + 4..at + 8)?,
-    );
-    let sc = sc.strip_prefix("sc")?;
-    let hex = |s: &str| s.bytes().all(|c| c.is_ascii_hexdigit());
-    (hex(bc) && hex(sc)).then(|| format!("{bc}{sc}").to_ascii_lowercase())
+/// The controller kind of a device row ([`ControllerKind::of`], hcl-data's rule).
+pub fn controller_kind(d: &DeviceRow) -> Option<ControllerKind> {
+    ControllerKind::of_parts(&d.key.bus, d.class.as_deref(), &d.category, &d.modalias)
 }
 
 /// What one report, or one machine model, says of a device: its passthrough verdict, or
@@ -284,7 +214,7 @@ pub fn group_mates<'a>(r: &'a ReportView, group: &[String]) -> Vec<&'a DeviceRow
 
 /// One vote per machine model: the deciding report's vote (see the module doc).
 #[derive(Debug, Default)]
-pub struct ModelVotes(BTreeMap<MachineKey, (u8, String, usize, Vote)>);
+pub struct ModelVotes(BTreeMap<MachineKey, (u8, Day, usize, Vote)>);
 
 impl ModelVotes {
     /// Report `r` (index `ri` in the snapshot) votes `vote`: it decides for its model when it
@@ -325,14 +255,14 @@ pub fn figures(hcl: &Hcl) -> ReadinessFigures {
     for (ri, r) in hcl.reports.iter().enumerate() {
         let mut mine: BTreeMap<&DeviceKey, Vec<&DeviceRow>> = BTreeMap::new();
         for d in &r.devices {
-            if ControllerKind::of(d).is_some() && d.key.has_page() {
+            if controller_kind(d).is_some() && d.key.has_page() {
                 mine.entry(&d.key).or_default().push(d);
             }
         }
         for (key, rows) in mine {
             let acc = controllers.entry(key.clone()).or_default();
             // A kind read from a class beats one guessed from an HCL field.
-            for kind in rows.iter().filter_map(|d| ControllerKind::of(d)) {
+            for kind in rows.iter().filter_map(|d| controller_kind(d)) {
                 if acc.kind.is_none_or(|k| !k.certain() && kind.certain()) {
                     acc.kind = Some(kind);
                 }
@@ -452,9 +382,9 @@ pub fn figures(hcl: &Hcl) -> ReadinessFigures {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hcl_data::{Passthrough, Role};
+    use hcl_data::{Category, Passthrough, Role};
 
-    fn row(class: &str, category: &str, verdict: Option<PassthroughVerdict>) -> DeviceRow {
+    fn row(class: &str, category: Category, verdict: Option<PassthroughVerdict>) -> DeviceRow {
         DeviceRow {
             key: DeviceKey {
                 bus: "pci".into(),
@@ -462,12 +392,11 @@ mod tests {
             },
             modalias: String::new(),
             partial: false,
-            category: category.into(),
+            category,
             role: Role::Assignable,
             name: String::new(),
             driver: None,
             out_of_tree_driver: false,
-            counts: true,
             usb_kind: None,
             sysfs_path: Some("/sys/devices/pci0000:00/0000:00:14.0".into()),
             coverage: Vec::new().into(),
@@ -483,7 +412,10 @@ mod tests {
     fn a_report_votes_its_worst_known_verdict() {
         use PassthroughVerdict::*;
         let vote = |v: &[Option<PassthroughVerdict>]| {
-            let rows: Vec<DeviceRow> = v.iter().map(|v| row("0c0330", "usb", *v)).collect();
+            let rows: Vec<DeviceRow> = v
+                .iter()
+                .map(|v| row("0c0330", Category::UsbController, *v))
+                .collect();
             Vote::of_instances(&rows)
         };
         assert_eq!(
@@ -500,35 +432,19 @@ mod tests {
     }
 
     #[test]
-    fn controllers_by_class_and_category() {
-        let kind = |class: &str, cat: &str| ControllerKind::of(&row(class, cat, None));
-        assert_eq!(kind("020000", "network"), Some(ControllerKind::Nic));
-        assert_eq!(kind("028000", "wifi"), Some(ControllerKind::Wifi));
-        assert_eq!(kind("0c0330", "usb-controller"), Some(ControllerKind::Usb));
-        assert_eq!(kind("0c0320", "usb-controller"), Some(ControllerKind::Usb));
-        assert_eq!(kind("030000", "gpu"), None);
-        assert_eq!(kind("0c0500", "smbus"), None);
-        let mut hcl_line = row("", "network", None);
+    fn rows_take_the_shared_controller_rule() {
+        let kind = |class: &str, cat: Category| controller_kind(&row(class, cat, None));
+        assert_eq!(kind("020000", Category::Network), Some(ControllerKind::Nic));
+        assert_eq!(kind("028000", Category::Wifi), Some(ControllerKind::Wifi));
+        assert_eq!(kind("030000", Category::Gpu), None);
+        let mut hcl_line = row("", Category::Network, None);
         hcl_line.class = None;
-        assert_eq!(ControllerKind::of(&hcl_line), Some(ControllerKind::Network));
-        hcl_line.category = "gpu".into();
-        assert_eq!(ControllerKind::of(&hcl_line), None);
-        assert_eq!(kind("028000", "network"), Some(ControllerKind::Wifi));
-        // An HCL line that said `[0280]` but no prog-if: the class is in the modalias.
-        let mut wifi_line = row("", "network", None);
-        wifi_line.class = None;
-        wifi_line.modalias = "pci:v00008086d000051F0sv????????sd????????bc02sc80i??".into();
-        assert_eq!(ControllerKind::of(&wifi_line), Some(ControllerKind::Wifi));
-        wifi_line.modalias = "pci:v00008086d000051F0sv????????sd????????bc??sc??i??".into();
-        assert_eq!(
-            ControllerKind::of(&wifi_line),
-            Some(ControllerKind::Network)
-        );
-        wifi_line.modalias = "pci:v000010ECd00008125sv????????sd????????bc02sc00i??".into();
-        assert_eq!(ControllerKind::of(&wifi_line), Some(ControllerKind::Nic));
-        let mut usb_bus = row("0c0330", "usb-controller", None);
+        assert_eq!(controller_kind(&hcl_line), Some(ControllerKind::Network));
+        hcl_line.modalias = "pci:v00008086d000051F0sv????????sd????????bc02sc80i??".into();
+        assert_eq!(controller_kind(&hcl_line), Some(ControllerKind::Wifi));
+        let mut usb_bus = row("0c0330", Category::UsbController, None);
         usb_bus.key.bus = "usb".into();
-        assert_eq!(ControllerKind::of(&usb_bus), None);
+        assert_eq!(controller_kind(&usb_bus), None);
         assert_eq!(address(&usb_bus), Some("0000:00:14.0"));
     }
 }

@@ -38,7 +38,7 @@ fn repo() -> PathBuf {
 
 /// The probe's reports of [`TREES`], made now by its library.
 fn scans() -> Vec<(String, Report)> {
-    let catalog = hcl_kernels::Catalog::embedded().expect("embedded catalog");
+    let catalog = hcl_kernel_engine::Catalog::embedded().expect("embedded catalog");
     TREES
         .iter()
         .map(|t| {
@@ -94,7 +94,11 @@ fn serve(url: Option<String>) -> Served {
             page_build_rate_per_sec: 0.0,
             ..Config::default()
         };
-        let state = AppState::new(store, Arc::new(hcl_kernels::Catalog::default()), config);
+        let state = AppState::new(
+            store,
+            Arc::new(hcl_kernel_engine::Catalog::default()),
+            config,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -176,7 +180,7 @@ fn scenario(s: &Served) {
     // older reports say.
     let mut bare = laptopish_v2.expect("laptopish scanned");
     bare.report_id = "0123456789abcdef0123456789abcdef".into();
-    bare.generated_on = "2099-01-01".into();
+    bare.generated_on = hcl_data::Day::parse("2099-01-01").expect("day");
     bare.system.suspend = None;
     for d in &mut bare.devices {
         d.passthrough = None;
