@@ -165,7 +165,7 @@ impl SuspendFigures {
         }
     }
 
-    /// The tallies in column order, with their names.
+    /// The tallies in column order, with their names (the JSON's and the CSV's).
     pub fn columns(&self) -> [(&'static str, Tally); 5] {
         [
             ("deep", self.deep),
@@ -175,7 +175,22 @@ impl SuspendFigures {
             ("no_data", self.no_data),
         ]
     }
+
+    /// The tallies in column order, by what they count (None: no suspend facts).
+    pub fn by_support(&self) -> [(Option<SuspendSupport>, Tally); 5] {
+        let mut me = *self;
+        SUSPEND_COLUMNS.map(|s| (s, *me.slot(s)))
+    }
 }
+
+/// What each suspend column counts, in [`SuspendFigures::columns`] order.
+pub const SUSPEND_COLUMNS: [Option<SuspendSupport>; 5] = [
+    Some(SuspendSupport::Deep),
+    Some(SuspendSupport::S2idleOnly),
+    Some(SuspendSupport::NoSuspend),
+    Some(SuspendSupport::Unknown),
+    None,
+];
 
 /// The fleet's readiness figures.
 #[derive(Debug, Clone, Serialize)]

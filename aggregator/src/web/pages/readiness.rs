@@ -75,16 +75,16 @@ impl ReadinessPage {
 }
 
 fn suspend_labels(s: &SuspendFigures) -> Vec<(&'static str, Tally)> {
-    let label = |name: &str| match name {
-        "deep" => SuspendSupport::Deep.label(),
-        "s2idle_only" => SuspendSupport::S2idleOnly.label(),
-        "no_suspend" => SuspendSupport::NoSuspend.label(),
-        "unknown" => "unknown (the probe could not tell)",
-        _ => "no data (HCL import or older probe)",
-    };
-    s.columns()
+    s.by_support()
         .into_iter()
-        .map(|(n, t)| (label(n), t))
+        .map(|(support, t)| {
+            let label = match support {
+                Some(SuspendSupport::Unknown) => "unknown (the probe could not tell)",
+                Some(k) => k.label(),
+                None => "no data (HCL import or older probe)",
+            };
+            (label, t)
+        })
         .collect()
 }
 
