@@ -115,6 +115,16 @@ pub fn write_site(hcl: &Hcl, out: &Path) -> Result<SiteSummary, SiteError> {
             w.summary.devices += 1;
         }
     }
+    let rd = pages::readiness(hcl, &all, frame.clone());
+    w.text(
+        "readiness.csv",
+        &crate::analysis::csv::readiness_controllers(&rd.figures),
+    )?;
+    w.text(
+        "readiness-suspend.csv",
+        &crate::analysis::csv::readiness_suspend(&rd.figures),
+    )?;
+    w.page("readiness", &rd)?;
     w.page("kernels", &pages::kernels(hcl, frame.clone()))?;
     for k in &hcl.kernels {
         if !safe_component(&k.id) {

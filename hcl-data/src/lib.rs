@@ -13,7 +13,8 @@
 //! imports and writes the Qubes HCL YAML files; [`hcl_files`] reads them from a folder or a
 //! `.tar.zst` archive. The readiness types (passthrough per PCI
 //! device, suspend, what a Xen dom0 cannot see) and the rules that decide them are shared by
-//! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`Suspend`]).
+//! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`ControllerKind`],
+//! [`Suspend::support`]).
 //! [`terminal_safe`] is how every binary prints text that came from a machine, a file or a
 //! server.
 //!

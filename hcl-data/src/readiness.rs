@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::category::Category;
+use crate::modalias::Modalias;
 use crate::verdict::Tri;
 
 /// How a PCI device can be handed to a VM. The first that applies, in this order.
@@ -32,7 +34,7 @@ pub enum PassthroughVerdict {
 
 impl PassthroughVerdict {
     /// Short text for tables and pages.
-    pub fn label(self) -> &'static str {
+    pub const fn label(self) -> &'static str {
         match self {
             PassthroughVerdict::Unknown => "unknown",
             PassthroughVerdict::NotIsolated => "not isolated",
@@ -212,12 +214,114 @@ impl ServiceVm {
         }
     }
 
+    /// Which VM gets a device of this category when its class is not known (a Qubes HCL
+    /// line: the `network` field's devices are network controllers).
+    pub fn for_category(category: &Category) -> Option<ServiceVm> {
+        if category.is_network() {
+            Some(ServiceVm::SysNet)
+        } else if *category == Category::UsbController {
+            Some(ServiceVm::SysUsb)
+        } else {
+            None
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             ServiceVm::SysNet => "sys-net",
             ServiceVm::SysUsb => "sys-usb",
         }
     }
+}
+
+/// The controllers the Qubes installer hands to a service VM, as the readiness figures group
+/// them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControllerKind {
+    /// A wired network controller (PCI class 02 but Wi-Fi): sys-net.
+    Nic,
+    /// A Wi-Fi controller (class 0280, the probe's `wifi` category): sys-net.
+    Wifi,
+    /// A network controller whose class was not recorded (a Qubes HCL `network:` line without
+    /// `[02xx]`): NIC or Wi-Fi, sys-net either way.
+    Network,
+    /// A USB controller (PCI class 0c03): sys-usb.
+    Usb,
+}
+
+impl ControllerKind {
+    /// The kind of a PCI device the installer hands to sys-net or sys-usb, else None. The class
+    /// is the device's `class`, else the base class and subclass its modalias names (a Qubes
+    /// HCL line with `[0280]` but no prog-if: `...bc02sc80i??`), else the category decides.
+    pub fn of(d: &crate::Device) -> Option<ControllerKind> {
+        ControllerKind::of_parts(&d.bus, d.class.as_deref(), &d.category, &d.modalias)
+    }
+
+    /// [`ControllerKind::of`] on the parts of a device (the aggregator keeps them apart).
+    pub fn of_parts(
+        bus: &str,
+        class: Option<&str>,
+        category: &Category,
+        modalias: &str,
+    ) -> Option<ControllerKind> {
+        let modalias = Modalias::parse(modalias).ok();
+        let bus = match bus {
+            "" => modalias.map_or("", |m| m.bus()),
+            b => b,
+        };
+        if bus != "pci" {
+            return None;
+        }
+        let class = class.map(str::to_owned).or_else(|| {
+            let ids = *modalias?.pci()?;
+            Some(format!("{:02x}{:02x}", ids.class?, ids.subclass?))
+        });
+        let class = class.as_deref();
+        let vm = match class {
+            Some(c) => ServiceVm::for_pci_class(c)?,
+            None => ServiceVm::for_category(category)?,
+        };
+        Some(match vm {
+            ServiceVm::SysUsb => ControllerKind::Usb,
+            _ if *category == Category::Wifi
+                || class.is_some_and(|c| c.get(..4).is_some_and(|c| c == "0280")) =>
+            {
+                ControllerKind::Wifi
+            }
+            _ if class.is_some() => ControllerKind::Nic,
+            _ => ControllerKind::Network,
+        })
+    }
+
+    /// False for [`ControllerKind::Network`]: another report's class may say which it is.
+    pub fn certain(self) -> bool {
+        self != ControllerKind::Network
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ControllerKind::Nic => "NIC",
+            ControllerKind::Wifi => "Wi-Fi",
+            ControllerKind::Network => "network controller (NIC or Wi-Fi not recorded)",
+            ControllerKind::Usb => "USB controller",
+        }
+    }
+
+    pub fn service_vm(self) -> ServiceVm {
+        match self {
+            ControllerKind::Nic | ControllerKind::Wifi | ControllerKind::Network => {
+                ServiceVm::SysNet
+            }
+            ControllerKind::Usb => ServiceVm::SysUsb,
+        }
+    }
+}
+
+/// Host bridges and PCI-to-PCI bridges (class `0600`, `0604`, `0609`, hex) are never handed to
+/// a VM: in an IOMMU group they do not count as devices to assign together.
+pub fn is_bridge_class(class: &str) -> bool {
+    matches!(class.get(..4), Some("0600" | "0604" | "0609"))
 }
 
 /// What the firmware and kernel offer for suspend to RAM (`System::suspend`).
@@ -265,6 +369,46 @@ impl Suspend {
             s.deep = Tri::No;
         }
         s
+    }
+}
+
+/// What a machine offers Qubes for suspend to RAM: the one rule the fleet figures count by.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum SuspendSupport {
+    /// S3 ("deep") is offered: what Qubes suspend needs.
+    Deep,
+    /// No S3; s2idle (or standby) is all suspend to RAM offers: Qubes suspend often fails.
+    S2idleOnly,
+    /// No suspend to RAM at all (`mem` missing from `/sys/power/state`).
+    NoSuspend,
+    /// Not known (no `mem_sleep` file on a kernel before 4.10, or not readable).
+    #[default]
+    Unknown,
+}
+
+impl SuspendSupport {
+    pub fn label(self) -> &'static str {
+        match self {
+            SuspendSupport::Deep => "S3 (deep)",
+            SuspendSupport::S2idleOnly => "s2idle only",
+            SuspendSupport::NoSuspend => "no suspend to RAM",
+            SuspendSupport::Unknown => "unknown",
+        }
+    }
+}
+
+impl Suspend {
+    /// Which of [`SuspendSupport`] this is.
+    pub fn support(&self) -> SuspendSupport {
+        match self.deep {
+            Tri::Yes => SuspendSupport::Deep,
+            Tri::No if self.mem_sleep.is_empty() => SuspendSupport::NoSuspend,
+            Tri::No => SuspendSupport::S2idleOnly,
+            Tri::Unknown => SuspendSupport::Unknown,
+        }
     }
 }
 
@@ -442,12 +586,111 @@ mod tests {
     }
 
     #[test]
+    fn suspend_support_for_the_fleet_figures() {
+        let support = |state: Option<&str>, mem: Option<&str>| {
+            Suspend::from_sysfs(state, mem, Tri::No).support()
+        };
+        assert_eq!(
+            support(Some("freeze mem"), Some("s2idle [deep]")),
+            SuspendSupport::Deep
+        );
+        assert_eq!(
+            support(Some("freeze mem"), Some("[s2idle]")),
+            SuspendSupport::S2idleOnly
+        );
+        assert_eq!(
+            support(Some("freeze mem"), Some("[s2idle] shallow")),
+            SuspendSupport::S2idleOnly
+        );
+        assert_eq!(
+            support(Some("freeze disk"), None),
+            SuspendSupport::NoSuspend
+        );
+        assert_eq!(support(Some("mem disk"), None), SuspendSupport::Unknown);
+        assert_eq!(support(None, None), SuspendSupport::Unknown);
+    }
+
+    #[test]
     fn service_vms_by_class() {
         assert_eq!(ServiceVm::for_pci_class("028000"), Some(ServiceVm::SysNet));
         assert_eq!(ServiceVm::for_pci_class("020000"), Some(ServiceVm::SysNet));
         assert_eq!(ServiceVm::for_pci_class("0c0330"), Some(ServiceVm::SysUsb));
         assert_eq!(ServiceVm::for_pci_class("0c0500"), None);
         assert_eq!(ServiceVm::for_pci_class("0"), None);
+        assert_eq!(
+            ServiceVm::for_category(&Category::Network),
+            Some(ServiceVm::SysNet)
+        );
+        assert_eq!(
+            ServiceVm::for_category(&Category::UsbController),
+            Some(ServiceVm::SysUsb)
+        );
+        assert_eq!(ServiceVm::for_category(&Category::Gpu), None);
+    }
+
+    #[test]
+    fn controllers_by_class_category_and_modalias() {
+        let kind = |class: Option<&str>, cat: Category, modalias: &str| {
+            ControllerKind::of_parts("pci", class, &cat, modalias)
+        };
+        assert_eq!(
+            kind(Some("020000"), Category::Network, ""),
+            Some(ControllerKind::Nic)
+        );
+        assert_eq!(
+            kind(Some("028000"), Category::Wifi, ""),
+            Some(ControllerKind::Wifi)
+        );
+        assert_eq!(
+            kind(Some("028000"), Category::Network, ""),
+            Some(ControllerKind::Wifi)
+        );
+        assert_eq!(
+            kind(Some("0c0330"), Category::UsbController, ""),
+            Some(ControllerKind::Usb)
+        );
+        assert_eq!(
+            kind(Some("0c0320"), Category::UsbController, ""),
+            Some(ControllerKind::Usb)
+        );
+        assert_eq!(kind(Some("030000"), Category::Gpu, ""), None);
+        assert_eq!(kind(Some("0c0500"), Category::Smbus, ""), None);
+        // A Qubes HCL `network:` line without a class: sys-net, NIC or Wi-Fi not known.
+        assert_eq!(
+            kind(None, Category::Network, ""),
+            Some(ControllerKind::Network)
+        );
+        assert_eq!(kind(None, Category::Gpu, ""), None);
+        // An HCL line that said `[0280]` but no prog-if: the class is in the modalias.
+        let line = |m: &str| kind(None, Category::Network, m);
+        assert_eq!(
+            line("pci:v00008086d000051F0sv????????sd????????bc02sc80i??"),
+            Some(ControllerKind::Wifi)
+        );
+        assert_eq!(
+            line("pci:v00008086d000051F0sv????????sd????????bc??sc??i??"),
+            Some(ControllerKind::Network)
+        );
+        assert_eq!(
+            line("pci:v000010ECd00008125sv????????sd????????bc02sc00i??"),
+            Some(ControllerKind::Nic)
+        );
+        // The bus comes from the modalias when the report left it empty; USB is never one.
+        assert_eq!(
+            ControllerKind::of_parts(
+                "",
+                None,
+                &Category::Network,
+                "pci:v000010ECd00008125sv????????sd????????bc02sc00i??"
+            ),
+            Some(ControllerKind::Nic)
+        );
+        assert_eq!(
+            ControllerKind::of_parts("usb", Some("0c0330"), &Category::UsbController, ""),
+            None
+        );
+        assert!(ControllerKind::Usb.certain() && !ControllerKind::Network.certain());
+        assert_eq!(ControllerKind::Wifi.service_vm(), ServiceVm::SysNet);
     }
 
     #[test]

@@ -1,4 +1,14 @@
-//! Schema version 1 of the report.
+//! The report, schema version 2.
+//!
+//! Version 2 (this one) added, all optional so that version 1 reads unchanged: per PCI device
+//! `passthrough` ([`Passthrough`]), per device `observed` ([`Observed`], the observation
+//! stick), `system.suspend`, `system.xen`, the IOMMU facts `system.iommu_present`,
+//! `iommu_enabled`, `interrupt_remapping_supported` and `bios_version`, and the coverage
+//! verdicts `needs_parameter` and `unknown_chip` (binding conditions). A version-2 report may
+//! hold any of them; a version-1 reader refuses it by its number instead of misreading a
+//! verdict it does not know. Version 1 reports are read as they are and keep their version
+//! (and so their content id): probes built while these fields were being added wrote some of
+//! them under version 1, and they read the same.
 
 use std::collections::BTreeMap;
 
@@ -12,8 +22,14 @@ use crate::readiness::{Passthrough, Suspend, XenInfo};
 use crate::rhel::RhelStatus;
 use crate::verdict::{Role, Tri, Verdict};
 
-/// The schema version this crate writes. Readers accept versions up to this one.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The schema version this crate writes. Readers accept versions 1 up to this one.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The version an imported Qubes HCL file is written in. An import holds none of version 2's
+/// fields, and the version is part of a report's content id: written as version 1, the same
+/// HCL file imported into a database filled before the bump is "already stored", not a second
+/// copy of the machine.
+pub const HCL_IMPORT_SCHEMA_VERSION: u32 = 1;
 
 /// One machine's report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

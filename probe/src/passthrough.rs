@@ -97,7 +97,7 @@ pub fn apply(root: &Root, acpi: &Acpi, system: &System, found: &mut [Found]) {
                     .filter(|o| o.group == Some(n) && o.address != p.address)
                     .map(|o| GroupMember {
                         address: o.address.clone(),
-                        endpoint: !is_bridge_class(&o.class),
+                        endpoint: !hcl_data::is_bridge_class(&o.class),
                     })
                     .collect();
                 facts.group = Some((n, members));
@@ -118,7 +118,7 @@ pub fn apply(root: &Root, acpi: &Acpi, system: &System, found: &mut [Found]) {
                 o.address != p.address
                     && o.parent == p.parent
                     && o.address.get(..10) == p.address.get(..10)
-                    && !is_bridge_class(&o.class)
+                    && !hcl_data::is_bridge_class(&o.class)
                     && p.group.is_some()
                     && o.group != p.group
             })
@@ -145,7 +145,7 @@ pub fn apply(root: &Root, acpi: &Acpi, system: &System, found: &mut [Found]) {
             None => {}
         }
         if let Some(note) = &rmrr_note
-            && !is_bridge_class(&p.class)
+            && !hcl_data::is_bridge_class(&p.class)
         {
             facts.notes.push(note.clone());
         }
@@ -170,11 +170,6 @@ fn read_config(root: &Root, rel: &str) -> Result<Caps, Unreadable> {
         root.warn(&path, format!("not a PCI configuration space: {why}"));
     }
     caps
-}
-
-/// Host bridges and PCI-to-PCI bridges are never handed to a VM.
-fn is_bridge_class(class: &str) -> bool {
-    matches!(class.get(..4), Some("0600" | "0604" | "0609"))
 }
 
 fn reset_facts(

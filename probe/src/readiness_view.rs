@@ -163,10 +163,7 @@ pub fn passthrough_section(o: &mut String, r: &Report, label: impl Fn(&Device) -
                     .filter(|a| {
                         r.devices.iter().any(|x| {
                             address_of(x) == **a
-                                && !matches!(
-                                    x.class.as_deref().and_then(|c| c.get(..4)),
-                                    Some("0600" | "0604" | "0609")
-                                )
+                                && !x.class.as_deref().is_some_and(hcl_data::is_bridge_class)
                         })
                     })
                     .map(|a| a.strip_prefix("0000:").unwrap_or(a).to_owned())

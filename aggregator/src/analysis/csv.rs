@@ -1,7 +1,9 @@
-//! CSV exports of the lists and the kernel choice report (RFC 4180 quoting).
+//! CSV exports of the lists, the kernel choice report and the readiness figures (RFC 4180
+//! quoting).
 
 use hcl_data::Tri;
 
+use super::readiness::{PassthroughCounts, ReadinessFigures};
 use super::{Hcl, KernelChoiceReport};
 
 /// Append one CSV record. Fields that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
@@ -159,6 +161,69 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
                 ],
             );
         }
+    }
+    out
+}
+
+/// `/readiness.csv`: one line per controller model, machine models and reports per verdict.
+pub fn readiness_controllers(f: &ReadinessFigures) -> String {
+    let mut out = String::new();
+    let mut head: Vec<String> = [
+        "kind",
+        "service_vm",
+        "vendor_device",
+        "name",
+        "machines",
+        "reports",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    for (name, _) in PassthroughCounts::default().columns() {
+        head.push(format!("{name}_machines"));
+        head.push(format!("{name}_reports"));
+    }
+    head.push("grouped_with".into());
+    record(
+        &mut out,
+        &head.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    for c in &f.controllers {
+        let mut row: Vec<String> = vec![
+            c.kind.label().to_owned(),
+            c.service_vm.name().to_owned(),
+            c.id.clone(),
+            c.name.clone(),
+            c.machines.to_string(),
+            c.reports.to_string(),
+        ];
+        for (_, t) in c.counts.columns() {
+            row.push(t.machines.to_string());
+            row.push(t.reports.to_string());
+        }
+        row.push(
+            c.grouped_with
+                .iter()
+                .map(|m| format!("{} ({} machines)", m.id, m.machines))
+                .collect::<Vec<_>>()
+                .join("; "),
+        );
+        record(
+            &mut out,
+            &row.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+    out
+}
+
+/// `/readiness-suspend.csv`: one line per kind of suspend support.
+pub fn readiness_suspend(f: &ReadinessFigures) -> String {
+    let mut out = String::new();
+    record(&mut out, &["suspend", "machines", "reports"]);
+    for (name, t) in f.suspend.columns() {
+        record(
+            &mut out,
+            &[name, &t.machines.to_string(), &t.reports.to_string()],
+        );
     }
     out
 }

@@ -15,6 +15,7 @@ pub mod kernel_report;
 mod keys;
 pub mod markdown;
 pub mod observed;
+pub mod readiness;
 mod view;
 
 pub use coverage::CoverageCache;

@@ -30,6 +30,10 @@ pub struct DeviceRow {
     pub coverage: Coverages,
     /// What the booted kernel did with it (observation stick reports).
     pub observed: Option<super::observed::DeviceObservation>,
+    /// PCI class code (`0c0330`), for the readiness figures.
+    pub class: Option<String>,
+    /// PCI devices of probe reports: whether it can be handed to a VM (see `readiness`).
+    pub passthrough: Option<hcl_data::Passthrough>,
 }
 
 impl DeviceRow {
@@ -114,6 +118,8 @@ impl ReportView {
                 driver: d.driver,
                 out_of_tree_driver: d.out_of_tree_driver,
                 modalias: d.modalias,
+                class: d.class,
+                passthrough: d.passthrough,
             })
             .collect();
         summarise_usb_devices(&mut devices, nk);
@@ -243,6 +249,8 @@ pub(crate) mod tests {
                     ..Default::default()
                 })
                 .collect(),
+            class: None,
+            passthrough: None,
         }
     }
 

@@ -1,6 +1,6 @@
-//! The HCL pages: machines, devices, kernels and the kernel choice report, each as HTML, as
-//! JSON (`/api/v1/...`, `?format=json` or `Accept: application/json`) and, for lists and the
-//! kernel report, as CSV.
+//! The HCL pages: machines, devices, kernels, the kernel choice report and Qubes readiness, each
+//! as HTML, as JSON (`/api/v1/...`, `?format=json` or `Accept: application/json`) and, for lists,
+//! the kernel report and the readiness figures, as CSV.
 //!
 //! [`routes`] is the route table; each page's handlers sit with its template struct in
 //! [`pages`]. A request answers from the cached [`Hcl`](crate::analysis::Hcl) snapshot of its
@@ -28,7 +28,7 @@ pub use style::STYLE_CSS;
 pub fn routes() -> Router<AppState> {
     use pages::{
         accuracy, device, devices, kernel, kernel_report, kernels, machine, machines, overview,
-        report,
+        readiness, report,
     };
     Router::new()
         .route("/", get(overview::page))
@@ -48,6 +48,9 @@ pub fn routes() -> Router<AppState> {
         .route("/accuracy", get(accuracy::page))
         .route("/accuracy.csv", get(accuracy::csv))
         .route("/api/v1/accuracy", get(accuracy::page))
+        .route("/readiness", get(readiness::page))
+        .route("/readiness.csv", get(readiness::csv))
+        .route("/readiness-suspend.csv", get(readiness::suspend_csv))
         .route("/api/v1/overview", get(overview::page))
         .route("/api/v1/machines", get(machines::page))
         .route("/api/v1/machines/{brand}/{model}", get(machine::page))
@@ -56,4 +59,5 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/kernels", get(kernels::page))
         .route("/api/v1/kernels/{id}", get(kernel::page))
         .route("/api/v1/kernel-report", get(kernel_report::page))
+        .route("/api/v1/readiness", get(readiness::page))
 }

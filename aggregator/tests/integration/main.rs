@@ -10,5 +10,6 @@ mod import;
 mod observed;
 mod pages;
 mod privacy;
+mod readiness;
 mod reliability;
 mod store;

@@ -10,7 +10,8 @@ use super::lspci::device_from_line;
 use crate::day::Day;
 use crate::error::Error;
 use crate::report::{
-    Device, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report, SCHEMA_VERSION, System,
+    Device, HCL_IMPORT_SCHEMA_VERSION, HclStatus, HclText, Origin, QubesInfo, QubesVersion, Report,
+    System,
 };
 use crate::validate::{MAX_INPUT_BYTES, MAX_VERSIONS};
 use crate::verdict::Tri;
@@ -125,7 +126,7 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
 
     let tool_named = tool_file_name(file_name);
     let mut report = Report {
-        schema_version: SCHEMA_VERSION,
+        schema_version: HCL_IMPORT_SCHEMA_VERSION,
         report_id: if tool_named {
             report_id(file_name)
         } else {

@@ -8,3 +8,4 @@ mod hcl_import;
 mod planted;
 mod privacy;
 mod schema;
+mod schema_v2;

@@ -35,7 +35,12 @@ fn newer_schema_version_is_refused_with_both_versions() {
             supported: SCHEMA_VERSION
         }
     );
-    assert!(e.to_string().contains("schema_version 2"), "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("schema_version {}", SCHEMA_VERSION + 1))
+            && text.contains(&format!("1 to {SCHEMA_VERSION}")),
+        "{e}"
+    );
     v["schema_version"] = json!("1");
     assert!(matches!(read(&v), Err(Error::SchemaVersion { .. })));
     v["schema_version"] = json!(0);

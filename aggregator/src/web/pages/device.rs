@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::devices::DeviceRowOut;
 use super::parts::Frame;
+use super::readiness_parts::DeviceReadiness;
 use crate::analysis::{Hcl, MachineRef, kernel_report};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -20,6 +21,8 @@ pub struct DeviceDetail {
     pub modaliases: Vec<String>,
     pub machines: Vec<MachineRef>,
     pub observed: Vec<crate::analysis::observed::DeviceKernelObservation>,
+    /// PCI devices: passthrough over the machines and per report.
+    pub readiness: Option<DeviceReadiness>,
 }
 
 #[derive(Template, Serialize)]
@@ -37,6 +40,7 @@ pub fn device(hcl: &Hcl, id: &str, frame: Frame) -> Option<DevicePage> {
         .device(id)
         .into_iter()
         .map(|d| DeviceDetail {
+            readiness: DeviceReadiness::of(hcl, d),
             device: DeviceRowOut::of(hcl, d),
             modaliases: d.modaliases.clone(),
             machines: d

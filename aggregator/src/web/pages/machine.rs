@@ -7,6 +7,7 @@ use hcl_data::Origin;
 use serde::Serialize;
 
 use super::parts::{Frame, StateCell, kernel_ids, origin_label};
+use super::readiness_parts::ReadinessSection;
 use crate::analysis::{Filter, Hcl};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -43,6 +44,8 @@ pub struct MachinePage {
     pub machine_type: String,
     pub kernels: Vec<String>,
     pub reports: Vec<ReportRow>,
+    /// From the newest report with readiness facts.
+    pub readiness: Option<ReadinessSection>,
 }
 
 pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<MachinePage> {
@@ -68,6 +71,7 @@ pub fn machine(hcl: &Hcl, brand: &str, model: &str, frame: Frame) -> Option<Mach
         })
         .collect();
     Some(MachinePage {
+        readiness: ReadinessSection::newest(hcl, &m.reports),
         frame,
         brand: m.brand.clone(),
         model: m.model.clone(),

@@ -13,6 +13,8 @@ pub mod machine;
 pub mod machines;
 pub mod overview;
 pub mod parts;
+pub mod readiness;
+pub mod readiness_parts;
 pub mod report;
 
 pub use accuracy::{AccuracyPage, accuracy_page};
@@ -25,4 +27,6 @@ pub use machine::{MachinePage, ReportRow, machine};
 pub use machines::{MachineRow, MachinesPage, machines};
 pub use overview::{OverviewPage, overview};
 pub use parts::{Frame, Paging, StateCell, VerdictCell};
+pub use readiness::{ReadinessPage, readiness};
+pub use readiness_parts::{DeviceReadiness, ReadinessSection};
 pub use report::{ReportDevice, ReportPage, report};

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::response::Response;
-use hcl_data::{Coverage, KernelSummary, MachineState, Origin, Role, Verdict};
+use hcl_data::{Coverage, KernelSummary, MachineState, Origin, PassthroughVerdict, Role, Verdict};
 use serde::Serialize;
 
 use crate::analysis::{DeviceKernelCell, Filter, Hcl, KernelInfo, KernelShare, ReportView};
@@ -39,6 +39,17 @@ impl Css for Verdict {
             | Verdict::UnknownChip
             | Verdict::NoDriver => "v-bad",
             Verdict::Unknown => "v-unknown",
+        }
+    }
+}
+
+impl Css for PassthroughVerdict {
+    fn css(&self) -> &'static str {
+        match self {
+            PassthroughVerdict::Ready => "v-ok",
+            PassthroughVerdict::NoStrictReset | PassthroughVerdict::AssignWithGroup => "v-warn",
+            PassthroughVerdict::NotIsolated => "v-bad",
+            PassthroughVerdict::Unknown => "v-unknown",
         }
     }
 }

@@ -7,6 +7,7 @@ use hcl_data::{Category, Origin, QubesVersion, Role, System};
 use serde::Serialize;
 
 use super::parts::{Frame, StateCell, VerdictCell, kernel_ids, origin_label};
+use super::readiness_parts::ReadinessSection;
 use crate::analysis::Hcl;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -49,6 +50,8 @@ pub struct ReportPage {
     pub states: Vec<StateCell>,
     pub devices: Vec<ReportDevice>,
     pub observed: Option<crate::analysis::observed::ReportObservation>,
+    /// Passthrough, suspend and Xen facts; None when the report has none.
+    pub readiness: Option<ReadinessSection>,
 }
 
 impl ReportPage {
@@ -103,6 +106,7 @@ pub fn report(hcl: &Hcl, id: &str, frame: Frame) -> Option<ReportPage> {
     let r = hcl.report(id)?;
     let kernels = kernel_ids(hcl);
     Some(ReportPage {
+        readiness: ReadinessSection::of(r),
         frame,
         id: r.id.clone(),
         day: r.day.to_string(),
