@@ -400,12 +400,17 @@ fn debian_package_version(folder: &str, prefix: &str) -> String {
     v.replace("_bpo", "~bpo")
 }
 
-/// Regenerate every shipped profile from `shared` (the folder holding `kernel-data/`).
+/// Regenerate every shipped profile from `shared` (the folder holding `kernel-data/`) and the
+/// repository's `data/` (kernels derived with `hcl-kernels derive`).
 /// `progress(done, total, id)` is called per profile.
-pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<Catalog, Error> {
+pub fn build_shipped(
+    shared: &Path,
+    data: &Path,
+    progress: &dyn Fn(u64, u64, &str),
+) -> Result<Catalog, Error> {
     let kd = shared.join("kernel-data");
     let date = data_date(&kd);
-    let total = 8;
+    let total = 8 + DERIVED_QUBES.len() as u64;
     let mut builders: Vec<ProfileBuilder> = Vec::new();
 
     for (i, (spec, fw_suite)) in DEBIAN.iter().enumerate() {
@@ -523,6 +528,11 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
     };
     builders.push(import::import_derived_dir(&qdir, meta)?);
 
+    for (i, spec) in DERIVED_QUBES.iter().enumerate() {
+        progress(8 + i as u64, total, spec.id);
+        builders.push(derived_qubes(data, spec)?);
+    }
+
     // Inference needs every builder's recorded aliases; do it on a snapshot.
     let snapshot = builders.clone();
     let refs: Vec<&ProfileBuilder> = snapshot.iter().collect();
@@ -535,6 +545,59 @@ pub fn build_shipped(shared: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result
     Ok(Catalog::from_profiles(
         builders.into_iter().map(ProfileBuilder::build).collect(),
     ))
+}
+
+/// A Qubes dom0 kernel derived with `hcl-kernels derive` (data in `data/qubes-derived/<id>/`).
+struct DerivedQubes {
+    id: &'static str,
+    /// Qubes package and branch.
+    release: &'static str,
+    /// The Qubes kernel's upstream version (the data comes from the closest Debian source).
+    kernel_version: &'static str,
+    package_version: &'static str,
+    /// Why this source tree.
+    source_note: &'static str,
+}
+
+const DERIVED_QUBES: [DerivedQubes; 2] = [
+    DerivedQubes {
+        id: "qubes-6.18",
+        release: "dom0 kernel (stable-6.18)",
+        kernel_version: "6.18.44",
+        package_version: "kernel-6.18.44-1",
+        source_note: "Qubes builds kernel.org 6.18.44 with a few patches that touch no device \
+                      table; Debian's 6.18.15-1~bpo13+1 (trixie-backports) is the closest 6.18 \
+                      source in Debian's archive",
+    },
+    DerivedQubes {
+        id: "qubes-7.1",
+        release: "dom0 kernel-latest (main)",
+        kernel_version: "7.1.8",
+        package_version: "kernel-latest-7.1.8-1",
+        source_note: "Qubes builds kernel.org 7.1.8; Debian's 7.1.8-2 (sid) is the same upstream \
+                      release with Debian's patches",
+    },
+];
+
+fn derived_qubes(data: &Path, spec: &DerivedQubes) -> Result<ProfileBuilder, Error> {
+    let dir = data.join("qubes-derived").join(spec.id);
+    let d = crate::derive::Derived::read_dir(&dir)?;
+    let meta = ProfileMeta {
+        id: spec.id.into(),
+        distro: "qubes".into(),
+        release: spec.release.into(),
+        kernel_version: spec.kernel_version.into(),
+        package_version: spec.package_version.into(),
+        provenance: format!(
+            "{}. {}",
+            d.provenance_line(&format!("data/qubes-derived/{}", spec.id)),
+            spec.source_note
+        ),
+        data_date: d.provenance.date.clone(),
+        firmware_source: "none (no distribution ships Qubes' linux-firmware list)".into(),
+        ..Default::default()
+    };
+    Ok(d.builder(meta))
 }
 
 /// Module name -> path from a modules.dep.

@@ -13,6 +13,7 @@
 pub mod binary;
 pub mod build;
 mod bytes;
+pub mod derive;
 pub mod diff;
 mod filter;
 pub mod fnmatch;
@@ -45,6 +46,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Binary(#[from] binary::Error),
+    #[error(transparent)]
+    Derive(#[from] derive::Error),
     /// A whole-profile operation on a profile decoded for a few modaliases only.
     #[error(
         "profile {0} was decoded for one machine's modaliases only; this needs the whole profile"

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{build, catalog, diff, import_cmd, list, resolve};
+use crate::commands::{DeriveArgs, build, catalog, derive, diff, import_cmd, list, resolve};
 
 #[derive(Parser)]
 #[command(version, about = "Kernel profiles for HCL Probe")]
@@ -58,13 +58,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Regenerate every shipped profile from shared/kernel-data.
+    /// Regenerate every shipped profile from shared/kernel-data and the derived data in data/.
     BuildShipped {
         #[arg(long, env = "HCL_SHARED_DIR", default_value = "../shared")]
         shared: PathBuf,
+        /// The repository's data/ folder (derived Qubes kernels).
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
         #[arg(long, default_value = "kernels/profiles")]
         out: PathBuf,
     },
+    /// Derive a profile from kernel source and a config: compile only the objects holding
+    /// device tables and run the tree's own modpost (needs gcc, make, flex, bison, bc,
+    /// libelf-dev, libssl-dev; minutes to hours).
+    Derive(Box<DeriveArgs>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -99,6 +106,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &modaliases,
         ),
         Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
-        Command::BuildShipped { shared, out } => build(&shared, &out),
+        Command::BuildShipped { shared, data, out } => build(&shared, &data, &out),
+        Command::Derive(args) => derive(&args),
     }
 }

@@ -209,7 +209,8 @@ fn firmware_missing_when_no_declared_file_ships() {
 /// ../shared now.
 #[test]
 fn committed_profiles_equal_fresh_import_from_shared() {
-    let fresh = build_shipped(&shared_dir(), &|_, _, _| {}).expect("build from shared");
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
+    let fresh = build_shipped(&shared_dir(), &data, &|_, _, _| {}).expect("build from shared");
     let committed = catalog();
     assert_eq!(fresh.profiles().len(), committed.profiles().len());
     for (f, c) in fresh.profiles().iter().zip(committed.profiles()) {
