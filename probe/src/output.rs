@@ -66,7 +66,9 @@ pub fn short_kernel(id: &str) -> String {
         "rhel-8.10" => "el8",
         "rhel-9.6" => "el9",
         "rhel-10.0" => "el10",
-        "qubes-6.12" => "qubes",
+        "qubes-6.12" => "q6.12",
+        "qubes-6.18" => "q6.18",
+        "qubes-7.1" => "q7.1",
         other => return other.chars().take(6).collect(),
     };
     s.to_owned()

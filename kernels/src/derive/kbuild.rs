@@ -41,6 +41,9 @@ pub(crate) struct Listing {
 /// The tree's version from its top Makefile (`6.12.117`, `7.1.8`, `6.19.0-rc3`).
 pub(crate) fn tree_version(srctree: &Path) -> Result<String, Error> {
     let path = srctree.join("Makefile");
+    if !path.is_file() {
+        return Err(Error::bad(srctree, "not a Linux source tree: no top Makefile"));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let get = |key: &str| {
         text.lines()
@@ -102,29 +105,51 @@ impl Make {
     }
 
     /// `make -n -k vmlinux_o modules`: every command of a full build, nothing run. Lines are
-    /// parsed as they come (the text is ~100 MB for a distribution config).
+    /// parsed as they come (the text is ~100 MB for a distribution config) and kept,
+    /// compressed, in the build directory: later runs parse the kept copy, since `make -n`
+    /// leaves out objects Kbuild has built meanwhile.
     pub(crate) fn listing(&self, progress: &dyn Progress) -> Result<Listing, Error> {
+        let dir = self.objtree.join(".hcl-derive");
+        let raw_path = dir.join("listing.txt.zst");
+        let done = dir.join("listing.done");
+        if done.is_file()
+            && let Ok(file) = std::fs::File::open(&raw_path)
+        {
+            let dec = zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(&raw_path, e))?;
+            let mut parser = ListingParser::new(&self.srctree, &self.objtree);
+            for line in BufReader::new(dec).split(b'\n') {
+                let line = line.map_err(|e| Error::io(&raw_path, e))?;
+                parser.line(&String::from_utf8_lossy(&line));
+            }
+            return Ok(parser.finish());
+        }
+        // Objects compiled by an earlier run and then by Kbuild (a retry) would be left out.
+        forget_records_of_stamped(&self.objtree);
         let log_path = self.logs.join("listing.err");
+        std::fs::create_dir_all(&self.logs).map_err(|e| Error::io(&self.logs, e))?;
         let err = std::fs::File::create(&log_path).map_err(|e| Error::io(&log_path, e))?;
         let mut c = self.command();
         c.args(["-n", "-k", "vmlinux_o", "modules"])
             .stdout(Stdio::piped())
             .stderr(err);
         let mut child = c.spawn().map_err(|e| Error::tool("make", e))?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| Error::Missing("make's output".into()))?;
+        let stdout = child.stdout.take().ok_or_else(|| Error::Missing("make's output".into()))?;
         let mut parser = ListingParser::new(&self.srctree, &self.objtree);
+        let raw = std::fs::File::create(&raw_path).map_err(|e| Error::io(&raw_path, e))?;
+        let mut raw = zstd::stream::write::Encoder::new(raw, 3).map_err(|e| Error::io(&raw_path, e))?;
         let mut lines = 0u64;
         for line in BufReader::new(stdout).split(b'\n') {
             let line = line.map_err(|e| Error::io(Path::new("make -n output"), e))?;
+            raw.write_all(&line)
+                .and_then(|()| raw.write_all(b"\n"))
+                .map_err(|e| Error::io(&raw_path, e))?;
             parser.line(&String::from_utf8_lossy(&line));
             lines += 1;
             if lines % 512 == 0 {
                 progress.set(parser.units.len() as u64);
             }
         }
+        raw.finish().map_err(|e| Error::io(&raw_path, e))?;
         // `make -n -k` ends with an error: vmlinux.a is not made when nothing runs.
         let _ = child.wait();
         let listing = parser.finish();
@@ -135,7 +160,39 @@ impl Make {
                 tail: log_tail(&log_path),
             });
         }
+        std::fs::write(&done, "").map_err(|e| Error::io(&done, e))?;
         Ok(listing)
+    }
+}
+
+/// Removes Kbuild's records of every object derive has compiled (those with a stamp).
+fn forget_records_of_stamped(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        match e.file_type() {
+            Ok(t) if t.is_dir() && !t.is_symlink() && !name.starts_with('.') => {
+                forget_records_of_stamped(&p)
+            }
+            Ok(t) if t.is_file() => {
+                if let Some(obj) = name.strip_suffix(".hcl-derive") {
+                    let _ = std::fs::remove_file(p.with_file_name(format!("{obj}.cmd")));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Kbuild's record of how it built an object (`dir/.name.o.cmd`); once there, `make -n`
+/// omits the object. Objects are compiled by derive itself, so the record goes.
+pub(crate) fn forget_kbuild_record(objtree: &Path, object: &str) {
+    let p = objtree.join(object);
+    if let Some(name) = p.file_name().map(|n| n.to_string_lossy().into_owned()) {
+        let _ = std::fs::remove_file(p.with_file_name(format!(".{name}.cmd")));
     }
 }
 

@@ -61,22 +61,16 @@ use crate::profile::AliasKind;
 /// Errors of a derivation.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The I/O error is part of the message (not a `source`, which would print it twice).
+    #[error("{path}: {err}")]
+    Io { path: PathBuf, err: std::io::Error },
     #[error("{path}: {message}")]
     Bad { path: String, message: String },
     #[error(
-        "cannot run {what}: {source} (derive needs make, gcc, ld, patch, flex, bison, bc, libelf-dev and libssl-dev)"
+        "cannot run {what}: {err} (derive needs make, gcc, binutils, patch, flex, bison, bc, \
+         libelf-dev and libssl-dev)"
     )]
-    Tool {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    Tool { what: String, err: std::io::Error },
     #[error("{what} failed (log: {}):\n{tail}", log.display())]
     Failed {
         what: String,
@@ -90,10 +84,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: &Path, err: std::io::Error) -> Self {
         Error::Io {
             path: path.to_owned(),
-            source,
+            err,
         }
     }
     pub(crate) fn bad(path: impl AsRef<Path>, message: impl Into<String>) -> Self {
@@ -102,10 +96,10 @@ impl Error {
             message: message.into(),
         }
     }
-    pub(crate) fn tool(what: &str, source: std::io::Error) -> Self {
+    pub(crate) fn tool(what: &str, err: std::io::Error) -> Self {
         Error::Tool {
             what: what.to_owned(),
-            source,
+            err,
         }
     }
 }
@@ -408,6 +402,9 @@ fn compile_and_collect(
         let mut args: Vec<&str> = vec!["-k", &jobs_arg];
         args.extend(failed_objects.iter().map(String::as_str));
         let _ = make.run(&args, "retry");
+        for o in &failed_objects {
+            kbuild::forget_kbuild_record(objtree, o);
+        }
         let retry: Vec<kbuild::Job> = jobs_list
             .iter()
             .filter(|j| report.failed.contains_key(&j.output))

@@ -8,9 +8,16 @@
 //! 6.18 the built-in objects are compiled as modules (`-DMODULE`, see `kbuild::Job::as_module`)
 //! into `b/<module>.o`, so modpost makes the aliases that 6.18's would record for them.
 //! Hand-written `MODULE_ALIAS()` entries are read from the objects' `.modinfo` sections.
+//!
+//! modpost writes no `.mod.c` at all once any module has an error, and two errors come from
+//! the objects not compiled here: `missing MODULE_LICENSE()` (the license is often in another
+//! file of a composite module) and `exported without definition` (an `EXPORT_SYMBOL` of a
+//! function defined in another file). So each module's linked copy gets a stand-in
+//! `license=GPL` entry after its own `.modinfo` (modpost takes the first) and loses its export
+//! sections. file2alias reads neither.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::Error;
@@ -53,6 +60,10 @@ pub(crate) fn run(
         std::fs::create_dir_all(work.join(d)).map_err(|e| Error::io(work, e))?;
     }
     let logs = work.join("logs");
+    let license = match modules.iter().chain(builtin).flat_map(|g| g.objects.first()).next() {
+        Some(sample) => Some(license_object(objtree, sample, work, &logs)?),
+        None => None,
+    };
     let mut order = String::new();
     for (dir, groups) in [
         ("m", modules),
@@ -60,7 +71,8 @@ pub(crate) fn run(
     ] {
         for g in groups {
             let rel = format!("{dir}/{}.o", g.name);
-            link(objtree, &g.objects, &work.join(&rel), &logs)?;
+            link(objtree, &g.objects, license.as_deref(), &work.join(&rel), &logs)?;
+            strip_exports(&work.join(&rel), &logs)?;
             // modpost reads <module>.mod only for srcversion (MODULE_VERSION); list nothing.
             std::fs::write(work.join(format!("{dir}/{}.mod", g.name)), "")
                 .map_err(|e| Error::io(work, e))?;
@@ -79,12 +91,12 @@ pub(crate) fn run(
     }
     let vmlinux_objects: Vec<String> = builtin.iter().flat_map(|g| g.objects.clone()).collect();
     if builtin_in_vmlinux && !vmlinux_objects.is_empty() {
-        link(objtree, &vmlinux_objects, &work.join("vmlinux.o"), &logs)?;
+        link(objtree, &vmlinux_objects, None, &work.join("vmlinux.o"), &logs)?;
         c.arg("vmlinux.o");
     }
     let log = logs.join("modpost.log");
-    // modpost exits non-zero on missing MODULE_LICENSE() and the like (those live in objects
-    // not compiled here) but writes every .mod.c first; missing outputs are checked below.
+    // Unresolved symbols and section mismatches are warnings; whether every output was
+    // written is checked below, with the log's end in the error.
     let _ = run_logged(c, &log, "scripts/mod/modpost");
     let mut out = Output::default();
     for g in modules {
@@ -129,24 +141,62 @@ pub(crate) fn run(
     Ok(out)
 }
 
-/// `ld -r` of the objects into `dest` (a single object is copied).
-fn link(objtree: &Path, objects: &[String], dest: &Path, logs: &Path) -> Result<(), Error> {
-    if let [one] = objects {
-        let src = objtree.join(one);
-        std::fs::copy(&src, dest).map_err(|e| Error::io(&src, e))?;
-        return Ok(());
-    }
+/// `ld -r` of the objects (and the stand-in license object) into `dest`.
+fn link(
+    objtree: &Path,
+    objects: &[String],
+    license: Option<&Path>,
+    dest: &Path,
+    logs: &Path,
+) -> Result<(), Error> {
     let mut c = Command::new("ld");
-    c.current_dir(objtree)
-        .arg("-r")
-        .arg("-o")
-        .arg(dest)
-        .args(objects);
-    run_logged(
-        c,
-        &logs.join("ld.log"),
-        &format!("ld -r -o {}", dest.display()),
-    )
+    c.current_dir(objtree).arg("-r").arg("-o").arg(dest).args(objects);
+    if let Some(l) = license {
+        c.arg(l);
+    }
+    run_logged(c, &logs.join("ld.log"), &format!("ld -r -o {}", dest.display()))
+}
+
+/// An object whose `.modinfo` holds `license=GPL`, in the object format of `sample`.
+fn license_object(objtree: &Path, sample: &str, work: &Path, logs: &Path) -> Result<PathBuf, Error> {
+    let out = Command::new("objdump")
+        .arg("-f")
+        .arg(objtree.join(sample))
+        .output()
+        .map_err(|e| Error::tool("objdump", e))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let format = text
+        .lines()
+        .find_map(|l| l.split("file format ").nth(1))
+        .map(|f| f.trim().to_owned())
+        .ok_or_else(|| Error::bad(objtree.join(sample), "objdump -f names no file format"))?;
+    let bin = work.join("license.bin");
+    std::fs::write(&bin, b"license=GPL\0").map_err(|e| Error::io(&bin, e))?;
+    let obj = work.join("license.o");
+    let mut c = Command::new("objcopy");
+    c.current_dir(work)
+        .args(["-I", "binary", "-O", &format])
+        .args(["--rename-section", ".data=.modinfo,alloc,load,readonly,data,contents"])
+        .args(["license.bin", "license.o"]);
+    run_logged(c, &logs.join("objcopy.log"), "objcopy (stand-in license)")?;
+    Ok(obj)
+}
+
+/// Removes the export tables (6.5+: `.export_symbol`; before: `__ksymtab*`, `__kcrctab*`).
+fn strip_exports(obj: &Path, logs: &Path) -> Result<(), Error> {
+    let mut c = Command::new("objcopy");
+    for s in [
+        ".export_symbol",
+        ".rela.export_symbol",
+        "__ksymtab*",
+        ".rela__ksymtab*",
+        "__kcrctab*",
+        ".rela__kcrctab*",
+    ] {
+        c.arg("-R").arg(s);
+    }
+    c.arg(obj);
+    run_logged(c, &logs.join("objcopy.log"), &format!("objcopy -R (exports) {}", obj.display()))
 }
 
 /// Hand-written `alias=` entries of an object's `.modinfo` (with or without a `module.`

@@ -1,6 +1,7 @@
 //! Integration tests of hcl-kernels: one test binary, one module per area.
 
 mod common;
+mod derive;
 mod engine;
 mod import_binary;
 mod kmod_differential;
