@@ -42,7 +42,10 @@ pub(crate) struct Listing {
 pub(crate) fn tree_version(srctree: &Path) -> Result<String, Error> {
     let path = srctree.join("Makefile");
     if !path.is_file() {
-        return Err(Error::bad(srctree, "not a Linux source tree: no top Makefile"));
+        return Err(Error::bad(
+            srctree,
+            "not a Linux source tree: no top Makefile",
+        ));
     }
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
     let get = |key: &str| {
@@ -115,7 +118,8 @@ impl Make {
         if done.is_file()
             && let Ok(file) = std::fs::File::open(&raw_path)
         {
-            let dec = zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(&raw_path, e))?;
+            let dec =
+                zstd::stream::read::Decoder::new(file).map_err(|e| Error::io(&raw_path, e))?;
             let mut parser = ListingParser::new(&self.srctree, &self.objtree);
             for line in BufReader::new(dec).split(b'\n') {
                 let line = line.map_err(|e| Error::io(&raw_path, e))?;
@@ -133,10 +137,14 @@ impl Make {
             .stdout(Stdio::piped())
             .stderr(err);
         let mut child = c.spawn().map_err(|e| Error::tool("make", e))?;
-        let stdout = child.stdout.take().ok_or_else(|| Error::Missing("make's output".into()))?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| Error::Missing("make's output".into()))?;
         let mut parser = ListingParser::new(&self.srctree, &self.objtree);
         let raw = std::fs::File::create(&raw_path).map_err(|e| Error::io(&raw_path, e))?;
-        let mut raw = zstd::stream::write::Encoder::new(raw, 3).map_err(|e| Error::io(&raw_path, e))?;
+        let mut raw =
+            zstd::stream::write::Encoder::new(raw, 3).map_err(|e| Error::io(&raw_path, e))?;
         let mut lines = 0u64;
         for line in BufReader::new(stdout).split(b'\n') {
             let line = line.map_err(|e| Error::io(Path::new("make -n output"), e))?;

@@ -60,7 +60,12 @@ pub(crate) fn run(
         std::fs::create_dir_all(work.join(d)).map_err(|e| Error::io(work, e))?;
     }
     let logs = work.join("logs");
-    let license = match modules.iter().chain(builtin).flat_map(|g| g.objects.first()).next() {
+    let license = match modules
+        .iter()
+        .chain(builtin)
+        .flat_map(|g| g.objects.first())
+        .next()
+    {
         Some(sample) => Some(license_object(objtree, sample, work, &logs)?),
         None => None,
     };
@@ -71,7 +76,13 @@ pub(crate) fn run(
     ] {
         for g in groups {
             let rel = format!("{dir}/{}.o", g.name);
-            link(objtree, &g.objects, license.as_deref(), &work.join(&rel), &logs)?;
+            link(
+                objtree,
+                &g.objects,
+                license.as_deref(),
+                &work.join(&rel),
+                &logs,
+            )?;
             strip_exports(&work.join(&rel), &logs)?;
             // modpost reads <module>.mod only for srcversion (MODULE_VERSION); list nothing.
             std::fs::write(work.join(format!("{dir}/{}.mod", g.name)), "")
@@ -91,7 +102,13 @@ pub(crate) fn run(
     }
     let vmlinux_objects: Vec<String> = builtin.iter().flat_map(|g| g.objects.clone()).collect();
     if builtin_in_vmlinux && !vmlinux_objects.is_empty() {
-        link(objtree, &vmlinux_objects, None, &work.join("vmlinux.o"), &logs)?;
+        link(
+            objtree,
+            &vmlinux_objects,
+            None,
+            &work.join("vmlinux.o"),
+            &logs,
+        )?;
         c.arg("vmlinux.o");
     }
     let log = logs.join("modpost.log");
@@ -150,15 +167,28 @@ fn link(
     logs: &Path,
 ) -> Result<(), Error> {
     let mut c = Command::new("ld");
-    c.current_dir(objtree).arg("-r").arg("-o").arg(dest).args(objects);
+    c.current_dir(objtree)
+        .arg("-r")
+        .arg("-o")
+        .arg(dest)
+        .args(objects);
     if let Some(l) = license {
         c.arg(l);
     }
-    run_logged(c, &logs.join("ld.log"), &format!("ld -r -o {}", dest.display()))
+    run_logged(
+        c,
+        &logs.join("ld.log"),
+        &format!("ld -r -o {}", dest.display()),
+    )
 }
 
 /// An object whose `.modinfo` holds `license=GPL`, in the object format of `sample`.
-fn license_object(objtree: &Path, sample: &str, work: &Path, logs: &Path) -> Result<PathBuf, Error> {
+fn license_object(
+    objtree: &Path,
+    sample: &str,
+    work: &Path,
+    logs: &Path,
+) -> Result<PathBuf, Error> {
     let out = Command::new("objdump")
         .arg("-f")
         .arg(objtree.join(sample))
@@ -176,7 +206,10 @@ fn license_object(objtree: &Path, sample: &str, work: &Path, logs: &Path) -> Res
     let mut c = Command::new("objcopy");
     c.current_dir(work)
         .args(["-I", "binary", "-O", &format])
-        .args(["--rename-section", ".data=.modinfo,alloc,load,readonly,data,contents"])
+        .args([
+            "--rename-section",
+            ".data=.modinfo,alloc,load,readonly,data,contents",
+        ])
         .args(["license.bin", "license.o"]);
     run_logged(c, &logs.join("objcopy.log"), "objcopy (stand-in license)")?;
     Ok(obj)
@@ -196,7 +229,11 @@ fn strip_exports(obj: &Path, logs: &Path) -> Result<(), Error> {
         c.arg("-R").arg(s);
     }
     c.arg(obj);
-    run_logged(c, &logs.join("objcopy.log"), &format!("objcopy -R (exports) {}", obj.display()))
+    run_logged(
+        c,
+        &logs.join("objcopy.log"),
+        &format!("objcopy -R (exports) {}", obj.display()),
+    )
 }
 
 /// Hand-written `alias=` entries of an object's `.modinfo` (with or without a `module.`

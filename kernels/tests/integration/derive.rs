@@ -2,7 +2,8 @@
 //! Debian's 6.12.117 with the headers they include, compiled with the commands Debian's config
 //! gives them in `make -n`, and the tree's real scripts/mod built here and run on them. The alias
 //! lines must be Debian's real ones. The whole-tree figure (Debian's source against Debian's
-//! real modules.alias) is in the README; that run takes hours, this one seconds.
+//! real modules.alias) is in the README and kernels/BENCHMARKS.md; that run takes minutes to
+//! hours, this one seconds.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -36,7 +37,10 @@ fn unpack_fixture(dir: &Path) -> (PathBuf, PathBuf, String) {
         .arg(build.join("scripts/mod"))
         .arg("-I")
         .arg(src.join("scripts/include"))
-        .args(["modpost.c", "file2alias.c", "sumversion.c", "symsearch.c"].map(|f| src.join("scripts/mod").join(f)))
+        .args(
+            ["modpost.c", "file2alias.c", "sumversion.c", "symsearch.c"]
+                .map(|f| src.join("scripts/mod").join(f)),
+        )
         .status()
         .expect("run the host C compiler (cc)");
     assert!(status.success(), "building scripts/mod/modpost failed");
@@ -65,15 +69,26 @@ fn derive_on_real_driver_sources_gives_debians_real_alias_lines() {
 
     let p = &d.provenance;
     assert_eq!(p.tree_version, "6.12.117");
-    assert!(!p.records_builtin_aliases, "6.12 records no built-in device tables");
+    assert!(
+        !p.records_builtin_aliases,
+        "6.12 records no built-in device tables"
+    );
     assert_eq!(p.objects_total, 7);
     // sdhci-pci-o2micro.c holds no table, i2c-designware-platdrv.c acpi and of ones only.
     assert_eq!(p.objects_compiled, 5, "compiled: {p:?}");
-    assert!(p.objects_failed.is_empty(), "failed: {:?}", p.objects_failed);
+    assert!(
+        p.objects_failed.is_empty(),
+        "failed: {:?}",
+        p.objects_failed
+    );
 
     let top = dir.path().join("linux-6.12.117-subset");
     let expected = lines(&top.join("expected/modules.alias"));
-    assert!(expected.len() > 150, "fixture holds {} lines", expected.len());
+    assert!(
+        expected.len() > 150,
+        "fixture holds {} lines",
+        expected.len()
+    );
     let got = as_lines(&d.aliases);
     assert_eq!(
         got.difference(&expected).collect::<Vec<_>>(),
@@ -103,7 +118,10 @@ fn derive_on_real_driver_sources_gives_debians_real_alias_lines() {
     // virtio_pci is built into Debian's 6.12: the kernel records nothing, and the derived line
     // is the one 6.18+ would record (and 6.1, where it is a module, has).
     assert!(d.builtin_aliases.is_empty());
-    assert_eq!(as_lines(&d.builtin_unrecorded), lines(&top.join("expected/builtin.alias")));
+    assert_eq!(
+        as_lines(&d.builtin_unrecorded),
+        lines(&top.join("expected/builtin.alias"))
+    );
 
     // A profile from it: modules, recorded and inferred built-in aliases, buses covered.
     let profile = d
@@ -118,7 +136,11 @@ fn derive_on_real_driver_sources_gives_debians_real_alias_lines() {
     assert_eq!(r.modules, ["sdhci_pci"]);
     let r = profile.resolve("pci:v00001AF4d00001041sv00001AF4sd00001100bc02sc00i00");
     assert_eq!(r.inferred_builtin, ["virtio_pci"]);
-    assert!(profile.inferred_source("virtio_pci").is_some_and(|s| s.contains("derived")));
+    assert!(
+        profile
+            .inferred_source("virtio_pci")
+            .is_some_and(|s| s.contains("derived"))
+    );
 
     // The compact data written for build-shipped reads back the same.
     let out = dir.path().join("data");
