@@ -565,9 +565,11 @@ const DERIVED_QUBES: [DerivedQubes; 2] = [
         release: "dom0 kernel (stable-6.18)",
         kernel_version: "6.18.44",
         package_version: "kernel-6.18.44-1",
-        source_note: "Qubes builds kernel.org 6.18.44 with a few patches that touch no device \
-                      table; Debian's 6.18.15-1~bpo13+1 (trixie-backports) is the closest 6.18 \
-                      source in Debian's archive",
+        source_note: "Qubes builds kernel.org 6.18.44; Debian's 6.18.15-1~bpo13+1 \
+                      (trixie-backports) is the closest 6.18 source reachable here, so device ids \
+                      added by the stable releases 6.18.16 to 6.18.44 are missing. Qubes' own \
+                      patches (Xen, block, pciback and mce fixes by their series.conf titles) are \
+                      not applied",
     },
     DerivedQubes {
         id: "qubes-7.1",
@@ -575,9 +577,18 @@ const DERIVED_QUBES: [DerivedQubes; 2] = [
         kernel_version: "7.1.8",
         package_version: "kernel-latest-7.1.8-1",
         source_note: "Qubes builds kernel.org 7.1.8; Debian's 7.1.8-2 (sid) is the same upstream \
-                      release with Debian's patches",
+                      release with Debian's patches. Qubes' own patches (Xen, block, pciback and \
+                      mce fixes by their series.conf titles) are not applied",
     },
 ];
+
+/// Qubes' config-rust sets `CONFIG_RUST=y`, which needs a Rust toolchain for the kernel that
+/// this machine lacks. Checked in the 6.18.15 and 7.1.8 trees: the only Rust code with a pci or
+/// usb device table is nova-core and samples/rust.
+const RUST_NOTE: &str = "CONFIG_RUST=y (config-rust) is not applied: no Rust toolchain for the \
+                         kernel here; the only Rust code with a pci or usb device table in these \
+                         trees is nova-core (default n, not set by Qubes) and samples/rust \
+                         (CONFIG_SAMPLES off), so no pci/usb alias depends on it";
 
 fn derived_qubes(data: &Path, spec: &DerivedQubes) -> Result<ProfileBuilder, Error> {
     let dir = data.join("qubes-derived").join(spec.id);
@@ -589,7 +600,7 @@ fn derived_qubes(data: &Path, spec: &DerivedQubes) -> Result<ProfileBuilder, Err
         kernel_version: spec.kernel_version.into(),
         package_version: spec.package_version.into(),
         provenance: format!(
-            "{}. {}",
+            "{}. {}. {RUST_NOTE}",
             d.provenance_line(&format!("data/qubes-derived/{}", spec.id)),
             spec.source_note
         ),

@@ -153,7 +153,7 @@ impl Make {
                 .map_err(|e| Error::io(&raw_path, e))?;
             parser.line(&String::from_utf8_lossy(&line));
             lines += 1;
-            if lines % 512 == 0 {
+            if lines.is_multiple_of(512) {
                 progress.set(parser.units.len() as u64);
             }
         }
