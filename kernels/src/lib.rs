@@ -548,6 +548,8 @@ shipped!(
     "rhel-9.6",
     "rhel-10.0",
     "qubes-6.12",
+    "qubes-6.18",
+    "qubes-7.1",
 );
 
 /// A set of profiles.
