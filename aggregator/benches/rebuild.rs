@@ -1,9 +1,10 @@
 //! Rebuild benchmark: time and peak memory to turn 100,000 stored reports into the HCL snapshot
-//! and the kernel choice report over all eight candidate kernels, and to render the pages.
+//! and the kernel choice report over all the shipped candidate kernels, and to render the pages.
 //!
 //!     cargo bench -p hcl-aggregator --bench rebuild
 //!
-//! Env: `HCL_BENCH_REPORTS` (default 100000), `HCL_SHARED_DIR` (default `../shared`).
+//! Env: `HCL_BENCH_REPORTS` (default 100000). The Qubes HCL comes from the repository's
+//! `data/qubes-hcl/qubes-hcl.tar.zst`.
 //!
 //! The synthetic reports are built from real device modaliases: the 1,195 Qubes HCL reports
 //! (partial PCI ids) and, for a third of the reports, the same devices with concrete subsystem
@@ -23,10 +24,8 @@ use hcl_aggregator::store::StoredReport;
 use hcl_aggregator::web::pages::{self, Frame};
 use hcl_data::Report;
 
-fn shared_dir() -> PathBuf {
-    std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+fn hcl_archive() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/qubes-hcl/qubes-hcl.tar.zst")
 }
 
 /// Peak resident memory of this process so far (VmHWM), in MiB.
@@ -57,20 +56,13 @@ fn rss_mib() -> f64 {
 }
 
 fn load_hcl() -> Vec<Report> {
-    let dir = shared_dir().join("qubes-hcl");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yml"))
-        .collect();
-    files.sort();
+    let files = hcl_data::hcl_files::read(&hcl_archive()).unwrap_or_else(|e| panic!("{e}"));
     files
         .iter()
-        .filter_map(|p| {
-            let text = String::from_utf8_lossy(&std::fs::read(p).ok()?).into_owned();
-            let name = p.file_name()?.to_string_lossy().into_owned();
-            hcl_data::qubes_hcl::from_yaml(&text, &name).ok()
+        .filter(|f| f.name.ends_with(".yml"))
+        .filter_map(|f| {
+            let text = String::from_utf8_lossy(f.bytes.as_ref().ok()?).into_owned();
+            hcl_data::qubes_hcl::from_yaml(&text, &f.name).ok()
         })
         .collect()
 }
@@ -117,7 +109,9 @@ fn synthetic(base: &[Report], count: usize) -> Vec<StoredReport> {
                 i % 40
             ));
             r.system.machine_type = Some(types[i % types.len()].into());
-            r.generated_on = format!("20{:02}-{:02}-{:02}", 16 + i % 10, 1 + i % 12, 1 + i % 28);
+            r.generated_on = format!("20{:02}-{:02}-{:02}", 16 + i % 10, 1 + i % 12, 1 + i % 28)
+                .as_str()
+                .into();
             if let Some(q) = r.qubes.as_mut() {
                 for v in &mut q.versions {
                     v.qubes = Some(qubes[i % qubes.len()].into());
@@ -138,7 +132,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let catalog = Arc::new(hcl_kernels::Catalog::embedded().expect("embedded catalog"));
+    let catalog = Arc::new(hcl_kernel_engine::Catalog::embedded().expect("embedded catalog"));
     let ids: Vec<String> = catalog
         .profiles()
         .iter()
@@ -147,8 +141,8 @@ fn main() {
     let base = load_hcl();
     assert!(
         base.len() > 1_000,
-        "Qubes HCL not found under {}",
-        shared_dir().display()
+        "Qubes HCL not found in {}",
+        hcl_archive().display()
     );
     let reports = synthetic(&base, count);
     drop(base);

@@ -1,21 +1,21 @@
-//! `import-qubes-hcl DIR`: load the Qubes HCL YAML files into the store.
+//! `import-qubes-hcl PATH`: load the Qubes HCL YAML files into the store, from a folder of the
+//! files or a `.tar.zst` archive of them (`data/qubes-hcl/qubes-hcl.tar.zst`; read by
+//! `hcl_data::hcl_files`).
 //!
 //! Each file becomes a report with `origin: qubes_hcl` (partial identifiers, vendor:device only),
-//! stored under its content id, so importing the same directory twice stores nothing new. One bad
+//! stored under its content id, so importing the same files twice stores nothing new. One bad
 //! file is reported with its name and skipped; it never stops the import.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::store::{PutOutcome, Store, StoreError};
 
 /// Errors that stop an import as a whole (one bad file does not).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error("cannot read directory {path}: {source}")]
-    ReadDir {
-        path: String,
-        source: std::io::Error,
-    },
+    /// The folder or archive cannot be read (the message names it).
+    #[error(transparent)]
+    Read(#[from] hcl_data::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,32 +45,18 @@ pub struct ImportSummary {
     pub failures: Vec<FileFailure>,
 }
 
-/// Import every `.yml`/`.yaml` file of `dir` (not recursive), in name order.
-pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, ImportError> {
-    let read_err = |source| ImportError::ReadDir {
-        path: dir.display().to_string(),
-        source,
-    };
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(read_err)?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
-        })
-        .collect();
-    files.sort();
+/// Import every `.yml`/`.yaml` file of `path`, a folder (not recursive) or a `.tar.zst`
+/// archive, in name order.
+pub async fn import_hcl(store: &dyn Store, path: &Path) -> Result<ImportSummary, ImportError> {
+    let files = hcl_data::hcl_files::read(path)?;
     let mut sum = ImportSummary::default();
     // Parse a chunk, then store it in one go (few commits instead of one per file).
     for chunk in files.chunks(IMPORT_CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len());
-        for path in chunk {
+        for file in chunk {
             sum.files += 1;
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            match load_one(path, &name) {
+            let name = file.name.clone();
+            match load_one(&file.bytes, &name) {
                 Ok(report) => {
                     if report.devices.iter().any(|d| d.partial)
                         || report.origin == hcl_data::Origin::QubesHcl
@@ -103,10 +89,12 @@ pub async fn import_dir(store: &dyn Store, dir: &Path) -> Result<ImportSummary, 
     Ok(sum)
 }
 
-fn load_one(path: &Path, name: &str) -> Result<hcl_data::Report, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+/// One file of the HCL as the import reads it (public for the fuzz targets, `fuzz/`).
+#[doc(hidden)]
+pub fn load_one(bytes: &Result<Vec<u8>, String>, name: &str) -> Result<hcl_data::Report, String> {
+    let bytes = bytes.as_ref().map_err(Clone::clone)?;
     // HCL files are mostly UTF-8; a stray Latin-1 byte should not lose the whole report.
-    let text = String::from_utf8_lossy(&bytes);
+    let text = String::from_utf8_lossy(bytes);
     let report = hcl_data::qubes_hcl::from_yaml(&text, name).map_err(|e| e.to_string())?;
     report
         .validate()
@@ -114,10 +102,10 @@ fn load_one(path: &Path, name: &str) -> Result<hcl_data::Report, String> {
     Ok(report)
 }
 
-/// Open the store, import `dir`, print counts and every failure with its file name.
-pub async fn import_cli(db: &str, dir: &Path) -> Result<ImportSummary, ImportError> {
+/// Open the store, import `path`, print counts and every failure with its file name.
+pub async fn import_cli(db: &str, path: &Path) -> Result<ImportSummary, ImportError> {
     let store = crate::store::open(db).await?;
-    let sum = import_dir(store.as_ref(), dir).await?;
+    let sum = import_hcl(store.as_ref(), path).await?;
     for f in &sum.failures {
         eprintln!("{}: {}", f.file, f.message);
     }

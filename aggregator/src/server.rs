@@ -1,18 +1,101 @@
-//! Running the server: bind, serve with client addresses (for the rate limit), stop on a signal.
+//! Running the server: bind, accept with limits, serve with client addresses (for the rate
+//! limits), stop on a signal.
+//!
+//! The accept loop is hyper's HTTP/1 connection builder rather than `axum::serve`, which has no
+//! knobs: a client must deliver a request's whole header within the header-read timeout
+//! (counted from when the connection opens, or from the end of the previous response, so it
+//! also closes idle keep-alive connections), and at most `max_connections` are open at once;
+//! at the cap new connections wait in the kernel's listen queue instead of being accepted
+//! into a process that has no file descriptor left for them.
 
-use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tower::ServiceExt as _;
 
-use crate::app::{AppState, router};
+use crate::app::router;
+use crate::state::AppState;
 
-/// Serve until Ctrl-C or SIGTERM. In-flight requests finish; acknowledged writes are committed
-/// anyway, so a hard kill loses nothing acknowledged either.
+/// How long in-flight requests may take to finish after a stop signal.
+const DRAIN: Duration = Duration::from_secs(30);
+
+/// File descriptors kept for everything but client connections: the database, its pool,
+/// logs, the kernel catalog.
+pub const FD_RESERVE: u64 = 256;
+
+/// Serve until Ctrl-C or SIGTERM. In-flight requests finish (for up to 30 s); acknowledged
+/// writes are committed anyway, so a hard kill loses nothing acknowledged either.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+    let max_connections = state.config.max_connections.max(1);
+    let header_timeout = state.config.header_read_timeout;
+    let app = router(state);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot first: at the cap the next connection waits in the listen queue.
+        let permit = tokio::select! {
+            p = slots.clone().acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    accept_error(&e).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
+            let mut req = req.map(axum::body::Body::new);
+            req.extensions_mut().insert(ConnectInfo(peer));
+            app.clone().oneshot(req)
+        });
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Errors here are the client's (reset, header timeout, bad request line).
+            let _ = conn.await;
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(DRAIN) => {
+            tracing::warn!("requests still running {} s after the stop signal", DRAIN.as_secs());
+        }
+    }
+    Ok(())
+}
+
+/// After a failed accept: a client that went away before it was accepted is nothing; anything
+/// else (out of file descriptors) is logged and waited out a little, not spun on.
+async fn accept_error(e: &std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionRefused | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed");
+    tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
 async fn shutdown_signal() {
@@ -42,10 +125,12 @@ pub async fn run(
     db: &str,
     store_opts: crate::store::StoreOptions,
     listen: &str,
-    config: crate::app::Config,
+    config: crate::config::Config,
 ) -> Result<(), RunError> {
+    let mut config = config;
+    config.max_connections = fit_fd_limit(config.max_connections);
     let store = crate::store::open_with(db, store_opts).await?;
-    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded()?);
+    let catalog = std::sync::Arc::new(hcl_kernel_engine::Catalog::embedded()?);
     let state = AppState::new(store, catalog, config);
     let listener = TcpListener::bind(listen)
         .await
@@ -60,13 +145,42 @@ pub async fn run(
     serve(listener, state).await.map_err(RunError::Serve)
 }
 
+/// Raise the soft limit on open files so `max_connections` fit, up to the hard limit (many
+/// systems start processes at 1,024 soft with a far higher hard limit); when even the hard
+/// limit is too low, serve fewer connections at once and say so.
+fn fit_fd_limit(max_connections: usize) -> usize {
+    let wanted = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(FD_RESERVE);
+    let limit = match rlimit::increase_nofile_limit(wanted) {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the open-file limit");
+            return max_connections;
+        }
+    };
+    if limit >= wanted {
+        return max_connections;
+    }
+    let fit = usize::try_from(limit.saturating_sub(FD_RESERVE))
+        .unwrap_or(1)
+        .max(1);
+    tracing::warn!(
+        max_connections,
+        open_file_limit = limit,
+        serving = fit,
+        "the open-file limit is too low for --max-connections; serving fewer at once"
+    );
+    fit
+}
+
 /// Errors that stop the server from starting or running.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("kernel catalog: {0}")]
-    Catalog(#[from] hcl_kernels::Error),
+    Catalog(#[from] hcl_kernel_engine::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

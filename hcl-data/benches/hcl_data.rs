@@ -1,7 +1,7 @@
 //! How fast reports are read, checked, hashed, and how fast the Qubes HCL imports, each next
 //! to the bare serde parse it builds on (the cost of the checks is the difference).
 //!
-//! `cargo bench -p hcl-data` (reads the Qubes HCL from `$HCL_SHARED_DIR` or `../shared`).
+//! `cargo bench -p hcl-data` (reads the Qubes HCL kept in `data/qubes-hcl/qubes-hcl.tar.zst`).
 
 use std::collections::BTreeMap;
 use std::hint::black_box;
@@ -103,27 +103,20 @@ fn reports(c: &mut Criterion) {
 }
 
 fn hcl_files() -> Vec<(String, String)> {
-    let dir = std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-        .join("qubes-hcl");
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!(
-            "no Qubes HCL at {}: skipping the import benchmark",
-            dir.display()
-        );
-        return Vec::new();
+    let archive =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/qubes-hcl/qubes-hcl.tar.zst");
+    let files = match hcl_data::hcl_files::read(&archive) {
+        Ok(files) => files,
+        Err(e) => {
+            eprintln!("{e}: skipping the import benchmark");
+            return Vec::new();
+        }
     };
-    let mut files: Vec<(String, String)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(e.path()).ok()?;
-            name.ends_with(".yml").then_some((name, text))
-        })
-        .collect();
-    files.sort();
     files
+        .into_iter()
+        .filter(|f| f.name.ends_with(".yml"))
+        .filter_map(|f| Some((f.name, String::from_utf8(f.bytes.ok()?).ok()?)))
+        .collect()
 }
 
 fn hcl(c: &mut Criterion) {

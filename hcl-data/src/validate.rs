@@ -4,7 +4,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::day::Day;
 use crate::error::Error;
+use crate::modalias::Modalias;
 use crate::report::{Device, Report, SCHEMA_VERSION};
 
 /// Largest report accepted, JSON or YAML (a real one is well under 1 MiB).
@@ -122,14 +124,17 @@ impl Report {
             ("brand", &s.brand),
             ("model", &s.model),
             ("bios", &s.bios),
+            ("bios_version", &s.bios_version),
             ("cpu", &s.cpu),
             ("virtualization", &s.virtualization),
             ("tpm", &s.tpm),
-            ("boot_mode", &s.boot_mode),
             ("running_kernel", &s.running_kernel),
             ("distro", &s.distro),
         ] {
             opt_line(|| format!("system.{name}"), v, MAX_SHORT)?;
+        }
+        if let Some(b) = &s.boot_mode {
+            line("system.boot_mode", b.as_str(), MAX_SHORT)?;
         }
         if let Some(t) = &s.hcl_text {
             for (name, v) in [
@@ -151,6 +156,22 @@ impl Report {
                 line(|| format!("{p}.status"), &st.status, MAX_SHORT)?;
                 opt_text(|| format!("{p}.message"), &st.message)?;
             }
+        }
+        if let Some(sp) = &s.suspend {
+            count("system.suspend.mem_sleep", sp.mem_sleep.len(), 16)?;
+            for (i, m) in sp.mem_sleep.iter().enumerate() {
+                line(|| format!("system.suspend.mem_sleep[{i}]"), m, 64)?;
+            }
+            opt_line(
+                "system.suspend.mem_sleep_current",
+                &sp.mem_sleep_current,
+                64,
+            )?;
+        }
+        if let Some(x) = &s.xen {
+            opt_line("system.xen.version", &x.version, 64)?;
+            opt_line("system.xen.qubes_release", &x.qubes_release, 64)?;
+            count("system.xen.hidden", x.hidden.len(), 16)?;
         }
         count("devices", self.devices.len(), MAX_DEVICES)?;
         for (i, d) in self.devices.iter().enumerate() {
@@ -200,7 +221,39 @@ impl Report {
     pub fn canonical(&self) -> Result<CanonicalReport, Error> {
         let json = serde_json::to_string(self).map_err(|e| Error::Write(e.to_string()))?;
         let id = hex::encode(Sha256::digest(json.as_bytes()));
-        Ok(CanonicalReport { id, json })
+        let content_key = self.content_key(&json)?;
+        Ok(CanonicalReport {
+            id,
+            json,
+            content_key,
+        })
+    }
+
+    /// [`CanonicalReport::content_key`] from the canonical JSON of `self`. The per-run fields
+    /// are the first ones the schema writes, so the key hashes what follows them: no second
+    /// serialisation of the report.
+    fn content_key(&self, json: &str) -> Result<String, Error> {
+        #[derive(serde::Serialize)]
+        struct PerRun<'a> {
+            schema_version: u32,
+            report_id: &'a str,
+            generated_on: &'a Day,
+        }
+        let head = serde_json::to_string(&PerRun {
+            schema_version: self.schema_version,
+            report_id: &self.report_id,
+            generated_on: &self.generated_on,
+        })
+        .map_err(|e| Error::Write(e.to_string()))?;
+        let prefix = head.strip_suffix('}').unwrap_or(&head);
+        // The schema writes these three first (a test holds it to that).
+        let rest = json.strip_prefix(prefix).ok_or_else(|| {
+            Error::Write("canonical JSON does not start with the per-run fields".into())
+        })?;
+        let mut h = Sha256::new();
+        h.update(format!("content-key v{}\n", self.schema_version).as_bytes());
+        h.update(rest.as_bytes());
+        Ok(hex::encode(h.finalize()))
     }
 }
 
@@ -211,6 +264,11 @@ pub struct CanonicalReport {
     pub id: String,
     /// The report serialised by the schema: fields in schema order, maps sorted, no spaces.
     pub json: String,
+    /// Hex SHA-256 of the same report without its per-run fields, `report_id` (random per
+    /// run) and `generated_on` (the day of the run): the same machine scanned again, or the
+    /// same file sent again under a fresh id, has the same key. The aggregator's tombstones
+    /// hold it, so a deleted report does not come back under another `report_id`.
+    pub content_key: String,
 }
 
 /// A report sent as YAML, as a JSON value: parsed under the limits for untrusted input, not yet
@@ -253,7 +311,8 @@ fn kind(v: &Value) -> &'static str {
 
 /// Finds the part of the report that did not deserialise, for a precise path.
 fn locate(value: &Value, e: serde_json::Error) -> Error {
-    use crate::report::{KernelSummary, QubesInfo, System};
+    use crate::report::{QubesInfo, System};
+    use crate::summary::KernelSummary;
     let here = |path: String, e: serde_json::Error| Error::Type {
         path,
         message: e.to_string(),
@@ -390,45 +449,50 @@ fn check_report_id(id: &str) -> Result<(), Error> {
 }
 
 /// `YYYY-MM-DD`, or empty when the day is not known (old HCL files).
-fn check_date(path: &str, v: &str) -> Result<(), Error> {
-    if v.is_empty() {
-        return Ok(());
-    }
-    let b = v.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, &c)| {
-            if i == 4 || i == 7 {
-                c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    let month = v.get(5..7).and_then(|m| m.parse::<u8>().ok());
-    let day = v.get(8..10).and_then(|d| d.parse::<u8>().ok());
-    if shape && matches!(month, Some(1..=12)) && matches!(day, Some(1..=31)) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
+fn check_date(path: &str, v: &Day) -> Result<(), Error> {
+    match v {
+        Day::Unreadable(v) => Err(Error::invalid(
             path,
             format!("{v:?} is not a YYYY-MM-DD day"),
-        ))
+        )),
+        Day::Unknown | Day::On(_) => Ok(()),
     }
 }
 
 fn check_kernel_id(path: &str, k: &str) -> Result<(), Error> {
     let at = || format!("{path}.{k}");
     line(at, k, 64)?;
-    if k.is_empty()
-        || !k
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+'))
-    {
-        return Err(Error::invalid(
-            at(),
-            "not a kernel id (like debian-13, rhel-9.6)",
-        ));
+    if let Some(reason) = kernel_id_problem(k) {
+        return Err(Error::invalid(at(), reason));
     }
     Ok(())
+}
+
+/// Longest kernel id.
+pub const MAX_KERNEL_ID: usize = 64;
+
+/// Why `id` is not a kernel id, or None when it is one: a plain name of lower-case letters,
+/// digits, `.`, `_` and `-` (`debian-13`, `rhel-9.6`), not starting with `.`, at most
+/// [`MAX_KERNEL_ID`] long. The one rule for report keys and for profile ids, which name files
+/// (`<id>.profile.zst`): an id cannot be `..`, hold a `/`, or hide a file.
+pub fn kernel_id_problem(id: &str) -> Option<&'static str> {
+    if id.is_empty() {
+        Some("empty; a kernel id is a plain name like debian-13 or rhel-9.6")
+    } else if id.len() > MAX_KERNEL_ID {
+        Some("longer than 64 characters")
+    } else if id.starts_with('.') {
+        Some("starts with '.'; a kernel id is a plain name like debian-13 or rhel-9.6")
+    } else if !id
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        Some(
+            "only lower-case letters, digits, '.', '_' and '-' (a plain name like debian-13 or \
+             rhel-9.6, no '/')",
+        )
+    } else {
+        None
+    }
 }
 
 /// The modalias: `bus:rest`, the bus in lower-case letters, digits, `_` and `-`
@@ -439,7 +503,7 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
         return Err(Error::NoModalias { path: path.into() });
     }
     line(at, m, MAX_MODALIAS)?;
-    if modalias_bus(m).is_none() {
+    if Modalias::parse(m).is_err() {
         return Err(Error::invalid(
             at(),
             "a modalias starts with its bus and a colon, like `pci:` or `usb:`",
@@ -448,21 +512,14 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The bus a modalias starts with (`pci`, `usb`, `xen-backend`), or None when it has no
-/// well-formed bus prefix. The one rule for the probe reading sysfs and for checking reports.
-pub fn modalias_bus(m: &str) -> Option<&str> {
-    let (bus, _) = m.split_once(':')?;
-    let ok = !bus.is_empty()
-        && bus
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    ok.then_some(bus)
-}
-
 fn check_device(path: &str, d: &Device) -> Result<(), Error> {
     check_modalias(path, &d.modalias)?;
     line(|| format!("{path}.bus"), &d.bus, 64)?;
-    line(|| format!("{path}.category"), &d.category, MAX_SHORT)?;
+    line(
+        || format!("{path}.category"),
+        d.category.as_str(),
+        MAX_SHORT,
+    )?;
     opt_line(|| format!("{path}.sysfs_path"), &d.sysfs_path, 4096)?;
     for (name, v) in [
         ("vendor", &d.vendor),
@@ -478,7 +535,7 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         opt_line(|| format!("{path}.{name}"), v, MAX_SHORT)?;
     }
     if let Some(u) = &d.usb {
-        line(|| format!("{path}.usb.kind"), &u.kind, 64)?;
+        line(|| format!("{path}.usb.kind"), u.kind.as_str(), 64)?;
         for (name, v) in [
             ("bcd_device", &u.bcd_device),
             ("speed", &u.speed),
@@ -487,6 +544,20 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         ] {
             opt_line(|| format!("{path}.usb.{name}"), v, 64)?;
         }
+    }
+    if let Some(p) = &d.passthrough {
+        let pp = |field: &str| format!("{path}.passthrough.{field}");
+        count(|| pp("reset_methods"), p.reset_methods.len(), 16)?;
+        for (i, m) in p.reset_methods.iter().enumerate() {
+            line(|| format!("{}[{i}]", pp("reset_methods")), m, 64)?;
+        }
+        if let Some(group) = &p.group {
+            count(|| pp("group"), group.len(), MAX_LIST)?;
+            for (i, a) in group.iter().enumerate() {
+                line(|| format!("{}[{i}]", pp("group")), a, 64)?;
+            }
+        }
+        text(|| pp("reason"), &p.reason)?;
     }
     count(|| format!("{path}.coverage"), d.coverage.len(), MAX_KERNELS)?;
     for (k, c) in &d.coverage {
@@ -512,9 +583,23 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         }
         if let Some(r) = &c.rhel_status {
             let rp = |field: &str| format!("{}.rhel_status.{field}", cp());
-            line(|| rp("status"), &r.status, 64)?;
-            line(|| rp("by"), &r.by, 64)?;
+            line(|| rp("status"), r.status.as_str(), 64)?;
+            line(|| rp("by"), r.by.as_str(), 64)?;
             line(|| rp("name"), &r.name, MAX_SHORT)?;
+        }
+        count(
+            || format!("{}.conditions", cp()),
+            c.conditions.len(),
+            MAX_LIST,
+        )?;
+        for (i, b) in c.conditions.iter().enumerate() {
+            let bp = |field: &str| format!("{}.conditions[{i}].{field}", cp());
+            line(|| bp("module"), &b.module, MAX_SHORT)?;
+            line(|| bp("chip"), &b.chip, MAX_SHORT)?;
+            count(|| bp("firmware"), b.firmware.len(), MAX_LIST)?;
+            for (j, f) in b.firmware.iter().enumerate() {
+                line(|| format!("{}[{j}]", bp("firmware")), f, MAX_SHORT)?;
+            }
         }
         text(|| format!("{}.reason", cp()), &c.reason)?;
     }
@@ -527,9 +612,58 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert!(check_date("d", "2023-07-28").is_ok());
-        assert!(check_date("d", "").is_ok());
-        assert!(check_date("d", "2023-13-01").is_err());
-        assert!(check_date("d", "2023-07-28T10:00").is_err());
+        let check = |v: &str| check_date("d", &Day::from(v));
+        assert!(check("2023-07-28").is_ok());
+        assert!(check("").is_ok());
+        assert!(check("2023-13-01").is_err());
+        assert!(check("2023-07-28T10:00").is_err());
+        // Regression: any day 1 to 31 passed, so the 30th of February was a day.
+        assert!(check("2026-02-30").is_err());
+    }
+
+    fn report(report_id: &str, generated_on: &str, model: &str) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            report_id: report_id.into(),
+            generated_on: generated_on.into(),
+            generator: "hcl-probe 0.1.0".into(),
+            origin: Default::default(),
+            system: crate::System {
+                model: Some(model.into()),
+                ..Default::default()
+            },
+            devices: Vec::new(),
+            kernels: Default::default(),
+            qubes: None,
+        }
+    }
+
+    /// Regression (issue 8): a deleted report came back under a new report_id. The content
+    /// key ignores the per-run fields and nothing else.
+    #[test]
+    fn content_key_ignores_report_id_and_day_only() {
+        let key = |r: &Report| r.canonical().expect("canonical").content_key;
+        let a = report("0123456789abcdef0123456789abcdef", "2026-11-20", "T14");
+        let b = report("ffffffffffffffffffffffffffffffff", "2026-12-01", "T14");
+        assert_ne!(a.content_id(), b.content_id());
+        assert_eq!(key(&a), key(&b));
+        // Quotes and escapes in the per-run fields do not shift the cut.
+        assert_eq!(key(&a), key(&report("a\"},\"x", "\u{1}", "T14")));
+        assert_ne!(key(&a), key(&report("0", "2026-11-20", "T15")));
+        let mut g = a.clone();
+        g.generator = "hcl-probe 0.2.0".into();
+        assert_ne!(key(&a), key(&g));
+        // The same as hashing the report with both fields emptied, written out in full.
+        let mut blank = a.clone();
+        blank.report_id.clear();
+        blank.generated_on = Day::Unknown;
+        let json = serde_json::to_string(&blank).expect("json");
+        let rest = json
+            .strip_prefix("{\"schema_version\":1,\"report_id\":\"\",\"generated_on\":\"\"")
+            .expect("schema order");
+        let mut h = Sha256::new();
+        h.update(b"content-key v1\n");
+        h.update(rest.as_bytes());
+        assert_eq!(key(&a), hex::encode(h.finalize()));
     }
 }

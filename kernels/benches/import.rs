@@ -1,5 +1,6 @@
 //! Import speed and memory of the binary importers on real Debian packages, against the
-//! reference pipeline that produced `shared/kernel-data` (`dpkg-deb -x` then `depmod -b`).
+//! reference pipeline that produced the depmod output in `data/kernel-data` (`dpkg-deb -x` then
+//! `depmod -b`).
 //!
 //! `cargo bench -p hcl-kernels --bench import`; needs the packages of
 //! `kernels/tests/fetch-debian-packages.sh` in `$HCL_DEB_CACHE` (default

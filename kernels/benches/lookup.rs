@@ -2,8 +2,8 @@
 //! modaliases (made from the real pci/usb alias patterns, as in the differential test), one
 //! core each; then profile load time, peak memory and the size of the compact profiles.
 //!
-//! Run: `cargo bench -p hcl-kernels --bench lookup` (needs `cc` and libkmod-dev; the shared data
-//! at ../shared or $HCL_SHARED_DIR). Not run in CI.
+//! Run: `cargo bench -p hcl-kernels --bench lookup` (needs `cc` and libkmod-dev, and the kmod
+//! trees of `kernels/tests/make-kmod-roots.sh`, see `sample::kmod_root`). Not run in CI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,12 +12,6 @@ use std::time::{Duration, Instant};
 use hcl_kernels::{Catalog, sample};
 
 const REPEAT: usize = 5;
-
-fn shared_dir() -> PathBuf {
-    std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
-}
 
 /// CPU time this thread has run (CLOCK_THREAD_CPUTIME_ID): on a busy shared machine wall time
 /// counts other processes' turns, CPU time does not.
@@ -77,15 +71,11 @@ fn compile_harness(out: &Path) -> Result<PathBuf, String> {
     Ok(exe)
 }
 
-/// The kmod tree as libkmod's `kmod_load_resources` wants it: the shared trees lack
-/// modules.symbols.bin, which pci/usb lookups never consult, so a copy of another index stands
-/// in for it (without preloaded indexes libkmod would reopen them on every lookup).
-fn kmod_tree(shared: &Path, ver: &str, tmp: &Path) -> PathBuf {
-    let src = shared
-        .join("kmod-roots")
-        .join(ver)
-        .join("lib/modules")
-        .join(ver);
+/// The kmod tree as libkmod's `kmod_load_resources` wants it: the trees of make-kmod-roots.sh
+/// lack modules.symbols.bin, which pci/usb lookups never consult, so a copy of another index
+/// stands in for it (without preloaded indexes libkmod would reopen them on every lookup).
+fn kmod_tree(ver: &str, tmp: &Path) -> PathBuf {
+    let src = sample::kmod_root(ver).join("lib/modules").join(ver);
     let dir = tmp.join("root").join(ver);
     std::fs::create_dir_all(&dir).expect("tree dir");
     for f in [
@@ -105,7 +95,6 @@ fn kmod_tree(shared: &Path, ver: &str, tmp: &Path) -> PathBuf {
 }
 
 fn main() {
-    let shared = shared_dir();
     let t = Instant::now();
     let baseline_hwm = status_kib("VmHWM:");
     let catalog = Catalog::embedded().expect("embedded profiles");
@@ -161,7 +150,7 @@ fn main() {
         let ours = n / (cpu_time() - c0).as_secs_f64();
         let (theirs, kmod_kib, kmod_found) = match &harness {
             Ok(exe) => {
-                let dir = kmod_tree(&shared, ver, &tmp);
+                let dir = kmod_tree(ver, &tmp);
                 let out = Command::new(exe)
                     .arg(&dir)
                     .arg(&list)

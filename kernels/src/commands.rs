@@ -60,6 +60,15 @@ pub(crate) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
             }
         )?;
         writeln!(out, "{:<20} {}", "", m.provenance)?;
+        // Beyond aliases: where force_probe, chip support and per-chip firmware were read.
+        let conditions = if m.conditions_source.is_empty() {
+            "unknown: this kernel's source is not available here, force_probe, chip support \
+             and per-chip firmware are not checked"
+                .to_owned()
+        } else {
+            format!("{} records from {}", c.conditions, m.conditions_source)
+        };
+        writeln!(out, "{:<20} binding conditions: {conditions}", "")?;
     }
     Ok(())
 }
@@ -80,6 +89,8 @@ pub(crate) fn import_cmd(
     out: &Path,
     firmware: &[PathBuf],
 ) -> anyhow::Result<()> {
+    // The id names the file written into `out`: a plain name, checked before any work.
+    hcl_kernels::check_id(id).context("--id")?;
     let mut pairs = Vec::new();
     for f in firmware {
         let name = f.to_string_lossy();
@@ -95,13 +106,13 @@ pub(crate) fn import_cmd(
         ..Default::default()
     };
     let mut builder = match sources {
-        [dir] if dir.join("modules.alias").is_file() => {
+        [dir] if import::data_file(dir, "modules.alias").is_some() => {
             let mut b = import::import_debian_dir(dir, meta)?;
             b.meta.real_data = true;
             b.firmware = fw;
             b
         }
-        [dir] if dir.join("modules.alias.pci-usb").is_file() => {
+        [dir] if import::data_file(dir, "modules.alias.pci-usb").is_some() => {
             let mut b = import::import_derived_dir(dir, meta)?;
             b.firmware = fw;
             b
@@ -174,7 +185,9 @@ pub(crate) fn resolve(
             if let Some(o) = v.as_object_mut() {
                 o.insert("modalias".into(), m.clone().into());
                 o.insert("kernel".into(), kernel.into());
-                o.insert("bus".into(), hcl_kernels::bus_of(m).into());
+                let bus = hcl_data::Modalias::parse(m)
+                    .map_or_else(|_| hcl_kernels::pattern_bus(m), |m| m.bus());
+                o.insert("bus".into(), bus.into());
             }
             writeln!(out, "{v}")?;
         } else {
@@ -229,9 +242,9 @@ pub(crate) fn diff(catalog: &Catalog, a: &str, b: &str, json: bool) -> anyhow::R
     Ok(())
 }
 
-pub(crate) fn build(shared: &Path, data: &Path, out: &Path) -> anyhow::Result<()> {
+pub(crate) fn build(data: &Path, out: &Path) -> anyhow::Result<()> {
     let bar = progress_bar(0);
-    let catalog = build_shipped(shared, data, &|done, total, id| {
+    let catalog = build_shipped(data, &|done, total, id| {
         bar.set_length(total);
         bar.set_position(done);
         bar.set_message(id.to_owned());

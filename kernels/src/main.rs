@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use crate::commands::{DeriveArgs, build, catalog, derive, diff, import_cmd, list, resolve};
 
 #[derive(Parser)]
-#[command(version, about = "Kernel profiles for HCL Probe")]
+#[command(about = "Kernel profiles for HCL Probe")]
 struct Cli {
     /// Use the profiles in this directory instead of the embedded ones.
     #[arg(long, global = true, env = "HCL_PROFILES")]
@@ -25,8 +25,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Make a profile from a /lib/modules tree, .deb or .rpm packages, or an extracted folder of
-    /// shared/kernel-data.
+    /// Make a profile from a /lib/modules tree, .deb or .rpm packages, or a text folder of
+    /// data/kernel-data.
     Import {
         #[arg(required = true)]
         sources: Vec<PathBuf>,
@@ -58,11 +58,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Regenerate every shipped profile from shared/kernel-data and the derived data in data/.
+    /// Regenerate every shipped profile from the repository's data/kernel-data.
     BuildShipped {
-        #[arg(long, env = "HCL_SHARED_DIR", default_value = "../shared")]
-        shared: PathBuf,
-        /// The repository's data/ folder (derived Qubes kernels).
+        /// The folder holding kernel-data/ (the repository's data/).
         #[arg(long, default_value = "data")]
         data: PathBuf,
         #[arg(long, default_value = "kernels/profiles")]
@@ -75,10 +73,18 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    match run(Cli::parse()) {
+    let cli = hcl_buildinfo::parse(
+        env!("CARGO_PKG_VERSION"),
+        hcl_kernels::Catalog::embedded_summary,
+    );
+    match run(cli) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("hcl-kernels: {e:#}");
+            // Errors quote file names and file contents: printed through the terminal filter.
+            eprintln!(
+                "hcl-kernels: {}",
+                hcl_data::terminal_safe(&format!("{e:#}"))
+            );
             std::process::ExitCode::FAILURE
         }
     }
@@ -106,7 +112,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             &modaliases,
         ),
         Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
-        Command::BuildShipped { shared, data, out } => build(&shared, &data, &out),
+        Command::BuildShipped { data, out } => build(&data, &out),
         Command::Derive(args) => derive(&args),
     }
 }

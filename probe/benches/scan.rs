@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use hcl_probe::output::{Format, TableOptions, render};
 use hcl_probe::root::Root;
 
@@ -68,6 +68,19 @@ fn in_process(root: &Path) -> (Duration, usize) {
     (median(times), devices)
 }
 
+/// Median time of reading the machine alone (sysfs walk, facts, names; no kernel profile):
+/// where the root's path resolution shows.
+fn read_only(root: &Root) -> Duration {
+    let mut times = Vec::new();
+    for _ in 0..200 {
+        let start = Instant::now();
+        let machine = hcl_probe::scan::read_machine(root).expect("read");
+        std::hint::black_box(machine);
+        times.push(start.elapsed());
+    }
+    median(times)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
@@ -94,6 +107,20 @@ fn main() {
         "hcl-probe binary (this build): {:.1} MiB; {kernels} candidate kernels embedded\n",
         size as f64 / 1048576.0
     );
+    println!("Reading the machine only (`scan::read_machine`, median of 200):\n");
+    println!("| tree | read_machine | the same, user-space walk (no `openat2`) |");
+    println!("|---|---|---|");
+    for (label, root) in &roots {
+        let r = Root::new(root);
+        let walk = Root::with_resolver(root, hcl_probe::chroot::Resolver::Walk);
+        println!(
+            "| {label} ({:?}) | {} | {} |",
+            r.resolver(),
+            ms(read_only(&r)),
+            ms(read_only(&walk))
+        );
+    }
+    println!();
     println!(
         "| tree | devices | probe in-process (median of {RUNS}) | `hcl-probe scan --format json` wall (CPU) / peak RSS | `lspci -k` wall (CPU) / peak RSS |"
     );

@@ -5,12 +5,23 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use hcl_kernels::Catalog;
+use hcl_data::{terminal_line, terminal_safe};
+use hcl_kernel_engine::Catalog;
 use hcl_probe::output::{self, Format, TableOptions};
 use hcl_probe::root::Root;
 use hcl_probe::{capture as cap, scan as sc, upload as up};
 
 use crate::{RootArgs, UploadArgs};
+
+/// What `--version` lists after the commit and toolchain: the embedded id databases and
+/// kernel profiles.
+pub fn version_contents() -> String {
+    format!(
+        "{}\n{}",
+        hcl_probe::ids::embedded_summary(),
+        Catalog::embedded_summary()
+    )
+}
 
 /// Scan and print the warnings to stderr (stdout carries only the report).
 fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
@@ -28,7 +39,7 @@ fn scan_report(args: &RootArgs) -> anyhow::Result<hcl_data::Report> {
     // thousands of small allocations (modules, firmware files) one by one is wasted work.
     std::mem::forget(catalog);
     for w in &scan.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", terminal_line(&w.to_string()));
     }
     Ok(scan.report)
 }
@@ -67,7 +78,7 @@ pub fn scan(
 pub fn capture(root: &RootArgs, output: &Path) -> anyhow::Result<()> {
     let done = cap::capture(&root.root, output)?;
     for w in &done.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", terminal_line(&w.to_string()));
     }
     eprintln!(
         "captured {} files and {} links into {}",
@@ -88,16 +99,21 @@ pub fn upload(
     opts.ca_file = args.ca_file.clone();
     opts.retries = args.retries;
     opts.backoff = Duration::from_secs(1);
+    if let Some(stick) = from.filter(|p| !p.is_dir()) {
+        return upload_stick(stick, &opts, yes);
+    }
     if let Some(dir) = from {
         // Show exactly what leaves the machine, as for a fresh scan.
         let pending = up::pending_files(dir)?;
         for file in &pending {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("reading {}", file.display()))?;
+            // The file and its name come from the folder: shown, not obeyed by the terminal.
             println!(
-                "{} will be sent to {}:\n{text}",
-                file.display(),
-                opts.endpoint()
+                "{} will be sent to {}:\n{}",
+                terminal_line(&file.display().to_string()),
+                terminal_line(&opts.endpoint()),
+                terminal_safe(&text)
             );
         }
         if !pending.is_empty() && !yes && !confirm("Send them? [y/N] ")? {
@@ -109,11 +125,17 @@ pub fn upload(
         }
         let mut failed = 0;
         for r in &results {
+            let file = r.file.display().to_string();
             match &r.result {
-                Ok(o) => eprintln!("{}: sent, {}", r.file.display(), o.url),
+                // The URL is the server's: never printed as it came.
+                Ok(o) => eprintln!("{}: sent, {}", terminal_line(&file), terminal_line(&o.url)),
                 Err(e) => {
                     failed += 1;
-                    eprintln!("{}: not sent: {e}", r.file.display());
+                    eprintln!(
+                        "{}: not sent: {}",
+                        terminal_line(&file),
+                        terminal_line(&e.to_string())
+                    );
                 }
             }
         }
@@ -128,9 +150,9 @@ pub fn upload(
     let report = scan_report(root)?;
     println!(
         "This is exactly what will be sent to {}:\n",
-        opts.endpoint()
+        terminal_line(&opts.endpoint())
     );
-    println!("{}", up::preview(&report));
+    println!("{}", terminal_safe(&up::preview(&report)));
     if !yes && !confirm("Send it? [y/N] ")? {
         bail!("not sent");
     }
@@ -140,7 +162,34 @@ pub fn upload(
     } else {
         "stored:"
     };
-    println!("{what} {}", outcome.url);
+    println!("{what} {}", terminal_line(&outcome.url));
+    Ok(())
+}
+
+/// The reports an observation stick recorded, each shown, then sent (idempotent: a report sent
+/// before is answered "already stored").
+fn upload_stick(stick: &Path, opts: &up::UploadOptions, yes: bool) -> anyhow::Result<()> {
+    let results = hcl_probe::stick::results::read(stick)?;
+    let reports = results.reports();
+    if reports.is_empty() {
+        bail!("no report on {}", stick.display());
+    }
+    for r in &reports {
+        println!("This will be sent to {}:\n", opts.endpoint());
+        println!("{}", up::preview(r));
+    }
+    if !yes && !confirm(&format!("Send these {} report(s)? [y/N] ", reports.len()))? {
+        bail!("not sent");
+    }
+    for r in reports {
+        let outcome = up::upload_report(r, opts)?;
+        let what = if outcome.already_stored {
+            "already stored:"
+        } else {
+            "stored:"
+        };
+        println!("{what} {}", outcome.url);
+    }
     Ok(())
 }
 

@@ -1,10 +1,11 @@
-//! The facts the Qubes HCL records, read without Xen: DMI, CPU features, IOMMU, TPM, memory,
-//! firmware boot mode, running kernel and distro.
+//! The facts the Qubes HCL records: DMI, CPU features, TPM, memory, firmware boot mode,
+//! running kernel and distro. The IOMMU facts are [`crate::iommu`]'s; what Xen hides from dom0
+//! is [`crate::xen`]'s.
 //!
 //! Identifier files (`product_serial`, `board_serial`, `chassis_serial`, `product_uuid`, hostnames)
 //! are never opened: privacy by construction, not by filtering.
 
-use hcl_data::{System, Tri};
+use hcl_data::{BootMode, System, Tri};
 
 use crate::root::Root;
 
@@ -29,7 +30,6 @@ pub fn read_system(root: &Root) -> System {
     let mut sys = System::default();
     read_dmi(root, &mut sys);
     read_cpu(root, &mut sys);
-    read_iommu(root, &mut sys);
     sys.tpm = read_tpm(root);
     sys.memory_mib = read_memory(root);
     read_firmware(root, &mut sys);
@@ -74,6 +74,7 @@ fn read_dmi(root: &Root, sys: &mut System) {
         .filter_map(|n| dmi(root, n))
         .collect();
     sys.bios = (!bios.is_empty()).then(|| bios.join(" "));
+    sys.bios_version = dmi(root, "bios_version");
     sys.machine_type = dmi(root, "chassis_type")
         .and_then(|t| t.parse::<u32>().ok())
         .and_then(chassis_name)
@@ -134,54 +135,6 @@ fn tri(b: bool) -> Tri {
     if b { Tri::Yes } else { Tri::No }
 }
 
-fn read_iommu(root: &Root, sys: &mut System) {
-    let tables = "sys/firmware/acpi/tables";
-    let table_names = root.list_dir(tables);
-    if table_names.is_some() {
-        // Recorded so that a capture without DMAR/IVRS still says "no IOMMU", not "unknown".
-        root.exists(tables);
-    }
-    let mut found_table = false;
-    if let Some(names) = &table_names {
-        for (name, _) in names {
-            if name == "DMAR" || name == "IVRS" {
-                root.exists(&format!("{tables}/{name}"));
-                found_table = true;
-            }
-        }
-    }
-    let mut intel_ir = None;
-    let mut amd = false;
-    let units = root.list_dir("sys/class/iommu").unwrap_or_default();
-    for (unit, _) in &units {
-        let base = format!("sys/class/iommu/{unit}");
-        if let Some(ecap) = root.read_attr(&format!("{base}/intel-iommu/ecap")) {
-            // VT-d extended capability bit 3: interrupt remapping.
-            if let Ok(v) = u64::from_str_radix(ecap.trim_start_matches("0x"), 16) {
-                let ir = v & (1 << 3) != 0;
-                intel_ir = Some(intel_ir.unwrap_or(true) && ir);
-            }
-        } else if root.exists(&format!("{base}/amd-iommu")) {
-            // Every AMD-Vi IOMMU remaps interrupts.
-            amd = true;
-        }
-    }
-    sys.iommu = if found_table || !units.is_empty() {
-        Tri::Yes
-    } else if table_names.is_some() {
-        Tri::No
-    } else {
-        // Tables unreadable (not root?) and no IOMMU units: cannot tell.
-        Tri::Unknown
-    };
-    sys.interrupt_remapping = match (intel_ir, amd, sys.iommu) {
-        (Some(ir), _, _) => tri(ir),
-        (None, true, _) => Tri::Yes,
-        (None, false, Tri::No) => Tri::No,
-        _ => Tri::Unknown,
-    };
-}
-
 fn read_tpm(root: &Root) -> Option<String> {
     let devices = root.list_dir("sys/class/tpm")?;
     let (name, _) = devices.iter().find(|(n, _)| n.starts_with("tpm"))?;
@@ -218,11 +171,11 @@ fn read_memory(root: &Root) -> Option<u64> {
 
 fn read_firmware(root: &Root, sys: &mut System) {
     if !root.exists("sys/firmware/efi") {
-        sys.boot_mode = Some("legacy".to_owned());
+        sys.boot_mode = Some(BootMode::Legacy);
         sys.secure_boot = Tri::No;
         return;
     }
-    sys.boot_mode = Some("uefi".to_owned());
+    sys.boot_mode = Some(BootMode::Uefi);
     let var = format!("sys/firmware/efi/efivars/SecureBoot-{EFI_GLOBAL}");
     sys.secure_boot = match root.read_bytes(&var) {
         // 4 bytes of attributes, then the value.

@@ -1,8 +1,6 @@
 //! Vendor and product names from pci.ids and usb.ids: a compressed snapshot embedded in the
 //! binary, replaced by the machine's own hwdata file when that one is newer.
 
-use std::io::Read;
-
 use crate::root::Root;
 
 const PCI_IDS: &[u8] = include_bytes!("../data/pci.ids.zst");
@@ -10,6 +8,15 @@ const USB_IDS: &[u8] = include_bytes!("../data/usb.ids.zst");
 /// `# Version:` headers of the embedded snapshots (checked by a unit test).
 const PCI_IDS_VERSION: &str = "2025.06.09";
 const USB_IDS_VERSION: &str = "2025.07.26";
+/// Largest hwdata file read (pci.ids is about 1.5 MB).
+const MAX_IDS_FILE: u64 = 32 << 20;
+
+/// The embedded snapshots for `--version` (sources in `probe/data/PROVENANCE.md`).
+pub fn embedded_summary() -> String {
+    format!(
+        "id databases: pci.ids {PCI_IDS_VERSION}, usb.ids {USB_IDS_VERSION} (embedded; a newer copy on the machine is preferred)"
+    )
+}
 
 /// Which id database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,16 +57,18 @@ impl IdDb {
         let (blob, embedded_version) = kind.embedded();
         for dir in ["usr/share/hwdata", "usr/share/misc"] {
             let rel = format!("{dir}/{}", kind.file_name());
-            let path = root.path(&rel);
             // The version is in the first lines: read the whole file only when it is newer
             // (the usual case on a live system is an older one, not worth 1 MB of reading).
-            let Some(version) = file_head(&path).as_deref().and_then(header_version) else {
+            let head = root
+                .read_file(&rel, 4096)
+                .map(|h| String::from_utf8_lossy(&h).into_owned());
+            let Some(version) = head.as_deref().and_then(header_version) else {
                 continue;
             };
             if version.as_str() <= embedded_version {
                 continue;
             }
-            let Ok(text) = std::fs::read(&path) else {
+            let Some(text) = root.read_file(&rel, MAX_IDS_FILE) else {
                 continue;
             };
             let text = String::from_utf8_lossy(&text).into_owned();
@@ -136,17 +145,6 @@ impl IdDb {
             (id == want).then(|| rest.get(4..).unwrap_or_default().trim().to_owned())
         })
     }
-}
-
-/// The first 4 KiB of a file, as text.
-fn file_head(path: &std::path::Path) -> Option<String> {
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)
-        .ok()?
-        .take(4096)
-        .read_to_end(&mut head)
-        .ok()?;
-    Some(String::from_utf8_lossy(&head).into_owned())
 }
 
 /// The embedded snapshot in one call: its frame records the size, so no streaming is needed.

@@ -1,14 +1,20 @@
 //! The report as a human table (colour on a terminal unless NO_COLOR), JSON or YAML.
+//!
+//! The text a report holds came from the machine (DMI strings, sysfs names, the machine's own
+//! pci.ids): everything rendered goes through [`hcl_data::terminal_safe`], so a device named
+//! with escape sequences cannot drive the person's terminal.
 
 use std::fmt::Write as _;
 
-use hcl_data::{Device, Report, Role, Tri, Verdict};
+use hcl_data::{Device, MachineState, Report, Role, Verdict};
+use hcl_kernel_engine::short_label;
 
 use crate::coverage::lost_devices;
 use crate::error::Error;
+use crate::readiness_view;
 
-/// Output formats of `scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of `scan` (also its `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
@@ -30,16 +36,42 @@ pub fn color_wanted() -> bool {
     !no_color && std::io::stdout().is_terminal()
 }
 
+/// The report as text that is safe to print: JSON stays the same JSON (a character that
+/// could drive a terminal is written as its `\uXXXX` escape), the table shows such characters
+/// escaped while keeping its own colours.
 pub fn render(report: &Report, format: Format, table: TableOptions) -> Result<String, Error> {
     match format {
         Format::Json => {
             let mut s = serde_json::to_string_pretty(report)?;
             s.push('\n');
-            Ok(s)
+            Ok(hcl_data::terminal_safe(&s).into_owned())
         }
-        Format::Yaml => serde_saphyr::to_string(report).map_err(|e| Error::Yaml(e.to_string())),
-        Format::Table => Ok(render_table(report, table)),
+        Format::Yaml => serde_saphyr::to_string(report)
+            .map(|s| hcl_data::terminal_safe(&s).into_owned())
+            .map_err(|e| Error::Yaml(e.to_string())),
+        Format::Table => Ok(render_table(&for_terminal(report)?, table)),
     }
+}
+
+/// The report with every string (and map key) made one safe line, for the table, which adds
+/// colour escapes of its own and so cannot be escaped as a whole.
+fn for_terminal(report: &Report) -> Result<Report, Error> {
+    fn clean(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::String(s) => Value::String(hcl_data::terminal_line(&s).into_owned()),
+            Value::Array(items) => Value::Array(items.into_iter().map(clean).collect()),
+            Value::Object(m) => Value::Object(
+                m.into_iter()
+                    .map(|(k, v)| (hcl_data::terminal_line(&k).into_owned(), clean(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    Ok(serde_json::from_value(clean(serde_json::to_value(
+        report,
+    )?))?)
 }
 
 struct Paint {
@@ -56,44 +88,18 @@ impl Paint {
     }
 }
 
-/// Short column header for a kernel id.
-pub fn short_kernel(id: &str) -> String {
-    let s = match id {
-        "debian-12" => "deb12",
-        "debian-13" => "deb13",
-        "debian-13-backports" => "d13bp",
-        "debian-sid" => "sid",
-        "rhel-8.10" => "el8",
-        "rhel-9.6" => "el9",
-        "rhel-10.0" => "el10",
-        "qubes-6.12" => "q6.12",
-        "qubes-6.18" => "q6.18",
-        "qubes-7.1" => "q7.1",
-        other => return other.chars().take(6).collect(),
-    };
-    s.to_owned()
-}
-
-/// Cell text and colour for one verdict; `lost` when another candidate drives the device.
+/// Cell text ([`Verdict::cell`]) and colour for one verdict; `lost` when another candidate
+/// drives the device.
 fn cell(v: Verdict, lost: bool) -> (&'static str, &'static str) {
-    match v {
-        Verdict::Supported => ("ok", "32"),
-        Verdict::Deprecated => ("depr", "33"),
-        Verdict::ExtraPackage => ("extra", "33"),
-        Verdict::FirmwareMissing => ("fw", "33"),
-        Verdict::Disabled => ("OFF", "31;1"),
-        Verdict::NoDriver if lost => ("LOST", "31;1"),
-        Verdict::NoDriver => ("-", "2"),
-        Verdict::Unknown => ("?", "2"),
-    }
-}
-
-fn tri(t: Tri) -> &'static str {
-    match t {
-        Tri::Yes => "yes",
-        Tri::No => "no",
-        Tri::Unknown => "unknown",
-    }
+    let colour = match v {
+        Verdict::Supported => "32",
+        Verdict::Deprecated | Verdict::ExtraPackage | Verdict::FirmwareMissing => "33",
+        Verdict::NeedsParameter | Verdict::Disabled => "31;1",
+        Verdict::UnknownChip | Verdict::NoDriver if lost => "31;1",
+        Verdict::UnknownChip => "31",
+        Verdict::NoDriver | Verdict::Unknown => "2",
+    };
+    (v.cell(lost), colour)
 }
 
 fn shown(d: &Device, all: bool) -> bool {
@@ -123,7 +129,7 @@ fn label(d: &Device) -> String {
         _ => String::new(),
     };
     let mut s = place;
-    if d.usb.as_ref().is_some_and(|u| u.kind == "interface") {
+    if d.usb.as_ref().is_some_and(|u| u.kind.is_interface()) {
         s = format!("  {s}");
     }
     for part in [name, ids] {
@@ -197,20 +203,19 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         o,
         "CPU      {} · HVM {} ({}) · SLAT {} · IOMMU {} · interrupt remapping {}",
         or_unknown(&s.cpu),
-        tri(s.hvm),
+        readiness_view::hvm(s),
         s.virtualization.as_deref().unwrap_or("none"),
-        tri(s.slat),
-        tri(s.iommu),
-        tri(s.interrupt_remapping)
+        readiness_view::slat(s),
+        readiness_view::iommu(s),
+        readiness_view::interrupt_remapping(s)
     );
     let _ = writeln!(
         o,
         "Platform TPM {} · memory {} · boot {} · Secure Boot {}",
         s.tpm.as_deref().unwrap_or("none found"),
-        s.memory_mib
-            .map_or("unknown".to_owned(), |m| format!("{m} MiB")),
-        or_unknown(&s.boot_mode),
-        tri(s.secure_boot)
+        readiness_view::memory(s),
+        s.boot_mode.as_ref().map_or("unknown", |b| b.as_str()),
+        s.secure_boot
     );
     let _ = writeln!(
         o,
@@ -218,6 +223,7 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         or_unknown(&s.running_kernel),
         or_unknown(&s.distro)
     );
+    readiness_view::system_lines(&mut o, s);
     let _ = writeln!(o);
 
     let kernels: Vec<&String> = r.kernels.keys().collect();
@@ -235,19 +241,11 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     );
     for k in &kernels {
         header.push(' ');
-        header.push_str(&fit(&short_kernel(k), K_W));
+        header.push_str(&fit(&short_label(k), K_W));
     }
     let _ = writeln!(o, "{}", p.paint("1", header.trim_end()));
     for d in &devices {
-        let role = format!(
-            "{} {}",
-            match d.role {
-                Role::Dom0 => "dom0",
-                Role::Assignable => "vm",
-                Role::Other => "-",
-            },
-            d.category
-        );
+        let role = format!("{} {}", d.role.short(), d.category);
         let driver = match (&d.driver, d.out_of_tree_driver) {
             (Some(drv), true) => format!("{drv}*"),
             (Some(drv), false) => drv.clone(),
@@ -279,10 +277,17 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", p.paint("1", "Per kernel"));
     for (k, sum) in &r.kernels {
-        let status = if sum.dom0_ok {
-            p.paint("32", "dom0 OK ")
-        } else {
-            p.paint("31;1", "dom0 LOSS")
+        let status = match sum.state() {
+            MachineState::Ok => p.paint("32", "dom0 OK "),
+            MachineState::Fails => p.paint("31;1", "dom0 LOSS"),
+            MachineState::NoData => p.paint("2", "dom0 ?  "),
+        };
+        let no_data = |n: u32| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!(" ({n} without data)")
+            }
         };
         let (lost, lost_other): (Vec<&Device>, Vec<&Device>) = lost_devices(&r.devices, k)
             .into_iter()
@@ -316,14 +321,21 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         };
         let _ = writeln!(
             o,
-            "{:<20} {status} dom0-critical {}/{} · assignable {}/{}{lost_text}",
-            k, sum.dom0_covered, sum.dom0_total, sum.assignable_covered, sum.assignable_total
+            "{:<20} {status} dom0-critical {}/{}{} · assignable {}/{}{}{lost_text}",
+            k,
+            sum.dom0_covered,
+            sum.dom0_total,
+            no_data(sum.dom0_unknown),
+            sum.assignable_covered,
+            sum.assignable_total,
+            no_data(sum.assignable_unknown),
         );
     }
     if r.kernels.is_empty() {
         let _ = writeln!(o, "(no kernel profiles: nothing to compare)");
     }
     details(&mut o, &devices, &p);
+    readiness_view::passthrough_section(&mut o, r, |d| fit(label(d).trim(), 44));
     let oot: Vec<&Device> = r.devices.iter().filter(|d| d.out_of_tree_driver).collect();
     if !oot.is_empty() {
         let _ = writeln!(o);
@@ -339,14 +351,15 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(o);
     let legend: Vec<String> = kernels
         .iter()
-        .map(|k| format!("{}={k}", short_kernel(k)))
+        .map(|k| format!("{}={k}", short_label(k)))
         .collect();
     let _ = writeln!(o, "Kernels: {}", legend.join(" "));
     let _ = writeln!(
         o,
         "Cells: ok driver · fw firmware missing · depr deprecated/unmaintained · extra optional \
-         package · OFF disabled by the distro · LOST no driver, another candidate has one · - no \
-         candidate has a driver · ? unknown"
+         package · param binds only with a module parameter (force_probe) · OFF disabled by the \
+         distro · chip the driver does not know this chip · LOST not driven, another candidate \
+         drives it · - no candidate has a driver · ? unknown"
     );
     o
 }
@@ -394,6 +407,58 @@ fn details(o: &mut String, devices: &[&Device], p: &Paint) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A device named with escape sequences by the machine (a hostile USB stick's product
+    /// string, a DMI field): no format lets them reach the terminal.
+    #[test]
+    fn machine_text_with_escapes_is_rendered_escaped() {
+        let evil = "Evil\u{1b}[2J\u{1b}]8;;https://x/\u{7}stick\u{9b}31m\u{202e}";
+        let report = Report {
+            schema_version: 1,
+            report_id: "r".into(),
+            generated_on: "2026-01-01".into(),
+            generator: "hcl-probe".into(),
+            origin: Default::default(),
+            system: hcl_data::System {
+                model: Some(evil.into()),
+                ..Default::default()
+            },
+            devices: vec![Device {
+                bus: "usb".into(),
+                modalias: "usb:v1234p5678d0100dc00dsc00dp00".into(),
+                role: Role::Dom0,
+                vendor_name: Some(evil.into()),
+                device_name: Some(evil.into()),
+                driver: Some(evil.into()),
+                ..Default::default()
+            }],
+            kernels: Default::default(),
+            qubes: None,
+        };
+        for format in [Format::Table, Format::Json, Format::Yaml] {
+            for color in [false, true] {
+                let text =
+                    render(&report, format, TableOptions { color, all: true }).unwrap_or_default();
+                for bad in ['\u{7}', '\u{9b}', '\u{202e}'] {
+                    assert!(!text.contains(bad), "{format:?}: {text}");
+                }
+                // Only the table's own colours are escape sequences.
+                let escapes = text.matches('\u{1b}').count();
+                let own = text.matches("\u{1b}[").count();
+                assert_eq!(escapes, own, "{format:?}");
+                assert!(!text.contains("\u{1b}[2J") && !text.contains("\u{1b}]"));
+                // Shown escaped (YAML has its own escape for ESC).
+                assert!(
+                    text.contains("\\u001b[2J") || text.contains("\\e[2J"),
+                    "{format:?}: {text}"
+                );
+            }
+        }
+        // The JSON is still the same report.
+        let json = render(&report, Format::Json, TableOptions::default()).unwrap_or_default();
+        let back: Report = serde_json::from_str(&json).unwrap_or(report.clone());
+        assert_eq!(back.system.model.as_deref(), Some(evil));
+    }
 
     #[test]
     fn long_labels_are_cut() {
@@ -453,11 +518,5 @@ mod tests {
             "{o}"
         );
         assert!(!o.contains("debian-13  "), "{o}");
-    }
-
-    #[test]
-    fn kernel_headers_are_short() {
-        assert_eq!(short_kernel("debian-13-backports"), "d13bp");
-        assert_eq!(short_kernel("something-else"), "someth");
     }
 }

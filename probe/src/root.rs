@@ -1,11 +1,18 @@
 //! Reading a machine root (`/` or a captured tree) with warnings instead of failures, and
 //! optionally recording every file read so that `capture` copies exactly what the probe uses.
+//!
+//! Every path is resolved inside the root as a chroot would ([`crate::chroot`]): a link that
+//! points out of a captured tree is a warning, never the content of a file of the machine the
+//! probe runs on.
 
 use std::cell::RefCell;
 use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
+use rustix::fs::{AtFlags, FileType, OFlags};
+
+use crate::chroot::{Chroot, Resolver};
 use crate::error::Warning;
 
 /// Sysfs attributes are at most a page; anything far bigger is not an attribute.
@@ -44,16 +51,72 @@ pub enum EntryKind {
 #[derive(Debug)]
 pub struct Root {
     base: PathBuf,
+    /// The open root, or why it could not be opened (every read then finds nothing).
+    tree: Result<Chroot, ErrorKind>,
     warnings: RefCell<Vec<Warning>>,
     record: Option<RefCell<Vec<Recorded>>>,
 }
 
 impl Root {
     pub fn new(base: impl Into<PathBuf>) -> Self {
+        let base = base.into();
         Root {
-            base: base.into(),
+            tree: Chroot::open(&base).map_err(|e| e.kind()),
+            base,
             warnings: RefCell::new(Vec::new()),
             record: None,
+        }
+    }
+
+    /// [`Root::new`] resolving paths with a chosen [`Resolver`] (tests of the user-space walk).
+    pub fn with_resolver(base: impl Into<PathBuf>, how: Resolver) -> Self {
+        let base = base.into();
+        Root {
+            tree: Chroot::open_with(&base, how).map_err(|e| e.kind()),
+            ..Root::new(base)
+        }
+    }
+
+    /// How paths are resolved here; None when the root cannot be opened.
+    pub fn resolver(&self) -> Option<Resolver> {
+        self.tree.as_ref().ok().map(Chroot::resolver)
+    }
+
+    fn tree(&self) -> std::io::Result<&Chroot> {
+        self.tree.as_ref().map_err(|k| std::io::Error::from(*k))
+    }
+
+    /// Opens `rel` inside the root with `flags` (plus close-on-exec).
+    fn open(&self, rel: &str, flags: OFlags) -> std::io::Result<fs::File> {
+        Ok(fs::File::from(self.tree()?.open_at(rel, flags)?))
+    }
+
+    /// Opens a regular file inside the root without blocking: a FIFO planted in a tree must
+    /// not hang the probe.
+    fn open_regular(&self, rel: &str) -> std::io::Result<fs::File> {
+        let file = self.open(rel, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY)?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        Ok(file)
+    }
+
+    /// Why `rel` was not found, when a link on the way points out of the root.
+    fn warn_missing(&self, rel: &str) {
+        let Ok(tree) = self.tree() else { return };
+        if let Some(out) = tree.out_link(rel) {
+            self.warn(
+                rel,
+                format!(
+                    "symlink {} -> {} points outside the root: not followed (links are \
+                     resolved inside the root, as in a chroot, where this one leads nowhere)",
+                    out.rel, out.target
+                ),
+            );
+        } else if let Ok((dir, name)) = tree.parent_of(rel)
+            && rustix::fs::statat(&dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW).is_ok()
+        {
+            self.warn(rel, "dangling symlink; ignored");
         }
     }
 
@@ -67,10 +130,6 @@ impl Root {
 
     pub fn base(&self) -> &Path {
         &self.base
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.base.join(rel)
     }
 
     pub fn warn(&self, subject: impl Into<String>, message: impl Into<String>) {
@@ -103,9 +162,33 @@ impl Root {
         self.read_bytes_limited(rel, ATTR_LIMIT)
     }
 
+    /// The first `n` bytes of a file (fewer when it is shorter), without a warning for the
+    /// rest, which is never read: PCI configuration space, whose bytes past 256 are each a
+    /// slow hardware access and hold the Device Serial Number capability.
+    pub fn read_prefix(&self, rel: &str, n: usize) -> Option<Vec<u8>> {
+        let result = self.open_regular(rel).and_then(|f| {
+            let mut buf = Vec::with_capacity(n);
+            f.take(n as u64).read_to_end(&mut buf)?;
+            Ok(buf)
+        });
+        match result {
+            Ok(buf) => {
+                self.push(Recorded::File {
+                    rel: rel.to_owned(),
+                    data: buf.clone(),
+                });
+                Some(buf)
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            Err(e) => {
+                self.warn(rel, format!("cannot read: {e}"));
+                None
+            }
+        }
+    }
+
     fn read_bytes_limited(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
-        let path = self.path(rel);
-        let result = open_regular(&path).and_then(|f| {
+        let result = self.open_regular(rel).and_then(|f| {
             let mut buf = Vec::new();
             f.take(limit + 1).read_to_end(&mut buf)?;
             Ok(buf)
@@ -126,9 +209,7 @@ impl Root {
                 Some(buf)
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                if fs::symlink_metadata(&path).is_ok() {
-                    self.warn(rel, "dangling symlink; ignored");
-                }
+                self.warn_missing(rel);
                 None
             }
             // A directory, FIFO or device where a file should be, or no permission.
@@ -137,6 +218,15 @@ impl Root {
                 None
             }
         }
+    }
+
+    /// Up to `limit` bytes of a file that is not part of the machine's state and so is not
+    /// recorded for `capture` (the hwdata id databases). None, silently, when missing.
+    pub fn read_file(&self, rel: &str, limit: u64) -> Option<Vec<u8>> {
+        let file = self.open_regular(rel).ok()?;
+        let mut buf = Vec::new();
+        file.take(limit).read_to_end(&mut buf).ok()?;
+        Some(buf)
     }
 
     /// A sysfs attribute as trimmed text. Bytes that are not printable text are written as
@@ -156,10 +246,12 @@ impl Root {
     /// Lines of a text file up to (not including) the first empty line after some content:
     /// the first processor of /proc/cpuinfo without reading all of them.
     pub fn read_first_block(&self, rel: &str, limit_lines: usize) -> Option<Vec<String>> {
-        let path = self.path(rel);
-        let file = match open_regular(&path) {
+        let file = match self.open_regular(rel) {
             Ok(f) => f,
-            Err(e) if e.kind() == ErrorKind::NotFound => return None,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                self.warn_missing(rel);
+                return None;
+            }
             Err(e) => {
                 self.warn(rel, format!("cannot read: {e}"));
                 return None;
@@ -198,11 +290,10 @@ impl Root {
     }
 
     /// Last path component of a symlink's target (`driver` → `ahci`), and the whole target.
+    /// Only the link's text is read, not what it points to.
     pub fn read_link(&self, rel: &str) -> Option<String> {
-        let path = self.path(rel);
-        match fs::read_link(&path) {
+        match self.tree().and_then(|t| t.read_link(rel)) {
             Ok(target) => {
-                let target = target.to_string_lossy().into_owned();
                 self.push(Recorded::Link {
                     rel: rel.to_owned(),
                     target: target.clone(),
@@ -221,9 +312,10 @@ impl Root {
         }
     }
 
-    /// True when the path exists (following symlinks); recorded as a marker or directory.
+    /// True when the path exists (following symlinks inside the root); recorded as a marker
+    /// or directory.
     pub fn exists(&self, rel: &str) -> bool {
-        match fs::metadata(self.path(rel)) {
+        match self.open(rel, OFlags::PATH).and_then(|f| f.metadata()) {
             Ok(meta) => {
                 self.push(if meta.is_dir() {
                     Recorded::Dir {
@@ -243,48 +335,57 @@ impl Root {
     /// Entries of a directory, sorted by name, without following symlinks. None when the
     /// directory does not exist; a warning when it cannot be read.
     pub fn list_dir(&self, rel: &str) -> Option<Vec<(String, EntryKind)>> {
-        let path = self.path(rel);
-        let iter = match fs::read_dir(&path) {
-            Ok(i) => i,
+        let dir = self
+            .tree()
+            .and_then(|t| t.open_at(rel, OFlags::RDONLY | OFlags::DIRECTORY));
+        let dir = match dir {
+            Ok(d) => d,
             Err(e) if e.kind() == ErrorKind::NotFound => return None,
             Err(e) => {
                 self.warn(rel, format!("cannot list directory: {e}"));
                 return None;
             }
         };
+        let mut entries = match rustix::fs::Dir::new(dir) {
+            Ok(d) => d,
+            Err(e) => {
+                self.warn(rel, format!("cannot list directory: {e}"));
+                return None;
+            }
+        };
         let mut out = Vec::new();
-        for entry in iter {
+        while let Some(entry) = entries.read() {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     self.warn(rel, format!("cannot list directory: {e}"));
-                    continue;
+                    break;
                 }
             };
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Dir,
-                Ok(t) if t.is_file() => EntryKind::File,
+            let name = entry.file_name().to_bytes();
+            if name == b"." || name == b".." {
+                continue;
+            }
+            let name = String::from_utf8_lossy(name).into_owned();
+            let mut ty = entry.file_type();
+            if ty == FileType::Unknown {
+                // Some file systems do not say the type in the listing.
+                ty = entries
+                    .fd()
+                    .and_then(|fd| rustix::fs::statat(fd, name.as_str(), AtFlags::SYMLINK_NOFOLLOW))
+                    .map_or(FileType::Unknown, |st| FileType::from_raw_mode(st.st_mode));
+            }
+            let kind = match ty {
+                FileType::Symlink => EntryKind::Symlink,
+                FileType::Directory => EntryKind::Dir,
+                FileType::RegularFile => EntryKind::File,
                 _ => EntryKind::Other,
             };
-            out.push((entry.file_name().to_string_lossy().into_owned(), kind));
+            out.push((name, kind));
         }
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Some(out)
     }
-}
-
-/// Open a regular file without blocking: a FIFO planted in a tree must not hang the probe.
-fn open_regular(path: &Path) -> std::io::Result<fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    Ok(file)
 }
 
 /// Text with non-printable bytes escaped as `\xNN`; the flag says whether the input was clean.

@@ -1,4 +1,4 @@
-//! Helpers for the end-to-end tests: where the workspace, the shared data and the captured
+//! Helpers for the end-to-end tests: where the workspace, its reference data and the captured
 //! fixture trees are; an aggregator on a loopback port; a small blocking HTTP client.
 //!
 //! The aggregator runs in-process through the same `server::serve` the binary uses, and the
@@ -17,11 +17,9 @@ pub fn workspace_root() -> PathBuf {
     manifest.parent().map(Path::to_path_buf).unwrap_or(manifest)
 }
 
-/// `../shared` beside the project root (read-only reference data), or `$HCL_SHARED_DIR`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("..").join("shared"))
+/// The repository's reference data (`data/`; provenance in each SOURCE.txt).
+pub fn data_dir() -> PathBuf {
+    workspace_root().join("data")
 }
 
 /// The captured sysfs trees under `tests/fixtures/sysfs`, one directory per machine, sorted.

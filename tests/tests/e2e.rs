@@ -3,11 +3,41 @@
 //! the real Qubes HCL imported and the kernel choice report checked over it.
 
 use hcl_data::{Role, Verdict};
-use hcl_e2e::{Aggregator, fixture_roots, shared_dir};
+use hcl_e2e::{Aggregator, data_dir, fixture_roots};
 
+/// Every folder of data/ that holds data says where it came from (SOURCE.txt, its own or one
+/// of a folder above it: `kernel-source/SOURCE.txt` names every file of the source trees below
+/// it), and nothing outside the repository is needed: the data the tests read is all there.
 #[test]
-fn shared_data_is_beside_the_project() {
-    assert!(hcl_e2e::shared_dir().join("kernel-data").is_dir());
+fn reference_data_is_in_the_repository_with_its_provenance() {
+    fn walk(dir: &std::path::Path, covered: bool, without: &mut Vec<String>, files: &mut usize) {
+        let entries: Vec<_> = std::fs::read_dir(dir)
+            .expect("data/ is readable")
+            .flatten()
+            .collect();
+        let has_source = covered || entries.iter().any(|e| e.file_name() == "SOURCE.txt");
+        let mut has_data = false;
+        for e in &entries {
+            let p = e.path();
+            if p.is_dir() {
+                walk(&p, has_source, without, files);
+            } else if e.file_name() != "SOURCE.txt" && e.file_name() != "README.md" {
+                has_data = true;
+                *files += 1;
+            }
+        }
+        if has_data && !has_source {
+            without.push(dir.display().to_string());
+        }
+    }
+    let (mut without, mut files) = (Vec::new(), 0);
+    walk(&data_dir(), false, &mut without, &mut files);
+    assert!(
+        without.is_empty(),
+        "data folders without SOURCE.txt: {without:?}"
+    );
+    assert!(files > 40, "only {files} data files under data/");
+    assert!(data_dir().join("qubes-hcl/qubes-hcl.tar.zst").is_file());
 }
 
 #[test]
@@ -91,7 +121,7 @@ fn fixture_machines_scanned_uploaded_and_shown() {
             r.devices
                 .iter()
                 .filter(|d| d.role == Role::Dom0)
-                .filter(|d| d.usb.as_ref().is_none_or(|u| u.kind != "device"))
+                .filter(|d| d.counts())
                 .map(|d| {
                     d.coverage
                         .get(kernel)
@@ -134,13 +164,13 @@ fn fixture_machines_scanned_uploaded_and_shown() {
 
 #[test]
 fn kernel_report_over_the_real_qubes_hcl() {
-    let dir = shared_dir().join("qubes-hcl");
+    let hcl = data_dir().join("qubes-hcl/qubes-hcl.tar.zst");
     let agg = Aggregator::start().expect("aggregator");
     let sum = agg
         .rt
-        .block_on(hcl_aggregator::import::import_dir(
+        .block_on(hcl_aggregator::import::import_hcl(
             agg.state.store.as_ref(),
-            &dir,
+            &hcl,
         ))
         .expect("import");
     assert!(

@@ -6,7 +6,7 @@
 //! | GET | `/api/v1/reports/{id}` | the stored report |
 //! | POST | `/api/v1/reports/{id}/hide`, `/unhide` | moderation, `Authorization: Bearer` |
 //! | DELETE | `/api/v1/reports/{id}` | moderation, `Authorization: Bearer` |
-//! | GET | `/api/v1/health` | 200 when the store answers |
+//! | GET | `/api/v1/health` | 200 when the store reads and writes, else 503 |
 
 pub mod ratelimit;
 pub mod validate;
@@ -21,11 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::PutOutcome;
 
-/// The API routes, merged into [`crate::app::router`].
+/// The API routes, merged into the route table of `app.rs`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", post(upload))
@@ -139,11 +139,17 @@ fn body_error(e: axum::Error, limit: usize) -> AppError {
 async fn get_report(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let stored = st.store.get_report(&id).await?.ok_or(AppError::NotFound)?;
-    if stored.hidden && authorize(&st, &headers).is_err() {
-        return Err(AppError::NotFound);
+    if stored.hidden {
+        match authorize(&st, &headers, ip) {
+            Ok(()) => {}
+            // Locked out for wrong tokens: say so, or it would be a free guessing oracle.
+            Err(e @ AppError::TooManyRequests { .. }) => return Err(e),
+            Err(_) => return Err(AppError::NotFound),
+        }
     }
     Ok(Json(stored.report).into_response())
 }
@@ -151,26 +157,25 @@ async fn get_report(
 async fn hide(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    set_hidden(st, id, headers, true).await
+    authorize(&st, &headers, ip)?;
+    set_hidden(st, id, true).await
 }
 
 async fn unhide(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    set_hidden(st, id, headers, false).await
+    authorize(&st, &headers, ip)?;
+    set_hidden(st, id, false).await
 }
 
-async fn set_hidden(
-    st: AppState,
-    id: String,
-    headers: HeaderMap,
-    hidden: bool,
-) -> Result<Response, AppError> {
-    authorize(&st, &headers)?;
+/// The moderator's change, once authorized.
+async fn set_hidden(st: AppState, id: String, hidden: bool) -> Result<Response, AppError> {
     if !st.store.set_hidden(&id, hidden).await? {
         return Err(AppError::NotFound);
     }
@@ -182,9 +187,10 @@ async fn set_hidden(
 async fn delete_report(
     State(st): State<AppState>,
     Path(id): Path<String>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
-    authorize(&st, &headers)?;
+    authorize(&st, &headers, ip)?;
     if !st.store.delete_report(&id).await? {
         return Err(AppError::NotFound);
     }
@@ -193,7 +199,10 @@ async fn delete_report(
     Ok(Json(serde_json::json!({ "id": id, "deleted": true })).into_response())
 }
 
+/// 200 while the store reads and writes; 503 while writes fail (disk full, database gone),
+/// which the first write to go through again ends.
 async fn health(State(st): State<AppState>) -> Result<Response, AppError> {
+    st.store.check_writable().await?;
     let n = st.store.count_reports().await?;
     Ok(Json(serde_json::json!({ "status": "ok", "reports": n })).into_response())
 }
@@ -202,8 +211,15 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// 401 without a bearer token, 403 with a wrong one or when moderation is off.
-pub fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
+/// 401 without a bearer token, 403 with a wrong one or when moderation is off, 429 once
+/// `client` sent too many wrong ones (`--admin-failure-burst`, earned back at
+/// `--admin-failure-rate-per-sec`); then not even the right token is looked at, so guessing
+/// goes no faster from one address. Other addresses are not affected.
+pub fn authorize(
+    st: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+) -> Result<(), AppError> {
     let Some(expected) = st.config.admin_token.as_deref().filter(|t| !t.is_empty()) else {
         return Err(AppError::Forbidden(
             "moderation is disabled: the server has no admin token".into(),
@@ -212,34 +228,54 @@ pub fn authorize(st: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
     let given = header_str(headers, header::AUTHORIZATION)
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(AppError::Unauthorized)?;
-    if constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden("wrong admin token".into()))
+    if let Some(ip) = client {
+        st.auth_failures
+            .peek(ip)
+            .map_err(|retry_after_s| AppError::TooManyRequests { retry_after_s })?;
     }
+    if tokens_match(given.trim(), expected) {
+        return Ok(());
+    }
+    if let Some(ip) = client {
+        let _ = st.auth_failures.check(ip);
+    }
+    tracing::warn!(client = ?client, "moderation: wrong admin token");
+    Err(AppError::Forbidden("wrong admin token".into()))
 }
 
-/// Compare without an early exit, so timing does not reveal how much of the token matched.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = u8::from(a.len() != b.len());
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0xff);
-        diff |= x ^ y;
+/// Compare in constant time: the SHA-256 of each (same length whatever the token's) with
+/// `subtle`, so timing tells neither how much matched nor how long the token is.
+pub fn tokens_match(given: &str, expected: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let (a, b) = (Sha256::digest(given), Sha256::digest(expected));
+    a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+/// The client address the limits count ([`client_ip`]), as an extractor.
+pub struct ClientIp(pub Option<IpAddr>);
+
+impl axum::extract::FromRequestParts<AppState> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        st: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(client_ip(st, &parts.headers, &parts.extensions)))
     }
-    diff == 0
 }
 
 #[cfg(test)]
 mod tests {
-    use super::constant_time_eq;
+    use super::tokens_match;
 
     #[test]
     fn token_compare() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret2"));
-        assert!(!constant_time_eq(b"", b"x"));
-        assert!(!constant_time_eq(b"x\xff", b"x"));
+        assert!(tokens_match("secret", "secret"));
+        assert!(!tokens_match("secret", "secreT"));
+        assert!(!tokens_match("secret", "secret2"));
+        assert!(!tokens_match("", "x"));
+        assert!(!tokens_match("x\u{ff}", "x"));
     }
 }

@@ -1,4 +1,4 @@
-//! Per client address token bucket for uploads.
+//! Per client address token buckets: uploads, page builds, wrong admin tokens.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -37,7 +37,17 @@ impl RateLimiter {
         self.check_at(ip, Instant::now())
     }
 
+    /// Whether `ip` has a token left, without taking it; on refusal, the whole seconds until
+    /// one is available.
+    pub fn peek(&self, ip: IpAddr) -> Result<(), u64> {
+        self.take_at(ip, Instant::now(), false)
+    }
+
     fn check_at(&self, ip: IpAddr, now: Instant) -> Result<(), u64> {
+        self.take_at(ip, now, true)
+    }
+
+    fn take_at(&self, ip: IpAddr, now: Instant, take: bool) -> Result<(), u64> {
         if self.per_sec <= 0.0 || !self.per_sec.is_finite() {
             return Ok(());
         }
@@ -57,7 +67,9 @@ impl RateLimiter {
         b.tokens = (b.tokens + elapsed * self.per_sec).min(self.burst);
         b.last = now;
         if b.tokens >= 1.0 {
-            b.tokens -= 1.0;
+            if take {
+                b.tokens -= 1.0;
+            }
             Ok(())
         } else {
             let wait = (1.0 - b.tokens) / self.per_sec;

@@ -72,6 +72,52 @@ pub trait Store: Send + Sync {
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError>;
     /// Number of stored reports, hidden ones included.
     async fn count_reports(&self) -> Result<u64, StoreError>;
+    /// Whether writes go through. Ok while the last write committed; after a failed one, one
+    /// small probe write is tried, so the end of a fault shows without waiting for an upload.
+    async fn check_writable(&self) -> Result<(), StoreError>;
+}
+
+/// Bytes the health probe writes after a failed write: about a big upload as stored, so a
+/// nearly full disk that still takes a tiny write is not reported healthy.
+const PROBE_BYTES: i64 = 64 * 1024;
+
+/// Whether the last write of a backend failed, and how (for health).
+#[derive(Debug, Default)]
+pub(crate) struct WriteState(std::sync::Mutex<Option<String>>);
+
+impl WriteState {
+    pub(crate) fn ok(&self) {
+        let mut s = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if s.take().is_some() {
+            tracing::warn!("writes go through again");
+        }
+    }
+
+    pub(crate) fn failed(&self, e: &StoreError) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+    }
+
+    /// The error of the last write, when it failed.
+    pub(crate) fn failing(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Note the outcome of a write and pass it on.
+    pub(crate) fn track<T>(&self, r: Result<T, StoreError>) -> Result<T, StoreError> {
+        match &r {
+            Ok(_) => self.ok(),
+            Err(e) => self.failed(e),
+        }
+        r
+    }
+}
+
+/// The content key of a stored report about to be deleted (see
+/// [`hcl_data::CanonicalReport::content_key`]); None when it cannot be read, and the tombstone
+/// then holds the content id only.
+fn content_key_of(row: Result<Option<StoredReport>, StoreError>) -> Option<String> {
+    let report = row.ok().flatten()?.report;
+    report.canonical().ok().map(|c| c.content_key)
 }
 
 /// Tuning of the backends.
@@ -176,22 +222,17 @@ fn decode(
 
 /// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T07:00:00.123Z`.
 pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(d.as_secs(), d.subsec_millis())
+    let t = jiff::Timestamp::now();
+    rfc3339(
+        t.as_second().max(0).unsigned_abs(),
+        t.subsec_millisecond().unsigned_abs(),
+    )
 }
 
 fn rfc3339(secs: u64, millis: u32) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (year, month, day) = hcl_data::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let nanos = i32::try_from(millis.min(999) * 1_000_000).unwrap_or(0);
+    let t = jiff::Timestamp::new(i64::try_from(secs).unwrap_or(0), nanos).unwrap_or_default();
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 #[cfg(test)]

@@ -1,5 +1,11 @@
 //! PostgreSQL backend: a connection pool; each write is its own committed statement, acknowledged
 //! after PostgreSQL reports the commit (synchronous_commit stays at its default, on).
+//!
+//! Faults: a connection whose backend died (`pg_terminate_backend`, a server restart) fails its
+//! statement, so that upload gets 503; the pool tests a connection before handing it out
+//! (`test_before_acquire`) and opens a new one, so the next upload goes through once the
+//! server answers again, without a restart. A write whose commit reply was lost may be stored
+//! although it was answered 503; the client's retry then gets 200. Never the other way round.
 
 use std::time::Duration;
 
@@ -7,11 +13,12 @@ use hcl_data::CanonicalReport;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
-use super::{PutOutcome, Store, StoreError, StoredReport, decode, now_rfc3339};
+use super::{PutOutcome, Store, StoreError, StoredReport, WriteState, decode, now_rfc3339};
 
 /// Reports in a PostgreSQL database.
 pub struct PgStore {
     pool: PgPool,
+    writes: WriteState,
 }
 
 impl PgStore {
@@ -20,15 +27,86 @@ impl PgStore {
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
+            // While the server is down an upload waits this long for a connection (sqlx keeps
+            // trying to connect meanwhile), then gets 503.
+            .acquire_timeout(Duration::from_secs(3))
+            .test_before_acquire(true)
             .connect(url)
             .await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: WriteState::default(),
+        })
     }
 
     /// The pool, for tests and tools that need raw SQL.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    async fn put(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
+        let CanonicalReport {
+            id,
+            json: body,
+            content_key: key,
+        } = report;
+        // In a transaction with a second look at the tombstones: an insert that waited on a
+        // row a moderator was deleting goes through once that delete commits, although its
+        // NOT EXISTS saw no tombstone yet. The second statement sees the committed tombstone
+        // (READ COMMITTED takes a new snapshot per statement), and the insert is rolled back.
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "INSERT INTO reports (id, received_at, hidden, body) \
+             SELECT $1, $2, FALSE, $3 \
+             WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = $1) \
+             AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key = $4) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(now_rfc3339())
+        .bind(body)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+        let deleted =
+            sqlx::query("SELECT 1 FROM deleted_reports WHERE id = $1 OR content_key = $2 LIMIT 1")
+                .bind(&id)
+                .bind(&key)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some();
+        if deleted {
+            tx.rollback().await?;
+            return Ok(PutOutcome::Deleted);
+        }
+        tx.commit().await?;
+        Ok(if done.rows_affected() == 1 {
+            PutOutcome::Created
+        } else {
+            PutOutcome::AlreadyStored
+        })
+    }
+
+    async fn delete(&self, id: &str, key: Option<String>) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM reports WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted = done.rows_affected() > 0;
+        if deleted {
+            sqlx::query(
+                "INSERT INTO deleted_reports (id, deleted_at, content_key) VALUES ($1, $2, $3) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(now_rfc3339())
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(deleted)
     }
 }
 
@@ -49,38 +127,8 @@ impl Store for PgStore {
     }
 
     async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
-        let CanonicalReport { id, json: body } = report;
-        // In a transaction with a second look at the tombstones: an insert that waited on a
-        // row a moderator was deleting goes through once that delete commits, although its
-        // NOT EXISTS saw no tombstone yet. The second statement sees the committed tombstone
-        // (READ COMMITTED takes a new snapshot per statement), and the insert is rolled back.
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO reports (id, received_at, hidden, body) \
-             SELECT $1, $2, FALSE, $3 \
-             WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = $1) \
-             ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&id)
-        .bind(now_rfc3339())
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
-        let deleted = sqlx::query("SELECT 1 FROM deleted_reports WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some();
-        if deleted {
-            tx.rollback().await?;
-            return Ok(PutOutcome::Deleted);
-        }
-        tx.commit().await?;
-        Ok(if done.rows_affected() == 1 {
-            PutOutcome::Created
-        } else {
-            PutOutcome::AlreadyStored
-        })
+        let r = self.put(report).await;
+        self.writes.track(r)
     }
 
     async fn get_report(&self, id: &str) -> Result<Option<StoredReport>, StoreError> {
@@ -105,33 +153,22 @@ impl Store for PgStore {
     }
 
     async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE reports SET hidden = $1 WHERE id = $2")
+        let r = sqlx::query("UPDATE reports SET hidden = $1 WHERE id = $2")
             .bind(hidden)
             .bind(id)
             .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+            .await
+            .map(|done| done.rows_affected() > 0)
+            .map_err(StoreError::from);
+        self.writes.track(r)
     }
 
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM reports WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted = done.rows_affected() > 0;
-        if deleted {
-            sqlx::query(
-                "INSERT INTO deleted_reports (id, deleted_at) VALUES ($1, $2) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(now_rfc3339())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(deleted)
+        // The tombstone also carries the content key, so the same content under another
+        // report_id is refused too.
+        let key = super::content_key_of(self.get_report(id).await);
+        let r = self.delete(id, key).await;
+        self.writes.track(r)
     }
 
     async fn count_reports(&self) -> Result<u64, StoreError> {
@@ -139,5 +176,22 @@ impl Store for PgStore {
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        if self.writes.failing().is_none() {
+            return Ok(());
+        }
+        let r = sqlx::query(
+            "INSERT INTO write_probe (id, at, pad) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad",
+        )
+        .bind(now_rfc3339())
+        .bind(vec![0u8; super::PROBE_BYTES as usize])
+        .execute(&self.pool)
+        .await
+        .map(drop)
+        .map_err(StoreError::from);
+        self.writes.track(r)
     }
 }

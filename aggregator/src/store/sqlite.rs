@@ -6,12 +6,19 @@
 //! that commits every write waiting at that moment in one transaction (group commit): under
 //! load many uploads share one fsync, with no added wait when idle.
 //!
+//! Faults (disk full, files made immutable, I/O errors): a batch that fails is answered with
+//! the error (503) and its connection is rolled back and closed; the next batch opens a fresh
+//! one, so a fault never leaves the writer inside a transaction and writes are stored again as
+//! soon as it ends (see [`Writer`]). Tested with the real binary on a full tmpfs and on files
+//! made immutable (`tests/integration/faults.rs`).
+//!
 //! Bodies are stored zstd-compressed (a BLOB in the `body` column; rows written before that
 //! hold JSON text, and both read back): reports are repetitive JSON, several times smaller
 //! compressed, and the one writer thread then copies, checksums and writes an eighth of the
 //! bytes. Compression runs on the caller's thread, not the writer's.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hcl_data::CanonicalReport;
@@ -22,35 +29,72 @@ use sqlx::sqlite::{
 use sqlx::{Connection, Row};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PutOutcome, Store, StoreError, StoredReport, decode, now_rfc3339};
+use super::{PutOutcome, Store, StoreError, StoredReport, WriteState, decode, now_rfc3339};
 
 /// Most writes committed in one transaction by default.
 pub const DEFAULT_MAX_BATCH: usize = 512;
 
+/// A write and where its answer goes.
 enum Op {
+    Write(Write, Reply),
+    Migrate(oneshot::Sender<Result<(), StoreError>>),
+}
+
+enum Write {
     Put {
         id: String,
+        key: String,
         body: Vec<u8>,
-        reply: oneshot::Sender<Result<PutOutcome, StoreError>>,
     },
     SetHidden {
         id: String,
         hidden: bool,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
     },
     Delete {
         id: String,
-        reply: oneshot::Sender<Result<bool, StoreError>>,
+        key: Option<String>,
     },
-    Migrate {
-        reply: oneshot::Sender<Result<(), StoreError>>,
-    },
+    /// One small real write, to learn whether a write fault has ended (health).
+    Probe,
+}
+
+enum Reply {
+    Put(oneshot::Sender<Result<PutOutcome, StoreError>>),
+    Bool(oneshot::Sender<Result<bool, StoreError>>),
+    Unit(oneshot::Sender<Result<(), StoreError>>),
+}
+
+/// What a write found, told to its caller once the commit is known.
+enum Outcome {
+    Put(PutOutcome),
+    Bool(bool),
+    Unit,
+}
+
+impl Reply {
+    /// Answer with the write's outcome when the batch committed, else with the batch's error.
+    fn answer(self, outcome: Option<Outcome>, batch: &Result<(), StoreError>) {
+        let err = || match batch {
+            Err(e) => StoreError::Database(e.to_string()),
+            Ok(()) => StoreError::Database("the write was not run".into()),
+        };
+        let ok = batch.is_ok();
+        match (self, outcome) {
+            (Reply::Put(r), Some(Outcome::Put(o))) if ok => drop(r.send(Ok(o))),
+            (Reply::Bool(r), Some(Outcome::Bool(b))) if ok => drop(r.send(Ok(b))),
+            (Reply::Unit(r), Some(Outcome::Unit)) if ok => drop(r.send(Ok(()))),
+            (Reply::Put(r), _) => drop(r.send(Err(err()))),
+            (Reply::Bool(r), _) => drop(r.send(Err(err()))),
+            (Reply::Unit(r), _) => drop(r.send(Err(err()))),
+        }
+    }
 }
 
 /// Reports in a SQLite file.
 pub struct SqliteStore {
     readers: SqlitePool,
     writer: mpsc::Sender<Op>,
+    writes: Arc<WriteState>,
 }
 
 impl SqliteStore {
@@ -61,22 +105,51 @@ impl SqliteStore {
 
     /// [`SqliteStore::open`] committing at most `max_batch` writes together.
     pub async fn open_with(url: &str, max_batch: usize) -> Result<Self, StoreError> {
-        let opts = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10));
-        let conn = SqliteConnection::connect_with(&opts).await?;
+        Self::open_tuned(url, max_batch, |o| o).await
+    }
+
+    /// [`SqliteStore::open_with`] with the connection options adjusted by `tune` (every
+    /// connection, including the writer's reopened ones). The tests cap the database size
+    /// with it (`PRAGMA max_page_count`) to make writes fail without root.
+    pub async fn open_tuned(
+        url: &str,
+        max_batch: usize,
+        tune: impl FnOnce(SqliteConnectOptions) -> SqliteConnectOptions,
+    ) -> Result<Self, StoreError> {
+        let opts = tune(
+            SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10)),
+        );
+        let cannot_open = |e: sqlx::Error| {
+            StoreError::Database(format!(
+                "cannot open the SQLite database {}: {e}",
+                opts.get_filename().display()
+            ))
+        };
+        let conn = SqliteConnection::connect_with(&opts)
+            .await
+            .map_err(cannot_open)?;
         let readers = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(opts)
-            .await?;
+            .connect_with(opts.clone())
+            .await
+            .map_err(cannot_open)?;
         let (tx, rx) = mpsc::channel(4096);
-        tokio::spawn(writer(conn, rx, max_batch.max(1)));
+        let writes = Arc::new(WriteState::default());
+        let w = Writer {
+            opts,
+            conn: Some(conn),
+            writes: writes.clone(),
+        };
+        tokio::spawn(w.run(rx, max_batch.max(1)));
         Ok(Self {
             readers,
             writer: tx,
+            writes,
         })
     }
 
@@ -100,136 +173,210 @@ fn compress(json: &str) -> Result<Vec<u8>, StoreError> {
         .map_err(|e| StoreError::Database(format!("cannot compress a report: {e}")))
 }
 
-/// The writer task: take what is queued, run it in one transaction, answer after the commit.
-async fn writer(mut conn: SqliteConnection, mut rx: mpsc::Receiver<Op>, max_batch: usize) {
-    let mut batch: Vec<Op> = Vec::with_capacity(max_batch);
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        let mut migrates = Vec::new();
-        let mut writes = Vec::with_capacity(batch.len());
-        for op in batch.drain(..) {
-            match op {
-                Op::Migrate { reply } => migrates.push(reply),
-                other => writes.push(other),
+/// The one connection that writes, owned by one task.
+///
+/// Transactions are plain `BEGIN IMMEDIATE` / `COMMIT` statements, not sqlx's `Transaction`:
+/// sqlx counts the transaction depth itself, and on a full disk that count and SQLite's state
+/// parted (issue 8): SQLite had rolled back on its own, sqlx's ROLLBACK failed and left the
+/// count one too high, the next `begin` became a SAVEPOINT that opened a transaction, and its
+/// `ROLLBACK TO SAVEPOINT` after the next failure left that transaction open. From then on
+/// every batch was a savepoint released inside a transaction that never committed: answered
+/// 201, never stored (a second connection's `BEGIN IMMEDIATE` got "database is locked" until a
+/// restart). Now after any failed batch the connection is rolled back and closed and the next
+/// batch opens a fresh one: every batch starts from a known state, whatever the error left.
+struct Writer {
+    opts: SqliteConnectOptions,
+    /// None after a failure, until the next batch reopens it.
+    conn: Option<SqliteConnection>,
+    writes: Arc<WriteState>,
+}
+
+impl Writer {
+    /// Take what is queued, run it in one transaction, answer after the commit.
+    async fn run(mut self, mut rx: mpsc::Receiver<Op>, max_batch: usize) {
+        let mut batch: Vec<Op> = Vec::with_capacity(max_batch);
+        while rx.recv_many(&mut batch, max_batch).await > 0 {
+            let mut migrates = Vec::new();
+            let mut writes = Vec::with_capacity(batch.len());
+            for op in batch.drain(..) {
+                match op {
+                    Op::Migrate(reply) => migrates.push(reply),
+                    Op::Write(w, reply) => writes.push((w, reply)),
+                }
+            }
+            for reply in migrates {
+                let r = match self.connection().await {
+                    Ok(conn) => super::migrations::sqlite()
+                        .run_direct(conn)
+                        .await
+                        .map_err(StoreError::from),
+                    Err(e) => Err(e),
+                };
+                if r.is_err() {
+                    self.reset().await;
+                }
+                let _ = reply.send(r);
+            }
+            if !writes.is_empty() {
+                self.run_batch(writes).await;
             }
         }
-        for reply in migrates {
-            let r = super::migrations::sqlite()
-                .run_direct(&mut conn)
-                .await
-                .map_err(StoreError::from);
-            let _ = reply.send(r);
+    }
+
+    /// The open connection, reopened when the last batch failed.
+    async fn connection(&mut self) -> Result<&mut SqliteConnection, StoreError> {
+        if self.conn.is_none() {
+            let conn = SqliteConnection::connect_with(&self.opts).await?;
+            self.conn = Some(conn);
         }
-        if !writes.is_empty() {
-            run_batch(&mut conn, writes).await;
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StoreError::Database("no SQLite connection".into()))
+    }
+
+    /// Leave no transaction behind: roll back (an error here only means SQLite already did)
+    /// and close; the next batch opens a new connection.
+    async fn reset(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut conn).await;
+            let _ = conn.close().await;
+        }
+    }
+
+    async fn run_batch(&mut self, writes: Vec<(Write, Reply)>) {
+        let n = writes.len();
+        let mut outcomes = Vec::with_capacity(n);
+        let result = match self.connection().await {
+            Ok(conn) => write_all(conn, &writes, &mut outcomes).await,
+            Err(e) => Err(e),
+        };
+        match &result {
+            Ok(()) => self.writes.ok(),
+            Err(e) => {
+                tracing::error!(error = %e, writes = n, "SQLite write failed; reopening");
+                self.writes.failed(e);
+                self.reset().await;
+            }
+        }
+        // Answer only now: an acknowledged write is a committed write.
+        let mut outcomes = outcomes.into_iter();
+        for (_, reply) in writes {
+            reply.answer(outcomes.next(), &result);
         }
     }
 }
 
-/// What a batched op answers once the commit is known.
-enum Pending {
-    Put(oneshot::Sender<Result<PutOutcome, StoreError>>, PutOutcome),
-    Bool(oneshot::Sender<Result<bool, StoreError>>, bool),
+/// Run `writes` in one transaction and commit; each write's outcome goes to `outcomes`, in
+/// order (fewer of them when one failed).
+async fn write_all(
+    conn: &mut SqliteConnection,
+    writes: &[(Write, Reply)],
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), StoreError> {
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    let mut probed = false;
+    for (w, _) in writes {
+        // Health checks arriving together (a flood of them during a fault) share one probe.
+        if matches!(w, Write::Probe) && std::mem::replace(&mut probed, true) {
+            outcomes.push(Outcome::Unit);
+            continue;
+        }
+        outcomes.push(write_one(conn, w).await?);
+    }
+    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    Ok(())
 }
 
-async fn run_batch(conn: &mut SqliteConnection, ops: Vec<Op>) {
-    let mut pending = Vec::with_capacity(ops.len());
-    let result = async {
-        let mut tx = conn.begin().await?;
-        for op in ops {
-            match op {
-                Op::Put { id, body, reply } => {
-                    let done = sqlx::query(
-                        "INSERT INTO reports (id, received_at, hidden, body) \
-                         SELECT ?1, ?2, 0, ?3 \
-                         WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = ?1) \
-                         ON CONFLICT(id) DO NOTHING",
-                    )
-                    .bind(&id)
-                    .bind(now_rfc3339())
-                    .bind(body)
-                    .execute(&mut *tx)
-                    .await?;
-                    let outcome = if done.rows_affected() == 1 {
-                        PutOutcome::Created
-                    } else {
-                        // Rare path: tell a known report from a deleted one.
-                        let deleted = sqlx::query("SELECT 1 FROM deleted_reports WHERE id = ?")
-                            .bind(&id)
-                            .fetch_optional(&mut *tx)
-                            .await?
-                            .is_some();
-                        if deleted {
-                            PutOutcome::Deleted
-                        } else {
-                            PutOutcome::AlreadyStored
-                        }
-                    };
-                    pending.push(Pending::Put(reply, outcome));
+/// One write inside the open transaction.
+async fn write_one(conn: &mut SqliteConnection, w: &Write) -> Result<Outcome, StoreError> {
+    Ok(match w {
+        Write::Put { id, key, body } => {
+            let done = sqlx::query(
+                "INSERT INTO reports (id, received_at, hidden, body) \
+                 SELECT ?1, ?2, 0, ?3 \
+                 WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = ?1) \
+                 AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key = ?4) \
+                 ON CONFLICT(id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(now_rfc3339())
+            .bind(body)
+            .bind(key)
+            .execute(&mut *conn)
+            .await?;
+            Outcome::Put(if done.rows_affected() == 1 {
+                PutOutcome::Created
+            } else {
+                // Rare path: tell a known report from a deleted one.
+                let deleted = sqlx::query(
+                    "SELECT 1 FROM deleted_reports WHERE id = ?1 OR content_key = ?2 LIMIT 1",
+                )
+                .bind(id)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await?
+                .is_some();
+                if deleted {
+                    PutOutcome::Deleted
+                } else {
+                    PutOutcome::AlreadyStored
                 }
-                Op::SetHidden { id, hidden, reply } => {
-                    let done = sqlx::query("UPDATE reports SET hidden = ? WHERE id = ?")
-                        .bind(hidden)
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                    pending.push(Pending::Bool(reply, done.rows_affected() > 0));
-                }
-                Op::Delete { id, reply } => {
-                    let done = sqlx::query("DELETE FROM reports WHERE id = ?")
-                        .bind(&id)
-                        .execute(&mut *tx)
-                        .await?;
-                    let deleted = done.rows_affected() > 0;
-                    if deleted {
-                        sqlx::query(
-                            "INSERT INTO deleted_reports (id, deleted_at) VALUES (?, ?) \
-                             ON CONFLICT(id) DO NOTHING",
-                        )
-                        .bind(&id)
-                        .bind(now_rfc3339())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    pending.push(Pending::Bool(reply, deleted));
-                }
-                Op::Migrate { reply } => {
-                    let _ = reply.send(Err(StoreError::Database("migrate inside a batch".into())));
-                }
-            }
+            })
         }
-        tx.commit().await?;
-        Ok::<(), sqlx::Error>(())
-    }
-    .await;
-    // Answer only now: an acknowledged write is a committed write.
-    for p in pending {
-        match (p, &result) {
-            (Pending::Put(r, o), Ok(())) => {
-                let _ = r.send(Ok(o));
-            }
-            (Pending::Bool(r, b), Ok(())) => {
-                let _ = r.send(Ok(b));
-            }
-            (Pending::Put(r, _), Err(e)) => {
-                let _ = r.send(Err(StoreError::Database(e.to_string())));
-            }
-            (Pending::Bool(r, _), Err(e)) => {
-                let _ = r.send(Err(StoreError::Database(e.to_string())));
-            }
+        Write::SetHidden { id, hidden } => {
+            let done = sqlx::query("UPDATE reports SET hidden = ? WHERE id = ?")
+                .bind(hidden)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Outcome::Bool(done.rows_affected() > 0)
         }
-    }
-    // Ops that never reached `pending` (the batch failed before them) drop their sender, which
-    // their caller sees as an error.
+        Write::Delete { id, key } => {
+            let done = sqlx::query("DELETE FROM reports WHERE id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            let deleted = done.rows_affected() > 0;
+            if deleted {
+                sqlx::query(
+                    "INSERT INTO deleted_reports (id, deleted_at, content_key) VALUES (?, ?, ?) \
+                     ON CONFLICT(id) DO NOTHING",
+                )
+                .bind(id)
+                .bind(now_rfc3339())
+                .bind(key)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Outcome::Bool(deleted)
+        }
+        Write::Probe => {
+            sqlx::query(PROBE_SQL)
+                .bind(now_rfc3339())
+                .bind(super::PROBE_BYTES)
+                .execute(&mut *conn)
+                .await?;
+            Outcome::Unit
+        }
+    })
 }
+
+/// The probe write: one row of [`super::PROBE_BYTES`], rewritten.
+const PROBE_SQL: &str = "INSERT INTO write_probe (id, at, pad) VALUES (1, ?1, zeroblob(?2)) \
+                         ON CONFLICT(id) DO UPDATE SET at = excluded.at, pad = excluded.pad";
 
 #[async_trait::async_trait]
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
-        self.send(|reply| Op::Migrate { reply }).await
+        self.send(Op::Migrate).await
     }
 
     async fn put_report(&self, report: CanonicalReport) -> Result<PutOutcome, StoreError> {
-        let CanonicalReport { id, json } = report;
+        let CanonicalReport {
+            id,
+            json,
+            content_key: key,
+        } = report;
         // A real report compresses in well under a millisecond, on this thread; a huge one
         // (up to 16 MiB) would hold an async worker for tens of ms, so it goes to the pool.
         let body = if json.len() > 1 << 20 {
@@ -239,7 +386,8 @@ impl Store for SqliteStore {
         } else {
             compress(&json)?
         };
-        self.send(|reply| Op::Put { id, body, reply }).await
+        self.send(|reply| Op::Write(Write::Put { id, key, body }, Reply::Put(reply)))
+            .await
     }
 
     async fn put_reports(
@@ -248,10 +396,15 @@ impl Store for SqliteStore {
     ) -> Result<Vec<PutOutcome>, StoreError> {
         // Queue them all before waiting, so the writer commits them together.
         let mut waiting = Vec::with_capacity(items.len());
-        for CanonicalReport { id, json } in items {
+        for CanonicalReport {
+            id,
+            json,
+            content_key: key,
+        } in items
+        {
             let body = compress(&json)?;
             let (reply, rx) = oneshot::channel();
-            let op = Op::Put { id, body, reply };
+            let op = Op::Write(Write::Put { id, key, body }, Reply::Put(reply));
             self.writer
                 .send(op)
                 .await
@@ -307,12 +460,25 @@ impl Store for SqliteStore {
 
     async fn set_hidden(&self, id: &str, hidden: bool) -> Result<bool, StoreError> {
         let id = id.to_owned();
-        self.send(|reply| Op::SetHidden { id, hidden, reply }).await
+        self.send(|reply| Op::Write(Write::SetHidden { id, hidden }, Reply::Bool(reply)))
+            .await
     }
 
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError> {
+        // The tombstone also carries the content key of what is deleted, so the same content
+        // under another report_id is refused too; computed here, off the writer.
+        let key = super::content_key_of(self.get_report(id).await);
         let id = id.to_owned();
-        self.send(|reply| Op::Delete { id, reply }).await
+        self.send(|reply| Op::Write(Write::Delete { id, key }, Reply::Bool(reply)))
+            .await
+    }
+
+    async fn check_writable(&self) -> Result<(), StoreError> {
+        if self.writes.failing().is_none() {
+            return Ok(());
+        }
+        self.send(|reply| Op::Write(Write::Probe, Reply::Unit(reply)))
+            .await
     }
 
     async fn count_reports(&self) -> Result<u64, StoreError> {

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::common::{
-    ADMIN_TOKEN, http, post_json, sample_json, sample_report, start_server, test_config,
+    ADMIN_TOKEN, http, http_from, post_json, sample_json, sample_report, start_server, test_config,
 };
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -255,6 +255,77 @@ fn moderation_needs_the_admin_token() {
         http(srv.addr, "GET", &path, &admin, b"").unwrap().status,
         404
     );
+    // Regression (issue 8): nor under a new report_id, as a fresh probe run would send it.
+    let mut again = sample_report(5);
+    again.report_id = "0123456789abcdef0123456789abcdef".into();
+    again.generated_on = "2026-12-24".into();
+    let r = post_json(srv.addr, &serde_json::to_vec(&again).unwrap());
+    assert_eq!(r.status, 410, "{}", r.text());
+}
+
+/// Regression (issue 8): moderation took about 10,000 token guesses a second. Wrong tokens are
+/// counted per client address: after the burst, that address gets 429 (with Retry-After)
+/// even for the right token, while another address is not affected.
+#[test]
+fn wrong_admin_tokens_are_rate_limited_per_address() {
+    let srv = start_server(hcl_aggregator::Config {
+        admin_failure_burst: 3,
+        admin_failure_rate_per_sec: 0.01,
+        ..test_config()
+    });
+    let id = post_json(srv.addr, &sample_json(6)).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/v1/reports/{id}");
+    let (a, b): (std::net::IpAddr, std::net::IpAddr) =
+        ([127, 0, 0, 1].into(), [127, 0, 0, 2].into());
+    let hide = |from, token: &str| {
+        let auth = format!("Bearer {token}");
+        http_from(
+            from,
+            srv.addr,
+            "POST",
+            &format!("{path}/hide"),
+            &[("Authorization", &auth)],
+            b"",
+        )
+        .unwrap()
+    };
+    // The right token does not use up the allowance.
+    for _ in 0..5 {
+        assert_eq!(hide(a, ADMIN_TOKEN).status, 200);
+    }
+    for _ in 0..3 {
+        assert_eq!(hide(a, "guess").status, 403);
+    }
+    let r = hide(a, "guess");
+    assert_eq!(r.status, 429, "{}", r.text());
+    assert!(r.header("retry-after").is_some());
+    assert_eq!(
+        hide(a, ADMIN_TOKEN).status,
+        429,
+        "locked out means locked out"
+    );
+    // A hidden report read with a token is a guess too: 429, not a quiet 404.
+    let auth = "Bearer guess".to_owned();
+    let r = http_from(a, srv.addr, "GET", &path, &[("Authorization", &auth)], b"").unwrap();
+    assert_eq!(r.status, 429);
+    // No token is no guess: 401 as before, from anywhere.
+    let r = http_from(b, srv.addr, "POST", &format!("{path}/hide"), &[], b"").unwrap();
+    assert_eq!(r.status, 401);
+    // Another address with the right token is not affected.
+    assert_eq!(hide(b, ADMIN_TOKEN).status, 200);
+    let r = http_from(
+        b,
+        srv.addr,
+        "DELETE",
+        &path,
+        &[("Authorization", &format!("Bearer {ADMIN_TOKEN}"))],
+        b"",
+    )
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]

@@ -110,7 +110,40 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<Resp> {
-    let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
+    request(s, addr, method, path, headers, body)
+}
+
+/// [`http`] from another loopback address (`127.0.0.2`, ...): another client as the server's
+/// per-address limits see it.
+pub fn http_from(
+    from: std::net::IpAddr,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4()?;
+        sock.bind(SocketAddr::new(from, 0))?;
+        sock.connect(addr).await?.into_std()
+    })?;
+    s.set_nonblocking(false)?;
+    request(s, addr, method, path, headers, body)
+}
+
+fn request(
+    mut s: TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Resp> {
     s.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -209,7 +242,11 @@ pub fn start_server(config: Config) -> TestServer {
     let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
     let (addr, state) = rt.block_on(async {
         let store = hcl_aggregator::store::open(&url).await.expect("open store");
-        let state = AppState::new(store, Arc::new(hcl_kernels::Catalog::default()), config);
+        let state = AppState::new(
+            store,
+            Arc::new(hcl_kernel_engine::Catalog::default()),
+            config,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

@@ -2,11 +2,9 @@
 
 use std::path::PathBuf;
 
-/// `../shared` beside the repository, or `$HCL_SHARED_DIR`.
-pub fn shared_dir() -> PathBuf {
-    std::env::var_os("HCL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
+/// The real Qubes HCL kept in the repository, as one archive the importer reads directly.
+pub fn hcl_archive() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data/qubes-hcl/qubes-hcl.tar.zst")
 }
 
 #[tokio::test]
@@ -19,7 +17,7 @@ async fn import_bad_files_are_reported_by_name_and_skipped() {
     std::fs::write(hcl.join("notes.txt"), b"not yaml, ignored").unwrap();
     let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
     let store = hcl_aggregator::store::open(&url).await.unwrap();
-    let sum = hcl_aggregator::import::import_dir(store.as_ref(), &hcl)
+    let sum = hcl_aggregator::import::import_hcl(store.as_ref(), &hcl)
         .await
         .unwrap();
     assert_eq!(sum.files, 2);
@@ -29,7 +27,7 @@ async fn import_bad_files_are_reported_by_name_and_skipped() {
     assert_eq!(store.count_reports().await.unwrap(), 0);
 
     let Err(err) =
-        hcl_aggregator::import::import_dir(store.as_ref(), &dir.path().join("nope")).await
+        hcl_aggregator::import::import_hcl(store.as_ref(), &dir.path().join("nope")).await
     else {
         panic!("a missing directory is an error");
     };
@@ -38,12 +36,11 @@ async fn import_bad_files_are_reported_by_name_and_skipped() {
 
 #[tokio::test]
 async fn import_real_qubes_hcl_is_idempotent() {
-    let src = shared_dir().join("qubes-hcl");
-    assert!(src.is_dir(), "{} missing", src.display());
+    let src = hcl_archive();
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
     let store = hcl_aggregator::store::open(&url).await.unwrap();
-    let first = hcl_aggregator::import::import_dir(store.as_ref(), &src)
+    let first = hcl_aggregator::import::import_hcl(store.as_ref(), &src)
         .await
         .unwrap();
     assert!(first.files >= 1_195, "{} files", first.files);
@@ -83,7 +80,7 @@ async fn import_real_qubes_hcl_is_idempotent() {
         stored.len()
     );
 
-    let second = hcl_aggregator::import::import_dir(store.as_ref(), &src)
+    let second = hcl_aggregator::import::import_hcl(store.as_ref(), &src)
         .await
         .unwrap();
     assert_eq!(second.created, 0);

@@ -288,3 +288,222 @@ fn hostile_uploads_never_crash_the_server() {
     assert_eq!(h.status, 200);
     assert_eq!(h.json()["reports"], 1);
 }
+
+/// `hcl-aggregator serve` with `args`, started through `prefix` (e.g. `prlimit ...`, which
+/// execs it, so the pid is the server's).
+fn spawn_with(prefix: &[&str], args: &[&str]) -> Server {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let bin = env!("CARGO_BIN_EXE_hcl-aggregator");
+    let (program, rest) = match prefix.split_first() {
+        Some((p, rest)) => (*p, [rest, &[bin]].concat()),
+        None => (bin, Vec::new()),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("hcl.db").display());
+    let mut child = Command::new(program)
+        .args(rest)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-per-sec",
+            "0",
+            "--db",
+            &db,
+        ])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn hcl-aggregator");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("listening line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .expect("address");
+    // The database folder lives as long as the test process; it is small.
+    std::mem::forget(dir);
+    Server { child, addr }
+}
+
+/// Sockets the process holds (listener and connections).
+fn sockets_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter(|l| l.to_string_lossy().starts_with("socket:"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// `n` connections that each send half a request header and then nothing.
+fn half_open(addr: SocketAddr, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|i| {
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                .unwrap_or_else(|e| panic!("half-open connection {i}: {e}"));
+            s.write_all(b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Ty")
+                .expect("half a header");
+            s
+        })
+        .collect()
+}
+
+/// True when the server closed `s` (EOF or reset; an error response before it counts too).
+fn closed_by_server(s: &mut TcpStream, within: Duration) -> bool {
+    s.set_read_timeout(Some(within)).expect("timeout");
+    let mut buf = [0u8; 512];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) => {
+                return !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                );
+            }
+        }
+    }
+}
+
+/// Regression (issue 8): 1,100 connections sending half a header exhausted the server's file
+/// descriptors (`accept error: Too many open files`) and real clients timed out for as long as
+/// the attacker liked. Now a real client is answered at once, and the half-open connections
+/// are closed after the header-read timeout.
+#[test]
+fn half_open_connections_do_not_starve_real_clients() {
+    // This process holds the 1,100 sockets too.
+    let limit = rlimit::increase_nofile_limit(4096).expect("open-file limit");
+    assert!(
+        limit >= 1400,
+        "this test needs 1,400 open files, the hard limit is {limit}"
+    );
+    // A timeout well above "at once", so being answered at once cannot come from it.
+    let srv = spawn_with(&[], &["--header-read-timeout-secs", "5"]);
+    let t0 = Instant::now();
+    let mut held = half_open(srv.addr, 1100);
+    let t = Instant::now();
+    let r = http(srv.addr, "GET", "/api/v1/health", &[], b"").expect("health");
+    assert_eq!(r.status, 200);
+    let r = post_json(srv.addr, &sample_json(1));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "a real client waited {:?} behind 1,100 half-open connections",
+        t.elapsed()
+    );
+    // All of them closed by the server once the timeout ran out, none kept.
+    let deadline = t0 + Duration::from_secs(12);
+    for (i, s) in held.iter_mut().enumerate() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            closed_by_server(s, left.max(Duration::from_millis(100))),
+            "half-open connection {i} still open after 12 s"
+        );
+    }
+    assert!(srv.child.id() > 0);
+    assert_eq!(
+        http(srv.addr, "GET", "/api/v1/health", &[], b"")
+            .expect("health")
+            .status,
+        200
+    );
+}
+
+/// At most `--max-connections` are open at once (the rest wait in the listen queue, so the
+/// server never runs out of descriptors), and an idle keep-alive connection is closed after
+/// the header-read timeout.
+#[test]
+fn connection_cap_holds_and_idle_keep_alive_closes() {
+    let srv = spawn_with(
+        &[],
+        &["--max-connections", "50", "--header-read-timeout-secs", "1"],
+    );
+    let pid = srv.child.id();
+    // The listener and the runtime's own (signal handling) are there before any client.
+    let idle = sockets_of(pid);
+    let _held = half_open(srv.addr, 80);
+    std::thread::sleep(Duration::from_millis(300));
+    let conns = sockets_of(pid) - idle;
+    assert_eq!(conns, 50, "{conns} connections open with a cap of 50");
+    // A real client gets its turn once the timeout frees slots.
+    let t = Instant::now();
+    let r = http(srv.addr, "GET", "/api/v1/health", &[], b"").expect("health");
+    assert_eq!(r.status, 200);
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "waited {:?}",
+        t.elapsed()
+    );
+
+    // Keep-alive: one request answered, then nothing: closed after about a second.
+    let mut s = TcpStream::connect(srv.addr).expect("connect");
+    s.write_all(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .expect("request");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut buf = [0u8; 4096];
+    let n = s.read(&mut buf).expect("response");
+    assert!(
+        buf[..n].starts_with(b"HTTP/1.1 200"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    let t = Instant::now();
+    assert!(
+        closed_by_server(&mut s, Duration::from_secs(5)),
+        "idle keep-alive kept open"
+    );
+    assert!(
+        t.elapsed() < Duration::from_secs(4),
+        "closed after {:?}",
+        t.elapsed()
+    );
+}
+
+/// The server raises its soft open-file limit to fit `--max-connections` (default 4,096 plus
+/// a reserve), and when the hard limit is lower it serves fewer connections at once instead
+/// of failing accepts.
+#[test]
+fn open_file_limit_fits_the_connection_cap() {
+    let soft_limit = |pid: u32| -> u64 {
+        let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).expect("limits");
+        let line = limits
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line");
+        line.split_whitespace()
+            .nth(3)
+            .and_then(|v| v.parse().ok())
+            .expect("soft limit")
+    };
+    let srv = spawn_with(&["prlimit", "--nofile=1024:8192", "--"], &[]);
+    assert_eq!(soft_limit(srv.child.id()), 4096 + 256);
+    drop(srv);
+
+    let srv = spawn_with(
+        &["prlimit", "--nofile=300:300", "--"],
+        &["--header-read-timeout-secs", "1"],
+    );
+    let pid = srv.child.id();
+    let idle = sockets_of(pid);
+    let _held = half_open(srv.addr, 100);
+    std::thread::sleep(Duration::from_millis(300));
+    let conns = sockets_of(pid) - idle;
+    assert_eq!(
+        conns, 44,
+        "{conns} connections with 300 files allowed (256 kept back)"
+    );
+    let r = http(srv.addr, "GET", "/api/v1/health", &[], b"").expect("health");
+    assert_eq!(r.status, 200);
+}

@@ -86,6 +86,29 @@ async fn scenario(store: Arc<dyn Store>) {
     );
     assert!(store.get_report(&id2).await.unwrap().is_none());
     assert_eq!(store.count_reports().await.unwrap(), 1);
+    // Regression (issue 8): the same content under another report_id (and another day, as
+    // when the probe is run again) came back. It is refused too, one at a time or in a batch.
+    let mut again = r2.clone();
+    again.report_id = "a-fresh-random-id".into();
+    again.generated_on = "2026-12-24".into();
+    assert_ne!(again.content_id(), id2);
+    assert_eq!(
+        store.put_report(canonical(&again)).await.unwrap(),
+        PutOutcome::Deleted
+    );
+    again.report_id = "yet-another-id".into();
+    assert_eq!(
+        store.put_reports(vec![canonical(&again)]).await.unwrap(),
+        [PutOutcome::Deleted]
+    );
+    assert!(
+        store
+            .get_report(&again.content_id())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.count_reports().await.unwrap(), 1);
 
     // Concurrent writers: 40 distinct reports, each sent twice at once; each stored exactly once.
     let mut tasks = Vec::new();
@@ -204,6 +227,117 @@ async fn postgres_store_scenario() {
     scenario(store).await;
 }
 
+/// A database made before tombstones had a content key: its tombstones still refuse their
+/// content id after the migration, and new deletions also refuse the content under another
+/// report_id. `old` holds the first two migrations exactly as they shipped.
+async fn old_tombstones_keep_working(url: &str, old: sqlx::migrate::Migrator, tombstone: &str) {
+    use sqlx::Connection;
+    let (r1, r2) = (sample_report(1), sample_report(2));
+    let (id1, id2) = (r1.content_id(), r2.content_id());
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        old.run_direct(&mut c).await.expect("old migrations");
+        sqlx::query(tombstone)
+            .bind(&id1)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        old.run_direct(&mut c).await.expect("old migrations");
+        sqlx::query(tombstone)
+            .bind(&id1)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let store = hcl_aggregator::store::open(url).await.expect("migrate");
+    assert_eq!(
+        store.put_report(canonical(&r1)).await.unwrap(),
+        PutOutcome::Deleted
+    );
+    // What an old tombstone knows is the content id only: another report_id gets through.
+    let mut r1b = r1.clone();
+    r1b.report_id = "other".into();
+    assert_eq!(
+        store.put_report(canonical(&r1b)).await.unwrap(),
+        PutOutcome::Created
+    );
+    // A deletion made now blocks the content whatever its report_id.
+    store.put_report(canonical(&r2)).await.unwrap();
+    assert!(store.delete_report(&id2).await.unwrap());
+    let mut r2b = r2.clone();
+    r2b.report_id = "other".into();
+    assert_eq!(
+        store.put_report(canonical(&r2b)).await.unwrap(),
+        PutOutcome::Deleted
+    );
+}
+
+/// The migrations as they were before the content key.
+fn first_two(backend: &str) -> sqlx::migrate::Migrator {
+    use sqlx::migrate::{Migration, MigrationType, Migrator};
+    use std::borrow::Cow;
+    let sql = |name: &str| -> String {
+        let path = format!("{}/migrations/{backend}/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let migrations = [
+        (1, "reports", "0001_reports.sql"),
+        (2, "deleted reports", "0002_deleted_reports.sql"),
+    ]
+    .into_iter()
+    .map(|(v, d, f)| {
+        Migration::new(
+            v,
+            Cow::Borrowed(d),
+            MigrationType::Simple,
+            Cow::Owned(sql(f)),
+            false,
+        )
+    })
+    .collect();
+    Migrator {
+        migrations: Cow::Owned(migrations),
+        ..Migrator::DEFAULT
+    }
+}
+
+#[tokio::test]
+async fn sqlite_old_tombstones_keep_working() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("old.db").display());
+    old_tombstones_keep_working(
+        &url,
+        first_two("sqlite"),
+        "INSERT INTO deleted_reports (id, deleted_at) VALUES (?, '2026-01-01T00:00:00.000Z')",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_old_tombstones_keep_working() {
+    let Ok(base) = std::env::var("HCL_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but HCL_TEST_POSTGRES_URL is not: .ci/run must start PostgreSQL"
+        );
+        eprintln!(
+            "\n*** SKIPPED postgres_old_tombstones_keep_working: no HCL_TEST_POSTGRES_URL ***\n"
+        );
+        return;
+    };
+    let url = crate::common::fresh_pg_schema(&base).await;
+    old_tombstones_keep_working(
+        &url,
+        first_two("postgres"),
+        "INSERT INTO deleted_reports (id, deleted_at) VALUES ($1, '2026-01-01T00:00:00.000Z')",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn unsupported_database_url_is_a_clear_error() {
     let Err(err) = hcl_aggregator::store::open("mysql://localhost/x").await else {
@@ -212,5 +346,101 @@ async fn unsupported_database_url_is_a_clear_error() {
     assert!(
         err.to_string().contains("unsupported database URL"),
         "{err}"
+    );
+}
+
+/// Issue 8, without root: the database is capped at a few pages (`PRAGMA max_page_count`:
+/// SQLITE_FULL, as on a full disk). Every write the store acknowledges must read back, during
+/// the fault, once space is freed and after a reopen, and `check_writable` (health) must see
+/// the fault and its end. SQLite fails these writes statement by statement and keeps the
+/// transaction, so this does not reproduce the lost writes themselves (a full file system
+/// does: `faults::sqlite_disk_full_refuses_with_503_and_recovers`).
+#[tokio::test]
+async fn sqlite_full_database_acknowledges_only_what_it_stores() {
+    use hcl_aggregator::store::SqliteStore;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("full.db").display());
+    let open = || async {
+        SqliteStore::open_tuned(&url, 512, |o| o.pragma("max_page_count", "40"))
+            .await
+            .expect("open")
+    };
+    let store = open().await;
+    store.migrate().await.expect("migrate");
+    // Big distinct reports: a few pages each once compressed.
+    let big = |n: usize| {
+        let mut r = sample_report(n);
+        // Text that compresses poorly, distinct per report.
+        let mut x = n as u64 + 1;
+        r.system.cpu = Some(
+            (0..3000)
+                .map(|_| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    char::from(b'a' + (x >> 59) as u8)
+                })
+                .collect(),
+        );
+        r
+    };
+    let mut acked = Vec::new();
+    let mut failures = 0;
+    for n in 0..200 {
+        match store.put_report(canonical(&big(n))).await {
+            Ok(PutOutcome::Created) => acked.push(n),
+            Ok(other) => panic!("report {n}: {other:?}"),
+            // Refused: fine, as long as it is not stored either (checked below).
+            Err(_) => failures += 1,
+        }
+    }
+    assert!(failures >= 50, "the cap never filled: {failures} failures");
+    for &n in &acked {
+        assert!(
+            store
+                .get_report(&big(n).content_id())
+                .await
+                .unwrap()
+                .is_some(),
+            "report {n} acknowledged but not stored"
+        );
+    }
+    assert!(
+        store.check_writable().await.is_err(),
+        "health misses the fault"
+    );
+    // The fault ends: a moderator deletes a few reports, which frees pages.
+    for &n in acked.iter().take(acked.len() / 2) {
+        assert!(store.delete_report(&big(n).content_id()).await.unwrap());
+    }
+    let deleted = acked.len() / 2;
+    store
+        .check_writable()
+        .await
+        .expect("writes go through again");
+    let mut after = Vec::new();
+    for n in 1000..1003 {
+        assert_eq!(
+            store
+                .put_report(canonical(&big(n)))
+                .await
+                .expect("space again"),
+            PutOutcome::Created
+        );
+        after.push(n);
+    }
+    drop(store);
+    let store = open().await;
+    for &n in acked[deleted..].iter().chain(&after) {
+        assert!(
+            store
+                .get_report(&big(n).content_id())
+                .await
+                .unwrap()
+                .is_some(),
+            "report {n} lost after reopening"
+        );
+    }
+    assert_eq!(
+        store.count_reports().await.unwrap(),
+        (acked.len() - deleted + after.len()) as u64
     );
 }

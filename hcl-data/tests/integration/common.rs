@@ -1,28 +1,47 @@
 //! Helpers shared by the test modules.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::Path;
+use std::sync::OnceLock;
 
+use hcl_data::hcl_files::{self, HclFile};
 use hcl_data::{
     Coverage, Device, KernelSummary, Origin, Report, Role, SCHEMA_VERSION, System, Tri, Verdict,
 };
 
-/// The shared reference data: `$HCL_SHARED_DIR`, else `../shared` beside the repository.
-pub fn shared_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("HCL_SHARED_DIR") {
-        return PathBuf::from(d);
-    }
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
-    assert!(
-        d.is_dir(),
-        "reference data not found at {} (set HCL_SHARED_DIR)",
-        d.display()
-    );
-    d
+/// The real Qubes HCL kept in the repository (`data/qubes-hcl/qubes-hcl.tar.zst`), read once.
+pub fn hcl_files() -> &'static [HclFile] {
+    static FILES: OnceLock<Vec<HclFile>> = OnceLock::new();
+    FILES.get_or_init(|| {
+        let archive =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/qubes-hcl/qubes-hcl.tar.zst");
+        hcl_files::read(&archive).unwrap_or_else(|e| panic!("{e}"))
+    })
 }
 
-pub fn hcl_dir() -> PathBuf {
-    shared_dir().join("qubes-hcl")
+/// The names of the HCL's `.yml` reports, in name order.
+pub fn hcl_names() -> Vec<&'static str> {
+    hcl_files()
+        .iter()
+        .map(|f| f.name.as_str())
+        .filter(|n| n.ends_with(".yml"))
+        .collect()
+}
+
+/// The bytes of one HCL report.
+pub fn hcl_bytes(name: &str) -> &'static [u8] {
+    let file = hcl_files()
+        .iter()
+        .find(|f| f.name == name)
+        .unwrap_or_else(|| panic!("no {name} in the HCL"));
+    file.bytes
+        .as_deref()
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// The text of one HCL report.
+pub fn hcl_text(name: &str) -> String {
+    String::from_utf8(hcl_bytes(name).to_vec()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// A realistic probe report: a ThinkPad-like laptop with a GPU, Wi-Fi and a USB controller.
@@ -77,6 +96,7 @@ pub fn sample_report() -> Report {
             running_kernel: Some("6.12.48-1.fc41.qubes.x86_64".into()),
             distro: Some("Qubes OS 4.2".into()),
             hcl_text: None,
+            ..System::default()
         },
         devices: vec![
             dev(
@@ -112,6 +132,7 @@ pub fn sample_report() -> Report {
                 assignable_total: 1,
                 assignable_covered: 1,
                 dom0_ok: true,
+                ..Default::default()
             },
         )]),
         qubes: None,

@@ -3,10 +3,10 @@
 use hcl_data::{Report, qubes_hcl};
 use proptest::prelude::*;
 
-use crate::common::hcl_dir;
+use crate::common::hcl_text;
 
 fn nuc_file() -> String {
-    std::fs::read_to_string(hcl_dir().join("Intel-NUC13ANHi5-20230728.yml")).unwrap()
+    hcl_text("Intel-NUC13ANHi5-20230728.yml")
 }
 
 proptest! {

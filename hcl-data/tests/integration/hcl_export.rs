@@ -2,7 +2,7 @@
 
 use hcl_data::{Report, Tri, qubes_hcl};
 
-use crate::common::{hcl_dir, sample_report};
+use crate::common::{hcl_bytes, hcl_names, hcl_text, sample_report};
 
 /// A real file as `to_yaml` writes it: the person's credit and link are not imported (they
 /// name a person), so they come back as the placeholders.
@@ -55,7 +55,7 @@ fn export_of_an_imported_file_matches_the_real_file() {
         "Intel-NUC13ANHi5-20230728.yml",
         "ASRock-B450M_Pro4-20210809-120230.yml",
     ] {
-        let real = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+        let real = hcl_text(name);
         let r = qubes_hcl::from_yaml(&real, name).unwrap();
         let written = qubes_hcl::to_yaml(&r).unwrap();
         assert_eq!(written, without_credit(&real), "{name}");
@@ -64,19 +64,13 @@ fn export_of_an_imported_file_matches_the_real_file() {
 
 #[test]
 fn round_trip_keeps_the_facts_of_real_files() {
-    let mut names: Vec<_> = std::fs::read_dir(hcl_dir())
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.ends_with(".yml"))
-        .collect();
-    names.sort();
+    let names = hcl_names();
     let mut checked = 0;
     for name in names.iter().step_by(10) {
-        let Ok(text) = std::fs::read_to_string(hcl_dir().join(name)) else {
+        let Ok(text) = std::str::from_utf8(hcl_bytes(name)) else {
             continue;
         };
-        let Ok(r) = qubes_hcl::from_yaml(&text, name) else {
+        let Ok(r) = qubes_hcl::from_yaml(text, name) else {
             continue;
         };
         let yaml = qubes_hcl::to_yaml(&r).unwrap();
@@ -91,8 +85,8 @@ fn round_trip_keeps_the_facts_of_real_files() {
 fn probe_report_exports_in_the_hcl_layout() {
     let r = sample_report();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
-    // The top-level keys of the real files, in their order.
-    let real = std::fs::read_to_string(hcl_dir().join("Intel-NUC13ANHi5-20230728.yml")).unwrap();
+    // The top-level keys of the real files qubes-hcl-report writes since R4.2, in their order.
+    let real = hcl_text("ASRock-B450M_Pro4-20230903-193030.yml");
     let keys = |t: &str| -> Vec<String> {
         t.lines()
             .filter(|l| l.chars().next().is_some_and(|c| c.is_ascii_lowercase()))
@@ -113,10 +107,9 @@ fn probe_report_exports_in_the_hcl_layout() {
         yaml.contains("  - works:\n      'FIXME:yes|no|partial'\n"),
         "{yaml}"
     );
-    assert!(
-        yaml.contains("    kernel: |\n      6.12.48-1.fc41.qubes.x86_64\n"),
-        "{yaml}"
-    );
+    assert!(yaml.contains("certified:\n  'no'\n"), "{yaml}");
+    // Not run in a Qubes dom0: the dom0 kernel is left for the person, not the live one.
+    assert!(yaml.contains("    kernel: |\n      FIXME\n"), "{yaml}");
     assert!(yaml.contains("    credit: |\n      FIXAUTHOR\n"), "{yaml}");
     assert!(yaml.ends_with("\n---\n"));
 
@@ -173,7 +166,7 @@ fn invalid_report_is_not_written() {
 #[test]
 fn regression_empty_remark_round_trips_empty_not_fixme() {
     let name = "ACEMAGIC-AX16PRO-KingofMidnight.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     assert_eq!(r.qubes.as_ref().unwrap().versions[0].remark, None);
     let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
@@ -184,7 +177,7 @@ fn regression_empty_remark_round_trips_empty_not_fixme() {
 #[test]
 fn regression_absent_status_fields_round_trip() {
     let name = "ASRock-Q87M_Vpro-suricabile.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     assert!(!text.contains("\nslat:"));
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     let back = qubes_hcl::from_yaml(&qubes_hcl::to_yaml(&r).unwrap(), name).unwrap();
@@ -195,7 +188,7 @@ fn regression_absent_status_fields_round_trip() {
 #[test]
 fn regression_tpm_no_survives_export() {
     let name = "Gigabyte-890fxa-ud7-20200611-000000.yml";
-    let text = std::fs::read_to_string(hcl_dir().join(name)).unwrap();
+    let text = hcl_text(name);
     let r = qubes_hcl::from_yaml(&text, name).unwrap();
     let yaml = qubes_hcl::to_yaml(&r).unwrap();
     assert!(
@@ -205,4 +198,73 @@ fn regression_tpm_no_survives_export() {
         "{yaml}"
     );
     assert_eq!(qubes_hcl::from_yaml(&yaml, name).unwrap().system, r.system);
+}
+
+/// Issue 11: `bios` is the version alone, `chipset` the 00:00.0 host bridge without a zero
+/// revision, `scsi` the disks as /proc/scsi/scsi shows them, and the versions those of the
+/// Qubes dom0 the probe ran in.
+#[test]
+fn probe_export_fields_as_qubes_hcl_report_writes_them() {
+    let mut r = sample_report();
+    r.system.bios_version = Some("N3XET53W (1.28)".into());
+    let host = |path: &str, rev: &str| hcl_data::Device {
+        bus: "pci".into(),
+        modalias: "pci:v00008086d0000A707sv000017AAsd000022E4bc06sc00i00".into(),
+        sysfs_path: Some(format!("/sys/devices/pci0000:00/{path}")),
+        category: "chipset".into(),
+        vendor: Some("8086".into()),
+        device: Some("a707".into()),
+        class: Some("060000".into()),
+        revision: Some(rev.into()),
+        vendor_name: Some("Intel Corporation".into()),
+        device_name: Some("Raptor Lake-P/U 4p+8e cores Host Bridge/DRAM Controller".into()),
+        ..Default::default()
+    };
+    r.devices.push(host("0000:00:00.0", "00"));
+    r.devices.push(host("0000:00:18.0", "01"));
+    r.devices.push(hcl_data::Device {
+        bus: "scsi".into(),
+        modalias: "scsi:t-0x00".into(),
+        vendor_name: Some("ATA".into()),
+        device_name: Some("Samsung SSD 870".into()),
+        revision: Some("3B6Q".into()),
+        ..Default::default()
+    });
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(yaml.contains("bios: |\n  N3XET53W (1.28)\n"), "{yaml}");
+    assert!(
+        yaml.contains(
+            "chipset: |\n  Intel Corporation Raptor Lake-P/U 4p+8e cores Host Bridge/DRAM \
+             Controller [8086:a707]\nchipset-short"
+        ),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("scsi: |\n  Samsung SSD 870  Rev: 3B6Q\n"),
+        "{yaml}"
+    );
+
+    r.system.xen = Some(hcl_data::XenInfo {
+        dom0: Tri::Yes,
+        version: Some("4.17.5".into()),
+        qubes_release: Some("4.2.4".into()),
+        ..Default::default()
+    });
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(yaml.contains("    qubes: |\n      4.2.4\n"), "{yaml}");
+    assert!(yaml.contains("    xen: |\n      4.17.5\n"), "{yaml}");
+    assert!(yaml.contains("    kernel: |\n      6.12.48-1\n"), "{yaml}");
+}
+
+/// `certified` of a real file survives import and export.
+#[test]
+fn certified_survives_the_round_trip() {
+    let name = "ASRock-B450M_Pro4-20230903-193030.yml";
+    let text = hcl_text(name);
+    let r = qubes_hcl::from_yaml(&text, name).unwrap();
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(
+        yaml.contains("usb: |\n  3\ncertified:\n  'no'\nversions:"),
+        "{yaml}"
+    );
 }

@@ -5,4 +5,6 @@ mod common;
 mod fuzz;
 mod hcl_export;
 mod hcl_import;
+mod planted;
+mod privacy;
 mod schema;

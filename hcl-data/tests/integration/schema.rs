@@ -267,10 +267,12 @@ fn raw_upload_with_a_serial_field_is_flagged() {
     assert!(Report::from_json(&bytes).is_ok());
 }
 
-/// Bug: 28 real HCL files were flagged because their remarks link to mailing-list messages
-/// whose ids are UUIDs.
+/// 28 real HCL files were once flagged because their remarks link to mailing-list messages
+/// whose ids are UUIDs; links were then exempt, which let any UUID through inside a URL. Such
+/// ids hold the sender's address (`…n%40googlegroups.com`): the check refuses them wherever
+/// they are, and the Qubes HCL importer cuts those links out (hcl_import.rs).
 #[test]
-fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
+fn regression_uuid_in_a_web_link_is_refused() {
     let mut r = sample_report();
     r.qubes = Some(hcl_data::QubesInfo {
         versions: vec![hcl_data::QubesVersion {
@@ -282,14 +284,40 @@ fn regression_uuid_in_a_web_link_is_not_a_privacy_violation() {
         }],
         source_file: None,
     });
+    let found = r.privacy_violations();
     assert!(
-        r.privacy_violations().is_empty(),
-        "{:?}",
-        r.privacy_violations()
+        found.iter().any(|f| f.contains("UUID")) && found.iter().any(|f| f.contains("e-mail")),
+        "{found:?}"
     );
-    // The same UUID outside a link is still flagged.
-    r.system.distro = Some("a5851277-ccf0-4cc9-9c00-f605935f7632".into());
-    assert_eq!(r.privacy_violations().len(), 1);
+    r.qubes = Some(hcl_data::QubesInfo {
+        versions: vec![hcl_data::QubesVersion {
+            remark: Some("see https://forum.qubes-os.org/t/5855".into()),
+            ..Default::default()
+        }],
+        source_file: None,
+    });
+    assert!(r.privacy_violations().is_empty());
+}
+
+/// A key named for an identifier may hold null (nothing there); the same words with a value
+/// in the key itself are refused.
+#[test]
+fn identifier_keys_with_null_and_markers_in_keys() {
+    let clean = br#"{"system": {"serial_number": null, "hostname": null}}"#;
+    assert_eq!(privacy_violations_in_json(clean), Vec::<String>::new());
+    for doc in [
+        r#"{"x": {"SN: PF2ABCDE": 1}}"#,
+        r#"{"x": {"hostname=alice-laptop": 1}}"#,
+        r#"{"x": {"alice@example.org": 1}}"#,
+        r#"{"x": {"fe80::21b:21ff:fe3a:4f5c": 1}}"#,
+        r#"{"x": {"Linux alice 6.1.0-13-amd64 #1 SMP": 1}}"#,
+    ] {
+        let found = privacy_violations_in_json(doc.as_bytes());
+        assert!(
+            found.iter().any(|f| f.contains("the key looks like")),
+            "{doc}: {found:?}"
+        );
+    }
 }
 
 /// Bus prefixes with a dash exist, and dom0 runs on Xen: `xen-backend:vif` must validate.
@@ -348,4 +376,117 @@ fn compact_firmware_keeps_missing_files_and_counts() {
         (1, None)
     );
     assert!(unknown.firmware.is_empty());
+}
+
+/// Stored reports read back byte for byte: a report the server stored before categories, USB
+/// kinds, boot modes, RHEL statuses and days became typed (with spellings no set knows) reads
+/// and writes back unchanged, content id included.
+#[test]
+fn reports_stored_before_the_closed_sets_read_back_byte_for_byte() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report-v1-a281d18.json");
+    let stored = std::fs::read(&path).expect("test data");
+    let r = Report::from_json(&stored).expect("reads");
+    let again = r.canonical().expect("writes");
+    assert!(again.json.as_bytes() == stored.as_slice(), "{}", again.json);
+    assert_eq!(
+        r.devices.last().map(|d| d.category.as_str()),
+        Some("quantum-accelerator")
+    );
+    assert_eq!(
+        r.system.boot_mode.as_ref().map(|b| b.as_str()),
+        Some("coreboot")
+    );
+}
+
+/// Issue 11's fields are optional: a report written before them reads, and writing it again
+/// adds none of them (its content id does not change).
+#[test]
+fn reports_without_readiness_fields_still_read_unchanged() {
+    let text = serde_json::to_string(&sample_report()).unwrap();
+    for key in [
+        "passthrough",
+        "suspend",
+        "xen",
+        "iommu_present",
+        "iommu_enabled",
+        "interrupt_remapping_supported",
+        "bios_version",
+    ] {
+        assert!(!text.contains(key), "{key} written for a report without it");
+    }
+    let r = Report::from_json(text.as_bytes()).unwrap();
+    assert_eq!(serde_json::to_string(&r).unwrap(), text);
+    assert_eq!(r.content_id(), sample_report().content_id());
+}
+
+#[test]
+fn readiness_fields_round_trip_in_json_and_yaml() {
+    use hcl_data::{
+        HiddenFact, Passthrough, PassthroughVerdict, ResetSource, Suspend, Tri, XenGuestType,
+        XenInfo,
+    };
+    let mut r = sample_report();
+    r.system.iommu_present = Some(Tri::Yes);
+    r.system.iommu_enabled = Some(Tri::Unknown);
+    r.system.interrupt_remapping_supported = Some(Tri::Yes);
+    r.system.bios_version = Some("N3XET53W (1.28)".into());
+    r.system.suspend = Some(Suspend {
+        mem_sleep: vec!["s2idle".into(), "deep".into()],
+        mem_sleep_current: Some("deep".into()),
+        deep: Tri::Yes,
+        low_power_s0: Tri::No,
+    });
+    r.system.xen = Some(XenInfo {
+        dom0: Tri::Yes,
+        guest_type: Some(XenGuestType::Pv),
+        version: Some("4.17.5".into()),
+        qubes_release: Some("4.2.4".into()),
+        hidden: vec![HiddenFact::Slat, HiddenFact::Memory],
+    });
+    r.devices[2].passthrough = Some(Passthrough {
+        reset_methods: vec!["flr".into(), "bus".into()],
+        reset_source: ResetSource::Kernel,
+        group: Some(vec!["0000:00:14.2".into()]),
+        verdict: PassthroughVerdict::AssignWithGroup,
+        reason: "IOMMU group 5 also holds 0000:00:14.2".into(),
+    });
+    r.devices[1].passthrough = Some(Passthrough {
+        group: None,
+        ..Default::default()
+    });
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["devices"][1]["passthrough"]["group"], json!(null));
+    assert_eq!(
+        json["devices"][2]["passthrough"]["verdict"],
+        "assign_with_group"
+    );
+    assert_eq!(json["system"]["suspend"]["deep"], "yes");
+    assert_eq!(json["system"]["xen"]["guest_type"], "PV");
+    assert_eq!(json["system"]["xen"]["hidden"], json!(["slat", "memory"]));
+    assert_eq!(read(&json).unwrap(), r);
+    let yaml = serde_saphyr::to_string(&r).unwrap();
+    assert_eq!(Report::from_yaml(&yaml).unwrap(), r);
+    assert!(
+        r.privacy_violations().is_empty(),
+        "{:?}",
+        r.privacy_violations()
+    );
+}
+
+#[test]
+fn readiness_fields_are_checked() {
+    let mut v = sample_value();
+    v["devices"][0]["passthrough"] = json!({
+        "reset_methods": ["flr\u{1b}"], "group": null, "verdict": "ready", "reason": ""
+    });
+    assert!(matches!(read(&v), Err(Error::ControlCharacter { .. })));
+    v["devices"][0]["passthrough"] = json!({
+        "reset_methods": [], "group": null, "verdict": "maybe", "reason": ""
+    });
+    assert!(
+        matches!(read(&v), Err(Error::Type { .. })),
+        "{:?}",
+        read(&v)
+    );
 }

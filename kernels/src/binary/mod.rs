@@ -41,6 +41,10 @@ pub struct ModuleInfo {
     /// Name of the package the module came from (`linux-image-6.1.0-50-amd64`,
     /// `kernel-modules-extra`); `None` for a directory tree.
     pub package: Option<String>,
+    /// `depends=`: modules to load first (what depmod writes into modules.dep).
+    pub depends: Vec<String>,
+    /// `softdep=` `pre:` modules, which modprobe loads first when present.
+    pub softdep_pre: Vec<String>,
 }
 
 impl ModuleInfo {
@@ -116,6 +120,76 @@ impl Error {
 /// Reads every source (a `/lib/modules/<ver>` tree, a root holding one, .deb or .rpm packages)
 /// into one [`ModuleSet`]. `progress(done, total)` is called as bytes are read.
 pub fn read_sources(paths: &[PathBuf], progress: &dyn Fn(u64, u64)) -> Result<ModuleSet, Error> {
+    read(paths, progress, false).map(|(set, _)| set)
+}
+
+/// The files of a kernel that a boot medium needs, kept by [`read_sources_with_files`].
+#[derive(Debug, Clone, Default)]
+pub struct KernelFiles {
+    /// The kernel image (`boot/vmlinuz-<ver>`, or `lib/modules/<ver>/vmlinuz` as 7.x's
+    /// `linux-binary` has it), when a source holds one.
+    pub image: Option<Vec<u8>>,
+    /// Module files as shipped (plain or compressed), by path below `lib/modules/<ver>/`.
+    pub modules: BTreeMap<String, Vec<u8>>,
+    /// Regular files below `lib/firmware/`, by path below it (symbolic links are left out).
+    pub firmware: BTreeMap<String, Vec<u8>>,
+}
+
+/// [`read_sources`] that also keeps the kernel image, the module files and the firmware files,
+/// for building a boot medium from the same packages the profile is read from.
+pub fn read_sources_with_files(
+    paths: &[PathBuf],
+    progress: &dyn Fn(u64, u64),
+) -> Result<(ModuleSet, KernelFiles), Error> {
+    read(paths, progress, true).map(|(set, files)| (set, files.unwrap_or_default()))
+}
+
+/// The readers on bytes in memory, for the fuzz targets (`fuzz/`): the same code the importer
+/// runs on files, without a file. Not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use std::path::{Path, PathBuf};
+
+    use super::source::Package;
+    use super::{Collector, Error, Job, ModuleInfo, ModuleSet, with_pool};
+
+    /// One module file (`.ko`, or `.ko.xz`/`.zst`/`.gz`) as the importer reads each module of
+    /// a package or tree: decompressed, its ELF `.modinfo` section found and parsed.
+    pub fn read_module(bytes: &[u8]) -> Result<ModuleInfo, Error> {
+        Job {
+            source: PathBuf::from("fuzz.ko"),
+            inner: String::new(),
+            rel: "kernel/fuzz.ko".into(),
+            package: None,
+            bytes: bytes.to_vec(),
+        }
+        .run()
+    }
+
+    /// A .deb or an .rpm, recognised by its first bytes as [`super::read_sources`] recognises
+    /// a file, imported as one source.
+    pub fn read_package(bytes: &[u8]) -> Result<ModuleSet, Error> {
+        let path = Path::new("fuzz.pkg");
+        let Some(package) = Package::of(bytes) else {
+            return Err(Error::bad(path, "not a .deb or an .rpm"));
+        };
+        let mut collector = Collector::default();
+        let modules = with_pool(|pool| package.import(path, bytes, &mut collector, pool))?;
+        collector.finish(modules, &[path.to_owned()])
+    }
+}
+
+/// One file of a .deb package (a boot loader from Debian's `systemd-boot-efi`, say), at most
+/// `limit` bytes; None when the package does not hold it.
+pub fn read_deb_file(deb: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    source::deb_file(deb, wanted, limit)
+}
+
+fn read(
+    paths: &[PathBuf],
+    progress: &dyn Fn(u64, u64),
+    keep: bool,
+) -> Result<(ModuleSet, Option<KernelFiles>), Error> {
     if paths.is_empty() {
         return Err(Error::NoSources);
     }
@@ -125,7 +199,10 @@ pub fn read_sources(paths: &[PathBuf], progress: &dyn Fn(u64, u64)) -> Result<Mo
         .collect::<Result<Vec<_>, _>>()?;
     let total = sources.iter().map(|s| s.size).sum();
     let progress = Progress::new(progress, total);
-    let mut collector = Collector::default();
+    let mut collector = Collector {
+        kept: keep.then(KernelFiles::default),
+        ..Default::default()
+    };
     let modules = with_pool(|pool| {
         for s in &sources {
             s.import(&mut collector, pool, &progress)?;
@@ -133,7 +210,8 @@ pub fn read_sources(paths: &[PathBuf], progress: &dyn Fn(u64, u64)) -> Result<Mo
         Ok(())
     })?;
     progress.finish();
-    collector.finish(modules, paths)
+    let kept = collector.kept.take();
+    collector.finish(modules, paths).map(|set| (set, kept))
 }
 
 /// Progress in bytes over all sources, reported about every MiB.
@@ -218,6 +296,8 @@ impl Job {
             aliases: info.aliases,
             firmware: info.firmware,
             package: self.package,
+            depends: info.depends,
+            softdep_pre: info.softdep_pre,
         })
     }
 }
@@ -241,6 +321,11 @@ impl Pool<'_> {
 }
 
 /// Runs `f` with a pool of module parsers; returns the parsed modules.
+///
+/// A producer and consumers over `std::thread::scope`, kept by hand on purpose: `f` streams
+/// the archives (a .deb's data.tar is read once, in order) and the bounded channel makes it wait
+/// when the parsers fall behind, so only a few modules are in memory at once. rayon's `spawn`
+/// has no such backpressure: every module read ahead would be held until parsed.
 fn with_pool(f: impl FnOnce(&Pool<'_>) -> Result<(), Error>) -> Result<Vec<ModuleInfo>, Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (tx, rx) = mpsc::sync_channel::<Job>(workers * 4);
@@ -300,6 +385,10 @@ enum Place<'a> {
     BootConfig {
         version: &'a str,
     },
+    /// The kernel image: `boot/vmlinuz-<version>` or `lib/modules/<version>/vmlinuz`.
+    Image {
+        version: &'a str,
+    },
     /// A file below `lib/firmware/`.
     Firmware(&'a str),
     Other,
@@ -320,6 +409,12 @@ impl<'a> Place<'a> {
         {
             return Self::BootConfig { version };
         }
+        if let Some(version) = path.strip_prefix("boot/vmlinuz-")
+            && !version.is_empty()
+            && !version.contains('/')
+        {
+            return Self::Image { version };
+        }
         let path = path.strip_prefix("usr/").unwrap_or(path);
         if let Some(rest) = path.strip_prefix("lib/firmware/") {
             return if rest.is_empty() {
@@ -338,6 +433,8 @@ impl<'a> Place<'a> {
             Self::Other
         } else if is_module_file(rel) {
             Self::Module { version, rel }
+        } else if rel == "vmlinuz" {
+            Self::Image { version }
         } else if matches!(
             rel,
             "modules.builtin" | "modules.builtin.modinfo" | "modules.order" | "config"
@@ -368,6 +465,10 @@ struct Origin<'a> {
 
 /// Largest text file (`modules.builtin*`, `config`) accepted.
 const MAX_TEXT_FILE: u64 = 64 << 20;
+/// Largest kernel image kept (Debian's are 8-15 MB).
+const MAX_IMAGE_SIZE: u64 = 256 << 20;
+/// Largest firmware file kept (the largest in Debian's firmware packages are tens of MB).
+const MAX_FIRMWARE_SIZE: u64 = 256 << 20;
 
 #[derive(Default)]
 struct Collector {
@@ -380,6 +481,8 @@ struct Collector {
     orders: BTreeMap<String, String>,
     configs: BTreeMap<String, String>,
     firmware: BTreeSet<String>,
+    /// Files kept for a boot medium ([`read_sources_with_files`]); None: names only.
+    kept: Option<KernelFiles>,
 }
 
 impl Collector {
@@ -399,9 +502,19 @@ impl Collector {
         pool: &Pool<'_>,
     ) -> Result<(), Error> {
         let place = Place::of(path);
+        let fail = |e: &dyn std::fmt::Display| {
+            Error::bad(origin.source, format!("{}: {path}: {e}", origin.member))
+        };
         if let Place::Firmware(name) = place {
             if kind != EntryKind::Other {
                 self.firmware.insert(name.to_owned());
+            }
+            if kind == EntryKind::File
+                && let Some(kept) = &mut self.kept
+            {
+                let bytes = decompress::read_limited(data, MAX_FIRMWARE_SIZE)
+                    .map_err(|e| fail(&decompress::describe(&e)))?;
+                kept.firmware.insert(name.to_owned(), bytes);
             }
             return Ok(());
         }
@@ -409,14 +522,12 @@ impl Collector {
         if kind != EntryKind::File {
             return Ok(());
         }
-        let fail = |e: &dyn std::fmt::Display| {
-            Error::bad(origin.source, format!("{}: {path}: {e}", origin.member))
-        };
         match place {
             Place::Module { version, rel } => {
                 let bytes = decompress::read_limited(data, MAX_MODULE_SIZE)
                     .map_err(|e| fail(&decompress::describe(&e)))?;
                 self.saw_version(version, origin.source);
+                self.keep_module(rel, &bytes);
                 pool.submit(Job {
                     source: origin.source.to_owned(),
                     inner: format!("{}: {path}", origin.member),
@@ -438,7 +549,22 @@ impl Collector {
                 self.modules_file(version, "config", bytes, origin.package);
                 Ok(())
             }
+            Place::Image { .. } => {
+                if let Some(kept) = &mut self.kept {
+                    let bytes = decompress::read_limited(data, MAX_IMAGE_SIZE)
+                        .map_err(|e| fail(&decompress::describe(&e)))?;
+                    kept.image = Some(bytes);
+                }
+                Ok(())
+            }
             Place::Firmware(_) | Place::Other => Ok(()),
+        }
+    }
+
+    /// Keeps a module file's bytes when files are kept.
+    fn keep_module(&mut self, rel: &str, bytes: &[u8]) {
+        if let Some(kept) = &mut self.kept {
+            kept.modules.insert(rel.to_owned(), bytes.to_vec());
         }
     }
 
@@ -494,6 +620,7 @@ impl Collector {
                     aliases: found.aliases,
                     firmware: found.firmware,
                     package: package.clone(),
+                    ..Default::default()
                 });
             }
         }
@@ -506,7 +633,7 @@ impl Collector {
                     path: String::new(),
                     aliases: found.aliases,
                     firmware: found.firmware,
-                    package: None,
+                    ..Default::default()
                 });
             }
         }
@@ -593,6 +720,18 @@ mod tests {
             }
         );
         assert_eq!(
+            Place::of("boot/vmlinuz-6.1.0-50-amd64"),
+            Place::Image {
+                version: "6.1.0-50-amd64"
+            }
+        );
+        assert_eq!(
+            Place::of("./usr/lib/modules/7.3.4+deb13-amd64/vmlinuz"),
+            Place::Image {
+                version: "7.3.4+deb13-amd64"
+            }
+        );
+        assert_eq!(
             Place::of("usr/lib/firmware/iwlwifi-cc-a0-77.ucode"),
             Place::Firmware("iwlwifi-cc-a0-77.ucode")
         );
@@ -601,7 +740,6 @@ mod tests {
             "lib/modules/6.1/",
             "lib/modules/6.1/modules.dep",
             "lib/modules/6.1/build",
-            "boot/vmlinuz-6.1",
             "boot/config-",
             "lib/firmware/",
             "",

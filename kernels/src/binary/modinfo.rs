@@ -10,6 +10,10 @@ pub struct Modinfo {
     pub aliases: Vec<String>,
     pub firmware: Vec<String>,
     pub vermagic: Option<String>,
+    /// `depends=`: modules that must be loaded first, kmod's spelling.
+    pub depends: Vec<String>,
+    /// `softdep=` `pre:` modules: loaded first when they exist (modprobe does the same).
+    pub softdep_pre: Vec<String>,
 }
 
 impl Modinfo {
@@ -19,6 +23,24 @@ impl Modinfo {
             "alias" => self.aliases.push(value.to_owned()),
             "firmware" => self.firmware.push(value.to_owned()),
             "vermagic" => self.vermagic = Some(value.to_owned()),
+            "depends" => self.depends.extend(
+                value
+                    .split(',')
+                    .filter(|d| !d.is_empty())
+                    .map(normalize_name),
+            ),
+            "softdep" => {
+                // `pre: a b post: c`: the names after `pre:` up to the next `post:`.
+                let mut pre = false;
+                for word in value.split_whitespace() {
+                    match word {
+                        "pre:" => pre = true,
+                        "post:" => pre = false,
+                        m if pre => self.softdep_pre.push(normalize_name(m)),
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -77,8 +99,11 @@ mod tests {
 
     #[test]
     fn parses_keys_and_padding() {
-        let s = b"alias=pci:v00008086d*\0\0\0firmware=a.bin\0name=e1000e\0junk\0vermagic=6.1 SMP\0";
+        let s = b"alias=pci:v00008086d*\0\0\0firmware=a.bin\0name=e1000e\0junk\0vermagic=6.1 SMP\0\
+            depends=snd-pcm,snd\0softdep=pre: crc32c post: x\0";
         let m = parse(s);
+        assert_eq!(m.depends, ["snd_pcm", "snd"]);
+        assert_eq!(m.softdep_pre, ["crc32c"]);
         assert_eq!(m.name.as_deref(), Some("e1000e"));
         assert_eq!(m.aliases, ["pci:v00008086d*"]);
         assert_eq!(m.firmware, ["a.bin"]);

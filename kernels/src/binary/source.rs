@@ -1,6 +1,5 @@
 //! The kinds of source, recognised by content: a directory, a .deb (`ar`), an .rpm (lead magic).
 
-use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 
@@ -13,6 +12,12 @@ use super::{Collector, Counting, EntryKind, Error, Origin, Pool, Progress};
 
 pub(super) enum Kind {
     Tree(Tree),
+    Package(Package),
+}
+
+/// The package formats, recognised by content.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Package {
     Deb,
     Rpm,
 }
@@ -36,19 +41,18 @@ impl Source {
             });
         }
         let mut magic = [0u8; 8];
-        let n = File::open(path)
+        let n = hcl_kernel_engine::fsio::open_regular(path)
             .and_then(|mut f| read_full(&mut f, &mut magic))
             .map_err(Error::io(path))?;
-        let kind = match magic.get(..n) {
-            Some(b"!<arch>\n") => Kind::Deb,
-            Some([0xed, 0xab, 0xee, 0xdb, ..]) => Kind::Rpm,
-            _ if super::is_module_file(&path.to_string_lossy()) => {
+        let kind = match Package::of(magic.get(..n).unwrap_or_default()) {
+            Some(package) => Kind::Package(package),
+            None if super::is_module_file(&path.to_string_lossy()) => {
                 return Err(Error::bad(
                     path,
                     "a single module is not a kernel: give its lib/modules/<version> directory",
                 ));
             }
-            _ => {
+            None => {
                 return Err(Error::bad(
                     path,
                     "not a .deb, an .rpm or a directory (unrecognised file format)",
@@ -70,14 +74,40 @@ impl Source {
     ) -> Result<(), Error> {
         match &self.kind {
             Kind::Tree(tree) => tree.import(&self.path, collector, pool, progress),
-            Kind::Deb => import_deb(&self.path, collector, pool, progress),
-            Kind::Rpm => import_rpm(&self.path, collector, pool, progress),
+            Kind::Package(package) => {
+                package.import(&self.path, open(&self.path, progress)?, collector, pool)
+            }
+        }
+    }
+}
+
+impl Package {
+    /// A package by its first bytes: `ar`'s magic (.deb) or the rpm lead's.
+    pub(super) fn of(magic: &[u8]) -> Option<Package> {
+        match magic {
+            [b'!', b'<', b'a', b'r', b'c', b'h', b'>', b'\n', ..] => Some(Package::Deb),
+            [0xed, 0xab, 0xee, 0xdb, ..] => Some(Package::Rpm),
+            _ => None,
+        }
+    }
+
+    /// Reads the package front to back from `reader`; `path` names it in errors.
+    pub(super) fn import(
+        self,
+        path: &Path,
+        reader: impl Read,
+        collector: &mut Collector,
+        pool: &Pool<'_>,
+    ) -> Result<(), Error> {
+        match self {
+            Package::Deb => import_deb(path, reader, collector, pool),
+            Package::Rpm => import_rpm(path, reader, collector, pool),
         }
     }
 }
 
 fn open<'p>(path: &Path, progress: &'p Progress<'p>) -> Result<impl Read + 'p, Error> {
-    let file = File::open(path).map_err(Error::io(path))?;
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(Error::io(path))?;
     Ok(BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -124,11 +154,10 @@ impl Fail {
 
 fn import_deb(
     path: &Path,
+    reader: impl Read,
     collector: &mut Collector,
     pool: &Pool<'_>,
-    progress: &Progress<'_>,
 ) -> Result<(), Error> {
-    let reader = open(path, progress)?;
     let mut package: Option<(String, String)> = None;
     let mut members = Vec::new();
     ar::for_each_member(reader, |name, _size, data| -> Result<(), Fail> {
@@ -231,11 +260,10 @@ fn walk_tar(
 
 fn import_rpm(
     path: &Path,
+    mut reader: impl Read,
     collector: &mut Collector,
     pool: &Pool<'_>,
-    progress: &Progress<'_>,
 ) -> Result<(), Error> {
-    let mut reader = open(path, progress)?;
     let info = rpm::read_headers(&mut reader).map_err(|e| Error::bad(path, e))?;
     if let Some(format) = info.format.as_deref()
         && format != "cpio"
@@ -278,4 +306,41 @@ fn import_rpm(
         format!("{} {}-{}", info.name, info.version, info.release)
     });
     Ok(())
+}
+
+/// One file of a .deb's data archive (`usr/lib/systemd/boot/efi/systemd-bootx64.efi`), read
+/// with the same readers as the kernel packages; None when the package lacks it.
+pub(super) fn deb_file(path: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(Error::io(path))?;
+    let wanted = wanted.trim_start_matches("./").trim_start_matches('/');
+    let mut found = None;
+    ar::for_each_member(
+        BufReader::new(file),
+        |name, _size, data| -> Result<(), Fail> {
+            if !name.starts_with("data.tar") || found.is_some() {
+                return Ok(());
+            }
+            let bad =
+                |e: &io::Error| Error::bad(path, format!("{name}: {}", decompress::describe(e)));
+            let (_, decoder) = decompress::decoder(BufReader::new(data)).map_err(|e| bad(&e))?;
+            let mut archive = tar::Archive::new(decoder);
+            for entry in archive.entries().map_err(|e| bad(&e))? {
+                let mut entry = entry.map_err(|e| bad(&e))?;
+                let p = entry
+                    .path()
+                    .map_err(|e| bad(&e))?
+                    .to_string_lossy()
+                    .into_owned();
+                if p.trim_start_matches("./").trim_start_matches('/') == wanted
+                    && entry.header().entry_type() == tar::EntryType::Regular
+                {
+                    found = Some(decompress::read_limited(&mut entry, limit).map_err(|e| bad(&e))?);
+                    break;
+                }
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| e.into_error(path, ""))?;
+    Ok(found)
 }

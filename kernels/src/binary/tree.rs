@@ -1,7 +1,7 @@
 //! A directory: `lib/modules/<version>` itself, or a root holding `lib/modules/<version>` or
 //! `usr/lib/modules/<version>` (an extracted package or an installed system).
 
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::decompress::{self, MAX_MODULE_SIZE};
@@ -21,11 +21,13 @@ pub(super) struct Tree {
     pub(super) size: u64,
 }
 
-/// True when `dir` looks like a `lib/modules/<version>` directory.
+/// True when `dir` looks like a `lib/modules/<version>` directory (or a text folder of depmod
+/// output, plain or compressed, which `scan` then refuses by name).
 fn is_modules_dir(dir: &Path) -> bool {
-    ["kernel", "modules.builtin", "modules.order", "modules.dep"]
-        .iter()
-        .any(|n| dir.join(n).exists())
+    dir.join("kernel").exists()
+        || ["modules.builtin", "modules.order", "modules.dep"]
+            .iter()
+            .any(|n| crate::import::data_file(dir, n).is_some())
 }
 
 impl Tree {
@@ -87,9 +89,9 @@ impl Tree {
                 files.push((rel.to_owned(), size));
             }
         })?;
-        // The text folders of ../shared/kernel-data have depmod output but no modules: they have
+        // Text folders such as data/kernel-data's have depmod output but no modules: they have
         // their own importer, and their folder name is no kernel version.
-        if files.is_empty() && modules_dir.join("modules.alias").is_file() {
+        if files.is_empty() && crate::import::data_file(&modules_dir, "modules.alias").is_some() {
             return Err(Error::bad(
                 &modules_dir,
                 "holds depmod output (modules.alias) but no .ko files: an extracted data folder, \
@@ -117,7 +119,7 @@ impl Tree {
         let version = self.version.as_str();
         for (rel, _) in &self.files {
             let path = self.modules_dir.join(rel);
-            let file = File::open(&path).map_err(Error::io(&path))?;
+            let file = hcl_kernel_engine::fsio::open_regular(&path).map_err(Error::io(&path))?;
             let counting = Counting {
                 inner: file,
                 progress,
@@ -125,6 +127,7 @@ impl Tree {
             let bytes =
                 decompress::read_limited(counting, MAX_MODULE_SIZE).map_err(Error::io(&path))?;
             collector.saw_version(version, &self.modules_dir);
+            collector.keep_module(rel, &bytes);
             pool.submit(Job {
                 source: path,
                 inner: String::new(),
@@ -132,6 +135,22 @@ impl Tree {
                 package: None,
                 bytes,
             })?;
+        }
+        if let Some(kept) = &mut collector.kept {
+            let beside = self.modules_dir.join("vmlinuz");
+            let boot = self
+                .root
+                .as_ref()
+                .map(|r| r.join("boot").join(format!("vmlinuz-{version}")));
+            for path in std::iter::once(beside).chain(boot) {
+                if path.is_file() {
+                    let file =
+                        hcl_kernel_engine::fsio::open_regular(&path).map_err(Error::io(&path))?;
+                    kept.image =
+                        Some(decompress::read_limited(file, 256 << 20).map_err(Error::io(&path))?);
+                    break;
+                }
+            }
         }
         for name in [
             "modules.builtin",
@@ -185,7 +204,7 @@ impl Tree {
 
 /// A small text file's bytes, or `None` when it does not exist.
 fn read_text(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match File::open(path) {
+    match hcl_kernel_engine::fsio::open_regular(path) {
         Ok(f) => decompress::read_limited(f, MAX_TEXT_FILE)
             .map(Some)
             .map_err(Error::io(path)),

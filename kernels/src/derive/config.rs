@@ -27,7 +27,7 @@ pub enum ConfigSpec {
 
 impl ConfigSpec {
     /// Qubes' three files from one directory (`config-rust` only when present; each may be
-    /// xz, zstd or gzip compressed, as in the repository's `data/qubes-linux-kernel/`).
+    /// xz, zstd or gzip compressed, as in the repository's `data/kernel-data/qubes-linux-kernel/`).
     pub fn qubes_dir(dir: &Path) -> Result<Self, Error> {
         let find = |name: &str| {
             ["", ".xz", ".zst", ".gz"]

@@ -54,8 +54,8 @@ pub use config::{ConfigReport, ConfigSpec};
 pub use source::{SourceSpec, Tree};
 pub use tables::Buses;
 
+use crate::ProfileBuilder;
 use crate::ProfileMeta;
-use crate::build::ProfileBuilder;
 use crate::profile::AliasKind;
 
 /// Errors of a derivation.

@@ -54,7 +54,7 @@ impl Buses {
         match self {
             Buses::All => true,
             Buses::Only(set) => {
-                let bus = crate::bus_of(alias);
+                let bus = crate::pattern_bus(alias);
                 set.contains(bus) || (bus == "cpu" && set.contains("x86cpu"))
             }
         }

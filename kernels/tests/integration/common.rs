@@ -2,12 +2,32 @@
 
 use std::path::PathBuf;
 
-/// The shared reference data: `$HCL_SHARED_DIR`, else `../shared` beside the repository root.
-pub fn shared_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("HCL_SHARED_DIR") {
-        return PathBuf::from(dir);
+/// The repository's reference data (`data/`; provenance in each SOURCE.txt).
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data")
+}
+
+/// Something fetched is missing (real packages, kmod trees): fails when `CI` is set, else says
+/// so loudly; the caller then skips.
+pub fn missing(what: &str) {
+    assert!(std::env::var_os("CI").is_none(), "{what}");
+    eprintln!("\n*** SKIPPED: {what} ***\n");
+}
+
+/// The kmod trees of every Debian kernel (`hcl_kernels::sample::kmod_root`), or `None` after
+/// [`missing`] when one is not made yet.
+pub fn kmod_roots() -> Option<Vec<(&'static str, &'static str, PathBuf)>> {
+    use hcl_kernels::sample::{KMOD_TREES, kmod_root, missing_kmod_roots};
+    if let Some(what) = missing_kmod_roots() {
+        missing(&what);
+        return None;
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared")
+    Some(
+        KMOD_TREES
+            .iter()
+            .map(|(id, ver)| (*id, *ver, kmod_root(ver)))
+            .collect(),
+    )
 }
 
 pub use hcl_kernels::sample::Rng;

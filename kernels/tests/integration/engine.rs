@@ -6,11 +6,11 @@ use std::process::{Command, Stdio};
 
 use hcl_data::Verdict;
 use hcl_kernels::{
-    AliasFilter, AliasKind, Catalog, Error, FirmwareList, Profile, ProfileBuilder, ProfileData,
+    AliasFilter, AliasKind, Catalog, FirmwareList, Profile, ProfileBuilder, ProfileData,
     ProfileMeta, build_shipped,
 };
 
-use crate::common::shared_dir;
+use crate::common::data_dir;
 
 fn catalog() -> &'static Catalog {
     crate::common::embedded()
@@ -205,12 +205,11 @@ fn firmware_missing_when_no_declared_file_ships() {
     assert_eq!(cov.firmware[0].shipped, Some(false));
 }
 
-/// The profiles committed under kernels/profiles equal what the importers make from
-/// ../shared now.
+/// The profiles committed under kernels/profiles equal what the importers make from the
+/// repository's data/ now.
 #[test]
-fn committed_profiles_equal_fresh_import_from_shared() {
-    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../data");
-    let fresh = build_shipped(&shared_dir(), &data, &|_, _, _| {}).expect("build from shared");
+fn committed_profiles_equal_fresh_import_from_data() {
+    let fresh = build_shipped(&data_dir(), &|_, _, _| {}).expect("build from data/");
     let committed = catalog();
     assert_eq!(fresh.profiles().len(), committed.profiles().len());
     for (f, c) in fresh.profiles().iter().zip(committed.profiles()) {
@@ -261,7 +260,7 @@ fn bad_profile_bytes_give_errors_naming_the_file() {
     assert!(err.to_string().contains("bad.profile.zst:3"), "{err}");
     assert!(matches!(
         catalog().get("debian-99"),
-        Err(Error::UnknownKernel(id)) if id == "debian-99"
+        Err(hcl_kernel_engine::Error::UnknownKernel(id)) if id == "debian-99"
     ));
 }
 
@@ -416,7 +415,7 @@ fn cli_bad_input_fails_cleanly() {
 #[test]
 fn cli_import_list_and_diff_with_profile_dir() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let src = shared_dir().join("kernel-data/qubes-derived/qubes-6.12");
+    let src = data_dir().join("kernel-data/qubes-derived/qubes-6.12");
     let out = cli()
         .args(["import", "--id", "q", "--out"])
         .arg(dir.path())
@@ -469,6 +468,7 @@ fn profile_from_module_set_resolves_like_kmod() {
             aliases: vec!["pci:v00001AF4d*sv*sd*bc*sc*i*".into()],
             firmware: vec![],
             package: Some("kernel-modules-extra".into()),
+            ..Default::default()
         }],
         firmware_files: vec!["iwlwifi-cc-a0-72.ucode".into()],
         ..Default::default()
@@ -477,7 +477,7 @@ fn profile_from_module_set_resolves_like_kmod() {
         id: "from-set".into(),
         ..Default::default()
     };
-    let p = Profile::from_module_set(meta, &set, None);
+    let p = ProfileBuilder::from_module_set(meta, &set, None).build();
     assert_eq!(p.meta.kernel_version, "7.3.4+deb13-amd64");
     assert!(p.meta.records_builtin_aliases);
     let ax200 = p.coverage(
@@ -617,5 +617,41 @@ fn derived_618_plus_profiles_record_builtin_aliases_instead_of_inferring() {
         text.lines()
             .next()
             .is_some_and(|h| h.contains("built-in recorded") && h.contains("inferred"))
+    );
+}
+
+/// `--version` lists the embedded profiles from their headers alone: the same metadata as the
+/// whole decoded profiles and as catalog.json, and a clear error for bytes that are no profile.
+#[test]
+fn embedded_meta_is_the_profiles_own_metadata() {
+    let metas = Catalog::embedded_meta().expect("embedded metadata");
+    let whole: Vec<&ProfileMeta> = catalog().profiles().iter().map(|p| &p.meta).collect();
+    assert_eq!(metas.iter().collect::<Vec<_>>(), whole);
+    let catalog_json: Vec<hcl_kernels::CatalogEntry> = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/catalog.json"),
+        )
+        .expect("catalog.json"),
+    )
+    .expect("catalog.json parses");
+    assert_eq!(
+        metas,
+        catalog_json.into_iter().map(|e| e.meta).collect::<Vec<_>>()
+    );
+    let summary = Catalog::embedded_summary();
+    for m in &metas {
+        assert!(summary.contains(&m.provenance), "{summary}");
+    }
+
+    let err = hcl_kernels::profile::decode_meta(b"not zstd", "x.profile.zst").unwrap_err();
+    assert!(err.to_string().starts_with("x.profile.zst"), "{err}");
+    let not_profile = zstd::bulk::compress(b"hello\n{}\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&not_profile, "y.profile.zst").unwrap_err();
+    assert!(err.to_string().contains("bad header"), "{err}");
+    let no_meta = zstd::bulk::compress(b"hcl-kernels-profile 1\n", 1).expect("compress");
+    let err = hcl_kernels::profile::decode_meta(&no_meta, "z.profile.zst").unwrap_err();
+    assert!(
+        err.to_string().contains("ends before its metadata"),
+        "{err}"
     );
 }

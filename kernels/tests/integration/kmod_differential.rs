@@ -1,7 +1,8 @@
-//! Differential test against kmod itself: `modprobe -d ROOT -S VER -R MODALIAS` on the trees in
-//! `shared/kmod-roots`, for more than 10,000 concrete modaliases made from the real pci and usb
-//! alias patterns of the four Debian kernels (wildcards filled, near misses included) plus real
-//! machine modaliases. kmod's answer must equal `modules` when that is non-empty, else
+//! Differential test against kmod itself: `modprobe -d ROOT -S VER -R MODALIAS` on the kmod trees
+//! that `kernels/tests/make-kmod-roots.sh` makes with `depmod -b` from the real Debian packages
+//! (all four Debian kernels; `hcl_kernels::sample::kmod_root`), for more than 10,000 concrete
+//! modaliases made from the real pci and usb alias patterns of the four Debian kernels
+//! (wildcards filled, near misses included) plus real machine modaliases. kmod's answer must equal `modules` when that is non-empty, else
 //! `builtin`, in kmod's order: zero differences.
 
 use std::collections::BTreeSet;
@@ -9,11 +10,6 @@ use std::path::Path;
 use std::process::Command;
 
 use hcl_kernels::{AliasFilter, Catalog, sample};
-
-use crate::common::shared_dir;
-
-/// (profile id, kernel release) of the kmod trees.
-const TREES: [(&str, &str); 4] = sample::KMOD_TREES;
 
 /// A module name kmod resolves by name in every tree; separates the answers of a batch.
 const SENTINEL: &str = "dummy";
@@ -109,9 +105,11 @@ fn kmod_answers(root: &Path, ver: &str, modaliases: &[String]) -> Vec<Vec<String
 
 #[test]
 fn kmod_differential_zero_differences() {
-    let shared = shared_dir();
+    let Some(trees) = crate::common::kmod_roots() else {
+        return;
+    };
     let catalog: &Catalog = crate::common::embedded();
-    let ids: Vec<&str> = TREES.iter().map(|(id, _)| *id).collect();
+    let ids: Vec<&str> = trees.iter().map(|(id, _, _)| *id).collect();
     let mut modaliases: BTreeSet<String> = sample::modaliases(catalog, &ids, 10_400, 0x5eed_cafe)
         .unwrap()
         .into_iter()
@@ -123,17 +121,16 @@ fn kmod_differential_zero_differences() {
 
     // One thread per tree pair keeps both CI cores busy.
     let results: Vec<(usize, usize, Vec<String>)> = std::thread::scope(|s| {
-        let handles: Vec<_> = TREES
+        let handles: Vec<_> = trees
             .iter()
-            .map(|(id, ver)| {
+            .map(|(id, ver, root)| {
                 let profile = catalog.get(id).expect("profile");
-                let root = shared.join("kmod-roots").join(ver);
                 let modaliases = &modaliases;
                 s.spawn(move || {
                     let mut diffs = Vec::new();
                     let mut driven = 0;
                     for chunk in modaliases.chunks(2_000) {
-                        let answers = kmod_answers(&root, ver, chunk);
+                        let answers = kmod_answers(root, ver, chunk);
                         for (m, kmod) in chunk.iter().zip(answers) {
                             let ours = profile.resolve(m);
                             if !kmod.is_empty() {
@@ -159,7 +156,7 @@ fn kmod_differential_zero_differences() {
             .collect()
     });
     let mut all_diffs = Vec::new();
-    for ((id, _), (n, driven, diffs)) in TREES.iter().zip(&results) {
+    for ((id, _, _), (n, driven, diffs)) in trees.iter().zip(&results) {
         eprintln!(
             "{id}: {n} modaliases, {driven} with a kmod answer, {} differences",
             diffs.len()
@@ -276,7 +273,7 @@ fn filtered_decode_keeps_few_aliases_for_a_machine() {
     let (a, b) = (&filtered.profiles()[0], &filtered.profiles()[1]);
     assert!(matches!(
         hcl_kernels::diff::diff(a, b),
-        Err(hcl_kernels::Error::Filtered(_))
+        Err(hcl_kernel_engine::Error::Filtered(_))
     ));
     assert!(sample::modaliases(&filtered, &["debian-13"], 5, 1).is_err());
 }

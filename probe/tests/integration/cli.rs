@@ -213,3 +213,64 @@ fn upload_from_a_folder_shows_the_reports_and_asks_first() {
     let pending = hcl_probe::upload::pending_files(&save).unwrap();
     assert_eq!(pending.len(), 1);
 }
+
+/// `--version` says what is inside: the commit it was built from (git HEAD here: the tests run
+/// from a checkout), the toolchain, the id databases and every embedded profile with its
+/// provenance; `-V` is the one-line form.
+#[test]
+fn version_names_commit_and_embedded_profiles() {
+    let (ok, out, err) = run_probe(&["--version"]);
+    assert!(ok, "{err}");
+    let head = std::process::Command::new("git")
+        .args(["-C", env!("CARGO_MANIFEST_DIR"), "rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let commit = hcl_buildinfo_commit(&out);
+    match head {
+        Some(head) if std::env::var_os("HCL_BUILD_COMMIT").is_none() => {
+            assert_eq!(commit, head, "{out}")
+        }
+        _ => assert!(!commit.is_empty(), "{out}"),
+    }
+    assert!(
+        out.starts_with(&format!("hcl-probe {}\n", env!("CARGO_PKG_VERSION"))),
+        "{out}"
+    );
+    assert!(out.contains("built with:   rustc "), "{out}");
+    assert!(out.contains("id databases: pci.ids 20"), "{out}");
+    let metas = hcl_kernel_engine::Catalog::embedded_meta().unwrap();
+    assert_eq!(metas.len(), hcl_kernel_engine::SHIPPED_IDS.len());
+    assert!(out.contains(&format!("kernel profiles ({} embedded):", metas.len())));
+    for m in metas {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{} ", m.id)))
+            .unwrap_or_else(|| panic!("no line for {} in\n{out}", m.id));
+        assert!(
+            line.contains(&m.kernel_version) && line.contains(&m.provenance),
+            "{line}"
+        );
+    }
+
+    let (ok, short, _) = run_probe(&["-V"]);
+    assert!(ok);
+    assert_eq!(
+        short.trim(),
+        format!(
+            "hcl-probe {} (commit {})",
+            env!("CARGO_PKG_VERSION"),
+            commit.get(..12).unwrap_or(&commit)
+        )
+    );
+}
+
+/// The commit id of a `--version` text.
+fn hcl_buildinfo_commit(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("commit:"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned()
+}

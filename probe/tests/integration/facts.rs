@@ -44,6 +44,11 @@ fn amd_uefi_tree(root: &Path) {
     write(root, "sys/class/dmi/id/chassis_type", b"10\n");
     write(root, "sys/firmware/acpi/tables/IVRS", b"");
     write(root, "sys/class/iommu/ivhd0/amd-iommu/cap", b"0x00190040\n");
+    write(
+        root,
+        "proc/interrupts",
+        b"           CPU0       CPU1\n  0:         44          0   IR-IO-APIC    2-edge      timer\n 29:          0        211  IR-PCI-MSIX-0000:03:00.0    0-edge      nvme0q0\nNMI:          0          0   Non-maskable interrupts\n",
+    );
     write(root, "sys/class/tpm/tpm0/tpm_version_major", b"2\n");
     // 4 bytes of EFI variable attributes, then 1 = Secure Boot on.
     write(
@@ -96,9 +101,17 @@ fn facts_of_an_amd_uefi_laptop() {
     assert_eq!(s.virtualization.as_deref(), Some("amd-v"));
     assert_eq!((s.hvm, s.slat), (Tri::Yes, Tri::Yes));
     assert_eq!((s.iommu, s.interrupt_remapping), (Tri::Yes, Tri::Yes));
+    assert_eq!(
+        (
+            s.iommu_present,
+            s.iommu_enabled,
+            s.interrupt_remapping_supported
+        ),
+        (Some(Tri::Yes), Some(Tri::Yes), Some(Tri::Yes))
+    );
     assert_eq!(s.tpm.as_deref(), Some("2.0"));
     assert_eq!(s.memory_mib, Some(15936));
-    assert_eq!(s.boot_mode.as_deref(), Some("uefi"));
+    assert_eq!(s.boot_mode, Some(hcl_data::BootMode::Uefi));
     assert_eq!(s.secure_boot, Tri::Yes);
     assert_eq!(s.running_kernel.as_deref(), Some("6.12.48+deb13-amd64"));
     assert_eq!(s.distro.as_deref(), Some("Debian GNU/Linux 13 (trixie)"));
@@ -146,7 +159,7 @@ fn legacy_boot_and_no_iommu() {
     write(tmp.path(), "sys/class/dmi/id/board_name", b"X99-WS\n");
     fs::create_dir_all(tmp.path().join("sys/devices")).unwrap();
     let s = scan_tree(tmp.path()).report.system;
-    assert_eq!(s.boot_mode.as_deref(), Some("legacy"));
+    assert_eq!(s.boot_mode, Some(hcl_data::BootMode::Legacy));
     assert_eq!(s.secure_boot, Tri::No);
     assert_eq!((s.iommu, s.interrupt_remapping), (Tri::No, Tri::No));
     assert_eq!((s.hvm, s.slat), (Tri::Yes, Tri::No));

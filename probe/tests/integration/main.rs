@@ -8,5 +8,7 @@ mod facts;
 mod golden;
 mod kmod_oracle;
 mod malformed;
+mod outside_root;
 mod privacy;
+mod readiness;
 mod upload;

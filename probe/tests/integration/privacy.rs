@@ -49,6 +49,12 @@ fn plant(root: &Path) {
         &format!("{dmi}/product_uuid"),
         "5f1d2c3b-aaaa-4bbb-8ccc-0123456789ab\n",
     );
+    // Xen's domain UUID sits next to the files the Xen facts come from.
+    write(
+        root,
+        "sys/hypervisor/uuid",
+        "5f1d2c3b-aaaa-4bbb-8ccc-0123456789ab\n",
+    );
     write(root, "etc/hostname", "planted-host-5\n");
     write(root, "proc/sys/kernel/hostname", "planted-host-5\n");
     write(

@@ -535,3 +535,107 @@ fn huge_saved_file_is_refused_without_reading_it_all() {
     );
     assert!(huge.is_file());
 }
+
+/// What a hostile server answers: a URL with colour, an OSC 8 hyperlink, a title change, a
+/// bidirectional override and a forged line.
+const HOSTILE_URL: &str = "https://x/r/1\u{1b}[31mRED\u{1b}]8;;https://evil/\u{7}click\u{1b}]8;;\u{7}\u{1b}]0;pwned\u{7}\u{202e}txt.exe\nstored: https://fake";
+
+fn assert_no_terminal_control(what: &str, text: &str) {
+    for bad in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}'] {
+        assert!(!text.contains(bad), "{what} carries {bad:?}: {text:?}");
+    }
+    assert!(
+        !text.contains("\nstored: https://fake"),
+        "{what}: a forged line"
+    );
+}
+
+/// Bug: `hcl-probe upload` printed the `url` the server returned as it came, so escape
+/// sequences (`\u001b[31m`, OSC 8 hyperlinks) reached the person's terminal.
+#[test]
+fn regression_server_url_escape_sequences_do_not_reach_the_terminal() {
+    let body = serde_json::json!({"id": "abc", "url": HOSTILE_URL}).to_string();
+    let (url, server) = http_server(vec![(201, body.clone())]);
+    let root = crate::common::fixture("dev-vm-firecracker");
+    let (ok, out, err) = crate::common::run_probe(&[
+        "upload",
+        "--root",
+        root.to_str().unwrap(),
+        "--url",
+        &url,
+        "--yes",
+        "--retries",
+        "0",
+    ]);
+    assert!(ok, "{err}");
+    finish(&url, server);
+    assert_no_terminal_control("stdout", &out);
+    assert_no_terminal_control("stderr", &err);
+    // Shown escaped, so the person still sees what the server sent.
+    assert!(out.contains("stored: https://x/r/1\\u001b[31mRED"), "{out}");
+
+    // `upload --from`: the same for saved reports, and for a server's refusal message.
+    let dir = tempfile::tempdir().unwrap();
+    save_report(&report("saved1"), dir.path()).unwrap();
+    let (url, server) = http_server(vec![(201, body)]);
+    let (ok, out, err) = crate::common::run_probe(&[
+        "upload",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--url",
+        &url,
+        "--yes",
+        "--retries",
+        "0",
+    ]);
+    assert!(ok, "{err}");
+    finish(&url, server);
+    assert_no_terminal_control("stdout", &out);
+    assert_no_terminal_control("stderr", &err);
+    save_report(&report("saved2"), dir.path()).unwrap();
+    let refusal = serde_json::json!({"error": HOSTILE_URL}).to_string();
+    let (url, server) = http_server(vec![(422, refusal)]);
+    let (ok, out, err) = crate::common::run_probe(&[
+        "upload",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--url",
+        &url,
+        "--yes",
+        "--retries",
+        "0",
+    ]);
+    assert!(!ok);
+    finish(&url, server);
+    assert_no_terminal_control("stdout", &out);
+    assert_no_terminal_control("stderr", &err);
+}
+
+/// A saved report's file name and contents are the folder's: shown escaped too.
+#[test]
+fn saved_file_names_and_contents_are_shown_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = report("esc");
+    // A bidirectional override is not a control character: the report is valid and sent,
+    // and the preview shows it escaped.
+    r.system.model = Some("T14\u{202e} Gen 3".into());
+    save_report(&r, dir.path()).unwrap();
+    let odd = dir.path().join("hcl-report-\u{1b}[2Jodd.json");
+    std::fs::write(&odd, b"{\"x\": \"\\u001b[31m\"}").unwrap();
+    let (url, server) = http_server(vec![accepted("a"), accepted("b")]);
+    let (_, out, err) = crate::common::run_probe(&[
+        "upload",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--url",
+        &url,
+        "--yes",
+        "--retries",
+        "0",
+    ]);
+    finish(&url, server);
+    assert_no_terminal_control("stdout", &out);
+    assert_no_terminal_control("stderr", &err);
+    assert!(out.contains("\\u001b[2Jodd.json"), "{out}");
+    assert!(out.contains("\\u202e"), "{out}");
+}

@@ -1,0 +1,4 @@
+#![no_main]
+//! `deb`: see `hcl_fuzz_targets::packages`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| hcl_fuzz_targets::packages::deb(data));

@@ -1,0 +1,1178 @@
+//! Finding personal identifiers in one string: the detectors, the spelling normalisation they
+//! run on, and redaction for importers.
+//!
+//! Hand-written byte scanners rather than regular expressions: every string of every upload
+//! goes through them, most strings trigger none (one counting pass decides which to run), and
+//! the boundaries (not inside a longer hex run, not one group of a BIOS version) are easier to
+//! state exactly in code.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// The kinds of personal identifier the check knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IdentifierKind {
+    /// A MAC address: `00:1b:21:3a:4f:5c`, `00-1B-…`, `001b.213a.4f5c`, twelve bare hex digits
+    /// where a MAC is expected; also longer runs of hex bytes (EUI-64, WWN).
+    Mac,
+    /// An IPv6 address whose interface id is made from a MAC (EUI-64, `…21ff:fe3a…`).
+    MacIpv6,
+    /// A UUID, with or without dashes (a machine's DMI UUID, a disk's).
+    Uuid,
+    /// A serial number named as one (`SN: …`, `Serial#…`, `S/N …`, `Service Tag: …`).
+    Serial,
+    /// An e-mail address (also percent-encoded, as in mailing-list message ids).
+    Email,
+    /// A host name, found by its position: the host field of a `uname -a` line, `hostname:`.
+    Hostname,
+    /// A user name, found by its position: a shell prompt `alice@laptop:~$`, `/home/alice`.
+    UserName,
+}
+
+impl IdentifierKind {
+    /// `a MAC address`, for messages.
+    pub fn describe(self) -> &'static str {
+        match self {
+            IdentifierKind::Mac => "a MAC address",
+            IdentifierKind::MacIpv6 => "an IPv6 address made from a MAC address",
+            IdentifierKind::Uuid => "a UUID",
+            IdentifierKind::Serial => "a serial number",
+            IdentifierKind::Email => "an e-mail address",
+            IdentifierKind::Hostname => "a host name",
+            IdentifierKind::UserName => "a user name",
+        }
+    }
+}
+
+/// One identifier found in a text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identifier {
+    pub kind: IdentifierKind,
+    /// Byte range in the text as checked, that is after [`normalize`].
+    pub range: Range<usize>,
+}
+
+/// Where a string sits in a report, for the few exemptions the schema itself makes. Decided by
+/// position, never by shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// Any value: everything is looked for.
+    Text,
+    /// An object key: as a value, and twelve bare hex digits anywhere in it count as a MAC.
+    Key,
+    /// `$.report_id`: the schema makes it of 32 random hex digits, so bare hex runs are not
+    /// looked for there (everything else is).
+    ReportId,
+    /// `$.devices[i].modalias` and `.sysfs_path`: kernel formats, full of hex runs and of
+    /// interface GUIDs (WMI, MEI, Thunderbolt), so UUIDs and bare hex runs are not looked for.
+    KernelName,
+}
+
+/// The identifiers in `text` at `place`, in text order, with the normalised text their ranges
+/// refer to. The one entry point for fuzzing and for tools; the upload check calls the same
+/// scanner without collecting.
+pub fn find_identifiers(text: &str, place: Place) -> (Cow<'_, str>, Vec<Identifier>) {
+    let norm = normalize(text);
+    let mut found = Vec::new();
+    scan(norm.as_bytes(), place, &mut |kind, range| {
+        found.push(Identifier { kind, range })
+    });
+    found.sort_by_key(|i| (i.range.start, i.range.end));
+    (norm, found)
+}
+
+/// What replaces an identifier in [`redact_identifiers`].
+pub const REDACTED: &str = "[removed]";
+/// What replaces a web link that carries an identifier.
+pub const REDACTED_LINK: &str = "[link removed]";
+
+/// `text` with every identifier the check would refuse replaced by [`REDACTED`]; a web link
+/// that holds one is replaced whole by [`REDACTED_LINK`] (a message id without its host is
+/// noise). Borrowed when nothing was found. When something was found, the result is the
+/// normalised text ([`normalize`]) with the replacements.
+pub fn redact_identifiers(text: &str) -> Cow<'_, str> {
+    redact_where(text, |_| false)
+}
+
+/// [`redact_identifiers`] that also drops the web links `drop_link` says so about (the Qubes
+/// HCL importer drops mailing-list message links).
+pub fn redact_where(text: &str, drop_link: impl Fn(&str) -> bool) -> Cow<'_, str> {
+    let mut current: Cow<'_, str> = Cow::Borrowed(text);
+    // Replacing can only remove identifiers, but look again to be sure; a text that still
+    // holds one after a few rounds is dropped whole.
+    for _ in 0..4 {
+        let replaced = {
+            let (norm, found) = find_identifiers(&current, Place::Text);
+            let mut cuts: Vec<(Range<usize>, &str)> = urls(&norm)
+                .into_iter()
+                .filter(|u| {
+                    drop_link(norm.get(u.clone()).unwrap_or_default())
+                        || found.iter().any(|f| overlap(&f.range, u))
+                })
+                .map(|u| (u, REDACTED_LINK))
+                .collect();
+            for f in &found {
+                if !cuts.iter().any(|(c, _)| overlap(&f.range, c)) {
+                    cuts.push((f.range.clone(), REDACTED));
+                }
+            }
+            if cuts.is_empty() {
+                None
+            } else {
+                cuts.sort_by_key(|(r, _)| r.start);
+                let mut out = String::with_capacity(norm.len());
+                let mut at = 0;
+                for (r, with) in cuts {
+                    if r.start < at {
+                        // Overlaps the previous cut: that one already covers it.
+                        at = at.max(r.end);
+                        continue;
+                    }
+                    out.push_str(norm.get(at..r.start).unwrap_or_default());
+                    out.push_str(with);
+                    at = r.end;
+                }
+                out.push_str(norm.get(at..).unwrap_or_default());
+                Some(out)
+            }
+        };
+        match replaced {
+            // Nothing (left) to remove: the text as written, not normalised, when untouched.
+            None => return current,
+            Some(out) => current = Cow::Owned(out),
+        }
+    }
+    if find_identifiers(&current, Place::Text).1.is_empty() {
+        current
+    } else {
+        Cow::Borrowed("")
+    }
+}
+
+fn overlap(a: &Range<usize>, b: &Range<usize>) -> bool {
+    a.start < b.end && b.start < a.end
+}
+
+/// Byte ranges of the `http://` and `https://` links in `text`: up to white space, a quote or
+/// an angle bracket.
+fn urls(text: &str) -> Vec<Range<usize>> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(rest) = b.get(i..) {
+        let Some(at) = find_ci(rest, b"http") else {
+            break;
+        };
+        let start = i + at;
+        let tail = b.get(start..).unwrap_or_default();
+        let scheme = if starts_ci(tail, b"https://") {
+            8
+        } else if starts_ci(tail, b"http://") {
+            7
+        } else {
+            i = start + 4;
+            continue;
+        };
+        let mut end = start + scheme;
+        while b
+            .get(end)
+            .is_some_and(|&c| !c.is_ascii_whitespace() && !matches!(c, b'\'' | b'"' | b'<' | b'>'))
+        {
+            end += 1;
+        }
+        out.push(start..end);
+        i = end;
+    }
+    out
+}
+
+fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle))
+}
+
+/// The spelling the detectors work on: Unicode dashes (U+2010..U+2015, U+2212, small and
+/// fullwidth hyphens) become `-`, colon look-alikes (fullwidth, small, ratio, modifier letter)
+/// become `:`, fullwidth ASCII becomes ASCII, other spaces become ` `, invisible format
+/// characters (zero-width space, soft hyphen, bidi controls) are dropped, and `%XX` escapes of
+/// printable ASCII are decoded (`%40` is `@` in a mailing-list message id). Borrowed when the
+/// text is plain ASCII without `%`, as nearly every string of a report is.
+///
+/// Hand-written: NFKC leaves U+2010 as it is, and the TR39 confusable skeleton folds `0` into
+/// `O`, which would break every hex detector.
+pub fn normalize(text: &str) -> Cow<'_, str> {
+    if text.bytes().all(|b| b.is_ascii() && b != b'%') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let mut look = chars.clone();
+            let hi = look.next().and_then(|h| h.to_digit(16));
+            let lo = look.next().and_then(|l| l.to_digit(16));
+            if let (Some(hi), Some(lo)) = (hi, lo) {
+                let byte = (hi * 16 + lo) as u8;
+                if (0x20..0x7f).contains(&byte) {
+                    out.push(char::from(byte));
+                    chars = look;
+                    continue;
+                }
+            }
+            out.push('%');
+            continue;
+        }
+        if let Some(f) = fold(c) {
+            out.push(f);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// One character as the detectors see it; None drops it.
+fn fold(c: char) -> Option<char> {
+    let u = u32::from(c);
+    Some(match c {
+        '\u{2010}'..='\u{2015}'
+        | '\u{2212}'
+        | '\u{2043}'
+        | '\u{2e3a}'
+        | '\u{2e3b}'
+        | '\u{fe58}'
+        | '\u{fe63}'
+        | '\u{fe31}'
+        | '\u{fe32}' => '-',
+        '\u{ff1a}' | '\u{fe55}' | '\u{fe13}' | '\u{2236}' | '\u{a789}' | '\u{02d0}'
+        | '\u{0589}' | '\u{05c3}' | '\u{205a}' | '\u{1804}' => ':',
+        '\u{2024}' | '\u{fe52}' | '\u{3002}' | '\u{ff61}' => '.',
+        '\u{fe6b}' => '@',
+        '\u{3000}' | '\u{00a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => ' ',
+        '\u{00ad}'
+        | '\u{034f}'
+        | '\u{061c}'
+        | '\u{115f}'
+        | '\u{1160}'
+        | '\u{17b4}'
+        | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}'
+        | '\u{200b}'..='\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}'
+        | '\u{fe00}'..='\u{fe0f}'
+        | '\u{feff}' => return None,
+        // Fullwidth ASCII: digits, letters, `@`, `.`, `/`, `#`.
+        '\u{ff01}'..='\u{ff5e}' => char::from_u32(u - 0xfee0).unwrap_or(c),
+        // Mathematical digits (bold, double-struck, sans-serif, monospace): NFKC makes them
+        // ASCII digits.
+        '\u{1d7ce}'..='\u{1d7ff}' => char::from_u32(0x30 + (u - 0x1d7ce) % 10).unwrap_or(c),
+        _ => c,
+    })
+}
+
+fn is_hex(b: u8) -> bool {
+    b.is_ascii_hexdigit()
+}
+
+fn hex_at(b: &[u8], i: usize) -> bool {
+    b.get(i).copied().is_some_and(is_hex)
+}
+
+fn alnum_at(b: &[u8], i: usize) -> bool {
+    b.get(i).is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// Whether the byte before `i` is alphanumeric (false at the start).
+fn alnum_before(b: &[u8], i: usize) -> bool {
+    i.checked_sub(1).is_some_and(|j| alnum_at(b, j))
+}
+
+fn starts_ci(hay: &[u8], prefix: &[u8]) -> bool {
+    hay.get(..prefix.len())
+        .is_some_and(|h| h.eq_ignore_ascii_case(prefix))
+}
+
+const HEX: u8 = 1;
+const COLON: u8 = 2;
+const DASH: u8 = 4;
+const DOT: u8 = 8;
+const SPACE: u8 = 16;
+const AT: u8 = 32;
+/// The first letter of a marker word (serial, S/N, SN, service, asset, host, node, Linux,
+/// /home, /Users).
+const MARK: u8 = 64;
+/// `%` or a byte of a non-ASCII character: the text needs [`normalize`] first.
+const ODD: u8 = 128;
+
+/// What each byte is, for the one counting pass.
+const CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let mut k = 0;
+        if c.is_ascii_hexdigit() {
+            k |= HEX;
+        }
+        k |= match c {
+            b':' => COLON,
+            b'-' => DASH,
+            b'.' => DOT,
+            b' ' => SPACE,
+            b'@' => AT,
+            b'%' => ODD,
+            b's' | b'S' | b'a' | b'A' | b'h' | b'H' | b'n' | b'N' | b'l' | b'L' | b'/' => MARK,
+            _ => 0,
+        };
+        if c >= 0x80 {
+            k |= ODD;
+        }
+        t[i] = k;
+        i += 1;
+    }
+    t
+};
+
+/// Counts gathered in one pass, to run only the detectors a string can trigger.
+#[derive(Default)]
+pub(crate) struct Stats {
+    /// Groups of exactly two hex digits followed by `:`, `-` or a space (MAC bytes).
+    pairs: usize,
+    /// Longest run of hex digits.
+    hex_run: usize,
+    /// The classes seen.
+    seen: u8,
+    /// Marker words that may start somewhere (their first letters are there): a bit per
+    /// detector, [`SERIAL`], [`HOST`], [`LINUX`], [`HOME`].
+    markers: u8,
+}
+
+const SERIAL: u8 = 1;
+const HOST: u8 = 2;
+const LINUX: u8 = 4;
+const HOME: u8 = 8;
+
+impl Stats {
+    pub(crate) fn of(b: &[u8]) -> Stats {
+        let mut s = Stats::default();
+        let mut run = 0;
+        for (i, &c) in b.iter().enumerate() {
+            let k = CLASS[usize::from(c)];
+            s.seen |= k;
+            // A separator right after exactly two hex digits.
+            s.pairs += usize::from(run == 2 && k & (COLON | DASH | SPACE) != 0);
+            run = if k & HEX != 0 { run + 1 } else { 0 };
+            s.hex_run = s.hex_run.max(run);
+            if k & MARK != 0 {
+                s.markers |= marker_start(b, i);
+            }
+        }
+        s
+    }
+
+    /// Whether the text must be [`normalize`]d before it is looked at.
+    pub(crate) fn odd(&self) -> bool {
+        self.seen & ODD != 0
+    }
+
+    /// Whether any detector can find something: most strings of a report (names, modaliases,
+    /// module lists) leave here.
+    fn any(&self) -> bool {
+        self.hex_run >= 4 || self.pairs >= 5 || self.markers != 0 || self.seen & AT != 0
+    }
+}
+
+/// Which marker word may start at `i`, by its first letters: `ser` (serial, service), `s/n`,
+/// `sn` alone, `ass` (asset), `hos` (host), `nod` (node), `lin` (Linux), `/ho`, `/Us`.
+#[inline]
+fn marker_start(b: &[u8], i: usize) -> u8 {
+    let at = |j: usize| b.get(i + j).copied().unwrap_or(0);
+    let (c0, c1, c2) = (at(0), at(1), at(2));
+    let (l0, l1, l2) = (c0 | 0x20, c1 | 0x20, c2 | 0x20);
+    match (l0, l1, l2) {
+        (b's', b'e', b'r') | (b's', b'/', b'n') | (b'a', b's', b's') => SERIAL,
+        (b's', b'n', _) if !c2.is_ascii_alphanumeric() => SERIAL,
+        (b'h', b'o', b's') | (b'n', b'o', b'd') => HOST,
+        (b'l', b'i', b'n') => LINUX,
+        _ if c0 == b'/' && matches!((c1, c2), (b'h', b'o') | (b'U', b's')) => HOME,
+        _ => 0,
+    }
+}
+
+/// Every detector over normalised bytes `b`, each hit reported once with its range.
+pub(crate) fn scan(b: &[u8], place: Place, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let st = Stats::of(b);
+    scan_with(b, &st, place, hit);
+}
+
+/// [`scan`] with the counts of `b` already made.
+pub(crate) fn scan_with(
+    b: &[u8],
+    st: &Stats,
+    place: Place,
+    hit: &mut dyn FnMut(IdentifierKind, Range<usize>),
+) {
+    if !st.any() {
+        return;
+    }
+    // A hit inside an earlier one is the same identifier seen again (the last group of a UUID
+    // as twelve bare hex digits).
+    let mut seen: Vec<Range<usize>> = Vec::new();
+    let hit = &mut |kind, r: Range<usize>| {
+        if !seen.iter().any(|s| s.start <= r.start && r.end <= s.end) {
+            seen.push(r.clone());
+            hit(kind, r);
+        }
+    };
+    if st.pairs >= 5 {
+        for (sep, class) in [(b':', COLON), (b'-', DASH), (b' ', SPACE)] {
+            if st.seen & class != 0 {
+                mac_bytes(b, sep, hit);
+            }
+        }
+    }
+    if st.hex_run >= 4 {
+        // Separators are counted only here: few strings have four hex digits in a row.
+        let count = |sep: u8| b.iter().filter(|&&c| c == sep).count();
+        let dashes = if st.seen & DASH != 0 { count(b'-') } else { 0 };
+        if st.seen & DOT != 0 && count(b'.') >= 2 {
+            mac_words(b, b'.', hit);
+        }
+        if dashes >= 2 {
+            mac_words(b, b'-', hit);
+        }
+        if st.hex_run >= 12 && dashes >= 4 && place != Place::KernelName {
+            uuids(b, hit);
+        }
+        if st.hex_run >= 12 && !matches!(place, Place::ReportId | Place::KernelName) {
+            bare_hex(b, place, hit);
+        }
+        if st.seen & COLON != 0 && count(b':') >= 3 {
+            eui64(b, hit);
+        }
+    }
+    if st.seen & AT != 0 {
+        at_signs(b, hit);
+    }
+    // A key named `serial_number` is judged by its name (and may hold null); as a marker in a
+    // key, a serial or host name counts only with a value after it (`SN: PF2ABCDE`).
+    let need_value = place == Place::Key;
+    if st.markers & SERIAL != 0 {
+        serial_markers(b, need_value, hit);
+    }
+    if st.markers & HOST != 0 {
+        host_markers(b, need_value, hit);
+    }
+    if st.markers & LINUX != 0 {
+        uname(b, hit);
+    }
+    if st.markers & HOME != 0 {
+        home_dirs(b, hit);
+    }
+}
+
+/// Six or more groups of two hex digits joined by one separator (`:`, `-` or a space): a MAC,
+/// or a longer hardware id (EUI-64, WWN). Groups must be exactly two digits, so PCI addresses
+/// (`0000:00:1f.6`) and IPv6 groups are not groups here.
+fn mac_bytes(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i + 17 <= b.len() {
+        let starts = hex_at(b, i)
+            && hex_at(b, i + 1)
+            && !i.checked_sub(1).is_some_and(|j| hex_at(b, j))
+            && b.get(i + 2) == Some(&sep);
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut groups = 1;
+        let mut end = i + 2;
+        while b.get(end) == Some(&sep)
+            && hex_at(b, end + 1)
+            && hex_at(b, end + 2)
+            && !hex_at(b, end + 3)
+        {
+            groups += 1;
+            end += 3;
+        }
+        if groups >= 6 {
+            hit(IdentifierKind::Mac, i..end);
+            i = end;
+        } else {
+            i += 2;
+        }
+    }
+}
+
+/// Three groups of four hex digits joined by `.` or `-` (`001b.213a.4f5c`, Cisco and HP
+/// spellings), on their own: not three groups of a longer dotted version
+/// (`ANRPL357.0027.2023.0607.1754`).
+fn mac_words(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let group = |at: usize| (at..at + 4).all(|k| hex_at(b, k));
+    let mut i = 0;
+    while i + 14 <= b.len() {
+        let ok = group(i)
+            && b.get(i + 4) == Some(&sep)
+            && group(i + 5)
+            && b.get(i + 9) == Some(&sep)
+            && group(i + 10);
+        if ok {
+            let before = i.checked_sub(1).and_then(|j| b.get(j)).copied();
+            let clear_before = before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != sep);
+            let after = b.get(i + 14).copied();
+            let clear_after = after.is_none_or(|c| !c.is_ascii_alphanumeric())
+                && !(after == Some(sep) && alnum_at(b, i + 15));
+            if clear_before && clear_after {
+                hit(IdentifierKind::Mac, i..i + 14);
+                i += 14;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// 8-4-4-4-12 hex digits, not part of a longer hex run.
+fn uuids(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i + 36 <= b.len() {
+        let ok = !i.checked_sub(1).is_some_and(|j| hex_at(b, j))
+            && !hex_at(b, i + 36)
+            && (0..36).all(|j| {
+                if matches!(j, 8 | 13 | 18 | 23) {
+                    b.get(i + j) == Some(&b'-')
+                } else {
+                    hex_at(b, i + j)
+                }
+            });
+        if ok {
+            hit(IdentifierKind::Uuid, i..i + 36);
+            i += 36;
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Words that say a MAC address follows (lower case).
+const MAC_LABELS: [&[u8]; 6] = [b"mac", b"ether", b"hwaddr", b"lladdr", b"bssid", b"addr"];
+
+/// Whole words of exactly 32 hex digits (a UUID without dashes), and of exactly 12 (a MAC
+/// without separators) where a MAC is expected: in a key, as the whole value, or after a
+/// label such as `MAC` or `ether`. Elsewhere 12 hex digits are as often a disk model
+/// (`HTS721010A9E630`'s `721010A9E630`) as anything.
+fn bare_hex(b: &[u8], place: Place, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i < b.len() {
+        if !hex_at(b, i) || alnum_before(b, i) {
+            i += 1;
+            continue;
+        }
+        let mut end = i;
+        while hex_at(b, end) {
+            end += 1;
+        }
+        if !alnum_at(b, end) {
+            match end - i {
+                32 => hit(IdentifierKind::Uuid, i..end),
+                12 if mac_expected(b, i, end, place) => hit(IdentifierKind::Mac, i..end),
+                _ => {}
+            }
+        }
+        i = end.max(i + 1);
+    }
+}
+
+fn mac_expected(b: &[u8], start: usize, end: usize, place: Place) -> bool {
+    if place == Place::Key {
+        return true;
+    }
+    let trimmed = b.trim_ascii();
+    if trimmed.len() == end - start {
+        return true;
+    }
+    let before = b.get(start.saturating_sub(16)..start).unwrap_or_default();
+    MAC_LABELS
+        .iter()
+        .any(|l| before.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)))
+}
+
+/// An IPv6 address whose interface id has `ff:fe` in its middle (EUI-64, made from a MAC):
+/// `fe80::21b:21ff:fe3a:4f5c`, whatever the prefix.
+fn eui64(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut j = 0;
+    while j + 5 <= b.len() {
+        if !starts_ci(b.get(j..).unwrap_or_default(), b"ff:fe") {
+            j += 1;
+            continue;
+        }
+        // `ff` ends a group of two to four hex digits that follows a colon.
+        let mut g = j;
+        while g > 0 && j - g < 2 && hex_at(b, g - 1) {
+            g -= 1;
+        }
+        let group_starts = g > 0 && b.get(g - 1) == Some(&b':');
+        // `feXX`, a colon, then the last group of one to four digits.
+        let p = j + 5;
+        let mut q = p + 3;
+        let tail = hex_at(b, p) && hex_at(b, p + 1) && b.get(p + 2) == Some(&b':');
+        while tail && q < p + 7 && hex_at(b, q) {
+            q += 1;
+        }
+        if group_starts && tail && q > p + 3 && !hex_at(b, q) && !hex_at(b, p + 2) {
+            let mut start = g - 1;
+            while start > 0 && b.get(start - 1).is_some_and(|&c| is_hex(c) || c == b':') {
+                start -= 1;
+            }
+            hit(IdentifierKind::MacIpv6, start..q);
+            j = q;
+        } else {
+            j += 1;
+        }
+    }
+}
+
+/// Characters of an e-mail address's local part (RFC 5322 atext and dots, less `/`, which
+/// ends it where an address sits at the end of a URL path).
+fn local_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b".!#$%&'*+-=?^_`{|}~".contains(&c)
+}
+
+/// At every `@`: an e-mail address (`local@domain.tld`), or else a shell prompt that names a
+/// user and a host (`alice@laptop:~$`, `[user@dom0 ~]$`).
+fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut last_end = 0;
+    for (p, _) in b.iter().enumerate().filter(|(_, c)| **c == b'@') {
+        if p < last_end {
+            continue;
+        }
+        let mut start = p;
+        while start > last_end && b.get(start - 1).copied().is_some_and(local_char) {
+            start -= 1;
+        }
+        let local = b.get(start..p).unwrap_or_default();
+        let mut end = p + 1;
+        while b
+            .get(end)
+            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
+        {
+            end += 1;
+        }
+        let mut host = b.get(p + 1..end).unwrap_or_default();
+        while let [rest @ .., b'.' | b'-'] = host {
+            host = rest;
+        }
+        let host_end = p + 1 + host.len();
+        let local_ok = local.iter().any(u8::is_ascii_alphanumeric);
+        if local_ok && is_domain(host) {
+            hit(IdentifierKind::Email, start..host_end);
+            last_end = host_end;
+            continue;
+        }
+        // A prompt: `user@host` then `:~`, `:/`, ` ~` or ` /`.
+        let user_start = {
+            let mut s = p;
+            while s > 0
+                && b.get(s - 1)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+            {
+                s -= 1;
+            }
+            s
+        };
+        let after = b.get(host_end..host_end + 2).unwrap_or_default();
+        let prompt = matches!(after, [b':' | b' ', b'~' | b'/']);
+        if user_start < p && !host.is_empty() && prompt {
+            hit(IdentifierKind::UserName, user_start..host_end);
+            last_end = host_end;
+        }
+    }
+}
+
+/// `example.org`, `mail.gmail.com`: two or more labels, the last of two or more letters.
+fn is_domain(host: &[u8]) -> bool {
+    let mut labels = host.split(|&c| c == b'.');
+    let Some(first) = labels.next() else {
+        return false;
+    };
+    let mut count = 1;
+    let mut last = first;
+    if first.is_empty() {
+        return false;
+    }
+    for l in labels {
+        if l.is_empty() {
+            return false;
+        }
+        count += 1;
+        last = l;
+    }
+    count >= 2 && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
+}
+
+/// The end of the value after a marker: separators (`:`, `#`, `=`, `.`, spaces), then one
+/// word.
+fn value_end(b: &[u8], mut i: usize) -> usize {
+    while b
+        .get(i)
+        .is_some_and(|&c| matches!(c, b' ' | b':' | b'#' | b'=' | b'.' | b'\t'))
+    {
+        i += 1;
+    }
+    while b
+        .get(i)
+        .is_some_and(|&c| !c.is_ascii_whitespace() && !matches!(c, b',' | b';' | b')'))
+    {
+        i += 1;
+    }
+    i
+}
+
+/// Whether something alphanumeric follows a marker ending at `from`, before `end`.
+fn has_value(b: &[u8], from: usize, end: usize) -> bool {
+    b.get(from..end)
+        .is_some_and(|v| v.iter().any(u8::is_ascii_alphanumeric))
+}
+
+/// After optional spaces at `i`: one of `:`, `#`, `=`.
+fn assigns(b: &[u8], mut i: usize) -> bool {
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    matches!(b.get(i), Some(b':' | b'#' | b'='))
+}
+
+/// `serial number`, `Serial#`, `serial:`, `SerialNo`; `S/N`; `SN:`, `SN#`; `Service Tag:`,
+/// `Asset Tag:`. Not `Serial ATA`, `serial8250`, nor a drive model such as `SN-208BB`.
+fn serial_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i < b.len() {
+        let rest = b.get(i..).unwrap_or_default();
+        let first = rest.first().map_or(0, |c| c | 0x20);
+        let mut matched = None;
+        if first == b's' && starts_ci(rest, b"serial") {
+            let mut j = i + 6;
+            while matches!(b.get(j), Some(b' ' | b'_' | b'-')) {
+                j += 1;
+            }
+            let tail = b.get(j..).unwrap_or_default();
+            let word_end = |n: usize| !b.get(j + n).is_some_and(u8::is_ascii_alphabetic);
+            matched = if starts_ci(tail, b"number") {
+                Some(j + 6)
+            } else if starts_ci(tail, b"num") && word_end(3) {
+                Some(j + 3)
+            } else if (starts_ci(tail, b"no") || starts_ci(tail, b"nr")) && word_end(2) {
+                Some(j + 2)
+            } else if matches!(tail.first(), Some(b'#' | b':' | b'=')) {
+                Some(j)
+            } else {
+                None
+            };
+        } else if first == b's' && !alnum_before(b, i) {
+            if starts_ci(rest, b"s/n") && !alnum_at(b, i + 3) {
+                matched = Some(i + 3);
+            } else if starts_ci(rest, b"sn")
+                && !alnum_at(b, i + 2)
+                && !matches!(i.checked_sub(1).and_then(|j| b.get(j)), Some(b'/' | b'-'))
+                && assigns(b, i + 2)
+            {
+                matched = Some(i + 2);
+            } else {
+                matched = tag(b, i, b"service");
+            }
+        } else if first == b'a' && !alnum_before(b, i) {
+            matched = tag(b, i, b"asset");
+        }
+        match matched {
+            Some(j) => {
+                let end = value_end(b, j);
+                if !need_value || has_value(b, j, end) {
+                    hit(IdentifierKind::Serial, i..end);
+                }
+                i = end.max(i + 1);
+            }
+            None => i += 1,
+        }
+    }
+}
+
+/// `<word> tag` (also `_tag`, `-tag`, `tag`) followed by `:`, `#` or `=`.
+fn tag(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    let rest = b.get(i..)?;
+    if !starts_ci(rest, word) {
+        return None;
+    }
+    let mut j = i + word.len();
+    if matches!(b.get(j), Some(b' ' | b'_' | b'-')) {
+        j += 1;
+    }
+    (starts_ci(b.get(j..)?, b"tag") && assigns(b, j + 3)).then_some(j + 3)
+}
+
+/// Markers of a host name in free text, followed by `:` or `=`.
+const HOST_MARKERS: [&[u8]; 8] = [
+    b"hostname",
+    b"host name",
+    b"host-name",
+    b"host_name",
+    b"nodename",
+    b"node name",
+    b"node-name",
+    b"node_name",
+];
+
+fn host_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).map_or(0, |c| c | 0x20);
+        if (c == b'h' || c == b'n') && !alnum_before(b, i) {
+            let rest = b.get(i..).unwrap_or_default();
+            if let Some(m) = HOST_MARKERS.iter().find(|m| starts_ci(rest, m))
+                && assigns(b, i + m.len())
+            {
+                let end = value_end(b, i + m.len());
+                if !need_value || has_value(b, i + m.len(), end) {
+                    hit(IdentifierKind::Hostname, i..end);
+                }
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+}
+
+/// Words that follow `Linux` in text without being a host name.
+const NOT_HOSTS: [&[u8]; 3] = [b"version", b"kernel", b"release"];
+
+/// The host field of a `uname -a` line: `Linux <host> <release> #1 SMP ...`. The release must
+/// look like a kernel's (three numbers, `6.1.0-13-amd64`) or be followed by the `#` of the
+/// build: `Linux Mint 21.3` is not a uname line. A kernel release alone
+/// (`6.6.48-1.qubes.fc37.x86_64`) has no host field and is never one.
+fn uname(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let word = |from: usize| {
+        let mut e = from;
+        while b.get(e).is_some_and(|&c| !c.is_ascii_whitespace()) {
+            e += 1;
+        }
+        e
+    };
+    let spaces = |from: usize| {
+        let mut e = from;
+        while b.get(e).is_some_and(u8::is_ascii_whitespace) {
+            e += 1;
+        }
+        e
+    };
+    let mut i = 0;
+    while i + 5 < b.len() {
+        let rest = b.get(i..).unwrap_or_default();
+        if !(starts_ci(rest, b"linux")
+            && !alnum_before(b, i)
+            && b.get(i + 5).is_some_and(u8::is_ascii_whitespace))
+        {
+            i += 1;
+            continue;
+        }
+        let host_start = spaces(i + 5);
+        let host_end = word(host_start);
+        let release_start = spaces(host_end);
+        let release_end = word(release_start);
+        let host = b.get(host_start..host_end).unwrap_or_default();
+        let release = b.get(release_start..release_end).unwrap_or_default();
+        let build_follows = b.get(spaces(release_end)) == Some(&b'#');
+        let host_ok = !host.is_empty()
+            && host.len() <= 253
+            && host
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+            && !NOT_HOSTS.iter().any(|w| host.eq_ignore_ascii_case(w));
+        if host_ok && kernel_release(release, build_follows) {
+            hit(IdentifierKind::Hostname, host_start..host_end);
+            i = host_end;
+        } else {
+            i += 5;
+        }
+    }
+}
+
+/// `6.1.0-13-amd64` (three dotted numbers), or `6.1` when a build number follows.
+fn kernel_release(r: &[u8], build_follows: bool) -> bool {
+    let mut numbers = 0;
+    let mut i = 0;
+    loop {
+        let start = i;
+        while r.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            break;
+        }
+        numbers += 1;
+        if r.get(i) == Some(&b'.') && r.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    numbers >= 3 || (numbers >= 2 && build_follows)
+}
+
+/// `/home/<name>` and `/Users/<name>`: a user name by its position in a path.
+fn home_dirs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    for prefix in [b"/home/".as_slice(), b"/Users/".as_slice()] {
+        let mut from = 0;
+        while let Some(at) = b
+            .get(from..)
+            .and_then(|rest| rest.windows(prefix.len()).position(|w| w == prefix))
+        {
+            let start = from + at + prefix.len();
+            let mut end = start;
+            while b
+                .get(end)
+                .is_some_and(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
+            {
+                end += 1;
+            }
+            if end > start {
+                hit(IdentifierKind::UserName, start..end);
+            }
+            from = end.max(start);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(text: &str) -> Vec<(IdentifierKind, String)> {
+        kinds_at(text, Place::Text)
+    }
+
+    fn kinds_at(text: &str, place: Place) -> Vec<(IdentifierKind, String)> {
+        let (norm, found) = find_identifiers(text, place);
+        found
+            .into_iter()
+            .map(|i| (i.kind, norm.get(i.range).unwrap_or_default().to_owned()))
+            .collect()
+    }
+
+    use IdentifierKind::*;
+
+    #[test]
+    fn mac_spellings() {
+        for (text, mac) in [
+            ("eth0 00:1b:21:3a:4f:5c up", "00:1b:21:3a:4f:5c"),
+            ("AA-BB-CC-DD-EE-FF", "AA-BB-CC-DD-EE-FF"),
+            ("mac:00:1b:21:3a:4f:5c", "ac:00:1b:21:3a:4f:5c"),
+            ("00 1b 21 3a 4f 5c", "00 1b 21 3a 4f 5c"),
+            ("cisco 001b.213a.4f5c", "001b.213a.4f5c"),
+            ("hp 001B-213A-4F5C.", "001B-213A-4F5C"),
+            (
+                "00\u{2010}1b\u{2010}21\u{2010}3a\u{2010}4f\u{2010}5c",
+                "00-1b-21-3a-4f-5c",
+            ),
+            (
+                "00\u{ff1a}1b\u{ff1a}21\u{ff1a}3a\u{ff1a}4f\u{ff1a}5c",
+                "00:1b:21:3a:4f:5c",
+            ),
+            (
+                "00\u{2212}1b\u{2212}21\u{2212}3a\u{2212}4f\u{2212}5c",
+                "00-1b-21-3a-4f-5c",
+            ),
+            ("００:1b:21:3a:4f:5c", "00:1b:21:3a:4f:5c"),
+            ("MAC 001b213a4f5c", "001b213a4f5c"),
+            ("001B213A4F5C", "001B213A4F5C"),
+            ("wwn 50:01:43:80:02:3b:6f:00", "50:01:43:80:02:3b:6f:00"),
+        ] {
+            assert_eq!(kinds(text), vec![(Mac, mac.to_owned())], "{text}");
+        }
+        assert_eq!(
+            kinds_at("x001b213a4f5c", Place::Key),
+            vec![],
+            "glued to a letter"
+        );
+        assert_eq!(
+            kinds_at("nic-001b213a4f5c", Place::Key),
+            vec![(Mac, "001b213a4f5c".to_owned())]
+        );
+    }
+
+    #[test]
+    fn not_macs() {
+        for text in [
+            "00:1b:21:3a:4f",
+            "/sys/devices/pci0000:00/0000:00:1f.6",
+            "ANRPL357.0027.2023.0607.1754",
+            "BIOS 1.28.0 2024-03-01",
+            "721010A9E630     Rev: JB0O",
+            "24.08-685-gde3eb9c9d9a6",
+            "pci:v00008086d0000A7A1sv000017AAsd000022E4bc03sc00i00",
+            "usb:v1D6Bp0003d0606dc09dsc00dp03ic09isc00ip00in00",
+            "fe80::1:2:3:4",
+            "DVD+-RW SN-208BB Rev: D500",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn uuid_spellings_and_places() {
+        let u = "4c4c4544-0042-3510-8052-b4c04f4e3332";
+        assert_eq!(kinds(&format!("uuid={u};")), vec![(Uuid, u.to_owned())]);
+        assert_eq!(kinds("4c4c4544-0042-3510-8052-b4c04f4e333"), vec![]);
+        assert_eq!(kinds("x4c4c4544-0042-3510-8052-b4c04f4e33321"), vec![]);
+        let bare = "4c4c454400423510 8052b4c04f4e3332".replace(' ', "");
+        assert_eq!(kinds(&bare), vec![(Uuid, bare.clone())]);
+        assert_eq!(kinds(&format!("{{{}}}", u.to_uppercase())).len(), 1);
+        let dashes = u.replace('-', "\u{2011}");
+        assert_eq!(kinds(&dashes), vec![(Uuid, u.to_owned())]);
+        // By position: the report id, kernel interface GUIDs in modaliases.
+        assert_eq!(kinds_at(&bare, Place::ReportId), vec![]);
+        assert_eq!(kinds_at(u, Place::ReportId), vec![(Uuid, u.to_owned())]);
+        assert_eq!(
+            kinds_at(
+                "wmi:05901221-D566-11D1-B2F0-00A0C9062910",
+                Place::KernelName
+            ),
+            vec![]
+        );
+        // A content id (SHA-256) is longer than a UUID.
+        assert_eq!(kinds(&"ab".repeat(32)), vec![]);
+    }
+
+    #[test]
+    fn serial_spellings() {
+        for text in [
+            "SN: PF2ABCDE",
+            "SN:PF2ABCDE",
+            "sn #PF2ABCDE",
+            "Serial#PF2ABCDE",
+            "serial# PF2ABCDE",
+            "S/N PF2ABCDE",
+            "s/n:PF2ABCDE",
+            "serial number: PF2ABCDE",
+            "Serial Number PF2ABCDE",
+            "Serial No. PF2ABCDE",
+            "SerialNumber=PF2ABCDE",
+            "serial_number PF2ABCDE",
+            "Service Tag: 7XYZ123",
+            "asset_tag=AB12",
+        ] {
+            let k = kinds(text);
+            assert_eq!(k.len(), 1, "{text}: {k:?}");
+            assert_eq!(k[0].0, Serial, "{text}");
+        }
+        for text in [
+            "SATA controller: Serial ATA",
+            "serial8250",
+            "Serial bus controller",
+            "DVD+-RW SN-208BB Rev: D500",
+            "WD_BLACK SN850X",
+            "https://groups.google.com/d/msg/qubes-users/nCJ4gH_YNyY/Lol",
+            "serial none",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn emails_and_prompts() {
+        assert_eq!(
+            kinds("mail alice.b+x@example.co.uk now"),
+            vec![(Email, "alice.b+x@example.co.uk".to_owned())]
+        );
+        assert_eq!(
+            kinds("https://groups.google.com/d/msgid/qubes-users/abc-1%40googlegroups.com"),
+            vec![(Email, "abc-1@googlegroups.com".to_owned())]
+        );
+        assert_eq!(kinds("alice＠example.org").len(), 1);
+        assert_eq!(kinds("Intel(R) Core(TM) i5-4570S CPU @ 2.90GHz"), vec![]);
+        assert_eq!(kinds("@KingofMidnight"), vec![]);
+        assert_eq!(
+            kinds("alice@laptop:~$ uname"),
+            vec![(UserName, "alice@laptop".to_owned())]
+        );
+        assert_eq!(
+            kinds("[user@dom0 ~]$ qvm-ls"),
+            vec![(UserName, "user@dom0".to_owned())]
+        );
+    }
+
+    #[test]
+    fn mac_derived_ipv6() {
+        for (text, addr) in [
+            ("fe80::21b:21ff:fe3a:4f5c", "fe80::21b:21ff:fe3a:4f5c"),
+            (
+                "inet6 fe80::21b:21ff:fe3a:4f5c/64",
+                "fe80::21b:21ff:fe3a:4f5c",
+            ),
+            ("2001:db8::200:ff:fe00:1%eth0", "2001:db8::200:ff:fe00:1"),
+            ("FE80::021B:21FF:FE3A:4F5C", "FE80::021B:21FF:FE3A:4F5C"),
+        ] {
+            assert_eq!(kinds(text), vec![(MacIpv6, addr.to_owned())], "{text}");
+        }
+        assert_eq!(kinds("fe80::1"), vec![]);
+        assert_eq!(kinds("2001:db8::1234:5678"), vec![]);
+    }
+
+    #[test]
+    fn hostnames_by_position() {
+        assert_eq!(
+            kinds("Linux alice-laptop.home.lan 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC"),
+            vec![(Hostname, "alice-laptop.home.lan".to_owned())]
+        );
+        assert_eq!(
+            kinds("Linux dom0 6.6 #1 SMP"),
+            vec![(Hostname, "dom0".to_owned())]
+        );
+        assert_eq!(kinds("hostname: alice-laptop").len(), 1);
+        assert_eq!(kinds("NodeName=alice").len(), 1);
+        for text in [
+            "6.6.48-1.qubes.fc37.x86_64",
+            "Linux Mint 21.3",
+            "Debian GNU/Linux 12 (bookworm)",
+            "Linux version 6.1.0-13-amd64 (gcc)",
+            "Linux kernel 6.1.55",
+            "set the hostname in dom0",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    #[test]
+    fn user_names_in_home_paths() {
+        assert_eq!(
+            kinds("/home/alice/.config"),
+            vec![(UserName, "alice".to_owned())]
+        );
+        assert_eq!(kinds("/Users/bob"), vec![(UserName, "bob".to_owned())]);
+    }
+
+    #[test]
+    fn redaction_removes_links_with_identifiers_whole() {
+        let t = "see <a href='https://groups.google.com/d/msgid/qubes-users/a585-1%40googlegroups.com'>x</a>, mail bob@example.org";
+        assert_eq!(
+            redact_identifiers(t),
+            "see <a href='[link removed]'>x</a>, mail [removed]"
+        );
+        assert!(matches!(
+            redact_identifiers("no resume after suspend"),
+            Cow::Borrowed(_)
+        ));
+        let dropped = redact_where("see https://x.org/d/msg/a/b and more", |u| {
+            u.contains("/msg/")
+        });
+        assert_eq!(dropped, "see [link removed] and more");
+    }
+
+    #[test]
+    fn normalisation() {
+        assert_eq!(normalize("plain"), Cow::Borrowed("plain"));
+        assert_eq!(normalize("a\u{200b}b\u{00ad}c"), "abc");
+        assert_eq!(normalize("50%"), "50%");
+        assert_eq!(normalize("%4"), "%4");
+        assert_eq!(normalize("a%40b%0a"), "a@b%0a");
+        assert_eq!(normalize("\u{1d7ce}\u{1d7d9}"), "01");
+    }
+}

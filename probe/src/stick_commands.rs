@@ -1,0 +1,85 @@
+//! What the `stick` subcommands do, behind the argument parsing of main.rs.
+
+use std::path::Path;
+#[cfg(feature = "stick-builder")]
+use std::path::PathBuf;
+
+#[cfg(feature = "stick-builder")]
+use anyhow::Context;
+use anyhow::bail;
+use hcl_probe::stick::results;
+
+#[cfg(feature = "stick-builder")]
+pub struct BuildArgs {
+    pub out: PathBuf,
+    pub kernels: Vec<String>,
+    pub firmware: Vec<PathBuf>,
+    pub loader: Option<PathBuf>,
+    pub init: Option<PathBuf>,
+    pub results_mib: u64,
+    pub append: String,
+}
+
+#[cfg(feature = "stick-builder")]
+pub fn build(args: BuildArgs) -> anyhow::Result<()> {
+    use hcl_probe::stick::build::{BuildOptions, build};
+    let kernels: Vec<Vec<PathBuf>> = args
+        .kernels
+        .iter()
+        .map(|k| {
+            k.split(',')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        })
+        .collect();
+    // By default the init is this very binary, when it is the static one.
+    let init = match args.init {
+        Some(p) => p,
+        None => std::env::current_exe().context("finding this executable")?,
+    };
+    let mut opts = BuildOptions::new(args.out.clone(), kernels, init);
+    opts.firmware = args.firmware;
+    opts.loader = args.loader;
+    opts.results_mib = args.results_mib;
+    opts.append = args.append;
+    let built = build(&opts, &|line| eprintln!("{line}"))?;
+    eprintln!(
+        "{}: {:.1} MiB, {} kernel(s), built in {:.1} s",
+        args.out.display(),
+        built.image_bytes as f64 / 1048576.0,
+        built.kernels.len(),
+        built.seconds
+    );
+    for k in &built.kernels {
+        eprintln!(
+            "  {}: image {:.1} MiB, initramfs {:.1} MiB, {} modules",
+            k.release,
+            k.image_bytes as f64 / 1048576.0,
+            k.initrd_bytes as f64 / 1048576.0,
+            k.modules
+        );
+    }
+    eprintln!(
+        "write it to a USB stick (dd if={} of=/dev/sdX bs=4M conv=fsync), boot the machine from \
+         it with Secure Boot off, then read the runs with `hcl-probe stick results`",
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn results(image: &Path, json: bool) -> anyhow::Result<()> {
+    let r = results::read(image)?;
+    for f in r.failures() {
+        eprintln!("no result: {f}");
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&r.reports())?);
+    } else {
+        print!("{}", results::table(&r));
+    }
+    if r.sessions.is_empty() && !json {
+        bail!("no runs on {}", image.display());
+    }
+    Ok(())
+}
