@@ -6,13 +6,18 @@
 # objects. Run it on a finished `hcl-kernels derive` build directory of Debian's linux-source-6.12
 # 6.12.117-1 with Debian's config-6.12.117+deb13-amd64:
 #   kernels/tests/make-derive-fixture.sh ~/.cache/hcl-probe/derive/builds/6.12.117-<key> \
-#       ../shared/kernel-data data/derive-fixture/linux-6.12.117-subset.tar.xz
+#       data/kernel-data data/derive-fixture/linux-6.12.117-subset.tar.xz
+# (the second argument: a folder holding debian-trixie-6.12.117-1/ and debian-bookworm-6.1.176-1/
+# with their modules.alias, plain or .xz)
 set -euo pipefail
 
 build=$(readlink -f "$1")
 kernel_data=$(readlink -f "$2")
 out=$3
 src=$(readlink -f "$build/source")
+
+# A modules.alias, plain or xz-compressed as in data/kernel-data.
+aliases() { if [ -f "$1" ]; then cat "$1"; else xz -dc "$1.xz"; fi; }
 
 # pci class and id tables (ahci), a composite module whose file names differ from the module's
 # (sdhci-pci-core.o in sdhci_pci; its sdhci-pci-o2micro.o holds no table and must not be
@@ -73,9 +78,9 @@ copy_build scripts/mod/elfconfig.h
 # Known-good lines: Debian's real modules.alias of 6.12.117 for the modules; virtio_pci is
 # built in there (no line), so its line comes from Debian 12's 6.1, where it is a module.
 mkdir -p "$top/expected"
-grep -E ' (ahci|sdhci_pci|cdc_acm|uhci_hcd)$' "$kernel_data/debian-trixie-6.12.117-1/modules.alias" |
+aliases "$kernel_data/debian-trixie-6.12.117-1/modules.alias" | grep -E ' (ahci|sdhci_pci|cdc_acm|uhci_hcd)$' |
   grep -E '^alias (pci|usb):' > "$top/expected/modules.alias"
-grep -E ' virtio_pci$' "$kernel_data/debian-bookworm-6.1.176-1/modules.alias" |
+aliases "$kernel_data/debian-bookworm-6.1.176-1/modules.alias" | grep -E ' virtio_pci$' |
   grep -E '^alias (pci|usb):' > "$top/expected/builtin.alias"
 
 cat > "$top/SOURCE.txt" <<EOF
@@ -87,7 +92,7 @@ files), the top Makefile, scripts/mod and scripts/include; build/: the generated
 build directory; listing.txt: their lines of \`make -n vmlinux_o modules\`, with
 the source and build paths written @SRCTREE@ and @OBJTREE@.
 expected/modules.alias: the pci/usb lines of ahci, sdhci_pci, cdc_acm and uhci_hcd in Debian's real
-modules.alias of 6.12.117 (../shared/kernel-data/debian-trixie-6.12.117-1); expected/builtin.alias:
+modules.alias of 6.12.117 (kernel-data/debian-trixie-6.12.117-1); expected/builtin.alias:
 virtio_pci's line in Debian 12's 6.1.176 modules.alias (a module there, built in on 6.12).
 Made by kernels/tests/make-derive-fixture.sh.
 EOF
