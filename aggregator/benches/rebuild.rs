@@ -1,5 +1,5 @@
 //! Rebuild benchmark: time and peak memory to turn 100,000 stored reports into the HCL snapshot
-//! and the kernel choice report over all eight candidate kernels, and to render the pages.
+//! and the kernel choice report over all the shipped candidate kernels, and to render the pages.
 //!
 //!     cargo bench -p hcl-aggregator --bench rebuild
 //!

@@ -95,11 +95,28 @@ shipped! {
         firmware_suites: &[],
     },
     "qubes-6.12" => {
-        short: "qubes",
+        short: "q6.12",
         distro: "qubes",
         release: "dom0 stable-6.12",
         end_of_support: Some("2026-12 (upstream 6.12 LTS)"),
         source: "qubes-derived/qubes-6.12",
+        firmware_suites: &[],
+    },
+    // Derived with `hcl-kernels derive` from Debian's closest source (see each SOURCE.txt).
+    "qubes-6.18" => {
+        short: "q6.18",
+        distro: "qubes",
+        release: "dom0 kernel (stable-6.18)",
+        end_of_support: None,
+        source: "qubes-derived/qubes-6.18",
+        firmware_suites: &[],
+    },
+    "qubes-7.1" => {
+        short: "q7.1",
+        distro: "qubes",
+        release: "dom0 kernel-latest (main)",
+        end_of_support: None,
+        source: "qubes-derived/qubes-7.1",
         firmware_suites: &[],
     },
 }

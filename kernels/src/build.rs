@@ -102,7 +102,7 @@ pub fn build_shipped(data: &Path, progress: &dyn Fn(u64, u64, &str)) -> Result<C
         let b = match spec.distro {
             "debian" => debian(data, spec, &dir, &folder, meta)?,
             "rhel" => rhel(&kd, spec, &dir, &folder, meta, &debian_612_paths)?,
-            _ => qubes(&dir, meta)?,
+            _ => qubes(spec, &dir, meta)?,
         };
         builders.push(b);
     }
@@ -210,16 +210,79 @@ fn rhel(
     Ok(b)
 }
 
-/// Qubes' dom0 kernel: pci/usb aliases derived from the source with the Qubes config.
-fn qubes(dir: &Path, mut meta: ProfileMeta) -> Result<ProfileBuilder, Error> {
-    meta.kernel_version = "6.12.103".into();
-    meta.package_version = "kernel-6.12.103-1".into();
-    meta.provenance = "qubes-derived/qubes-6.12: pci/usb aliases derived from Debian's 6.12.117 \
-                       source with the Qubes dom0 config (see its SOURCE.txt)"
-        .into();
+/// Qubes' dom0 kernel: pci/usb aliases derived from kernel source with the Qubes config, by
+/// hand (qubes-6.12, text alias files) or with `hcl-kernels derive` (a folder holding its
+/// `provenance.json`).
+fn qubes(spec: &Shipped, dir: &Path, mut meta: ProfileMeta) -> Result<ProfileBuilder, Error> {
+    let build = QUBES_BUILDS
+        .iter()
+        .find(|b| b.id == spec.id)
+        .ok_or_else(|| Error::bad(spec.id, "no Qubes package named for this profile"))?;
+    meta.kernel_version = build.kernel_version.into();
+    meta.package_version = build.package_version.into();
     meta.firmware_source = "none (derived data has no firmware lists)".into();
-    import::import_derived_dir(dir, meta)
+    if !dir.join("provenance.json").is_file() {
+        meta.provenance = format!(
+            "{}: pci/usb aliases derived from {} (see its SOURCE.txt)",
+            spec.source, build.source_note
+        );
+        return import::import_derived_dir(dir, meta);
+    }
+    let d = crate::derive::Derived::read_dir(dir)?;
+    meta.provenance = format!(
+        "{}. {}. {RUST_NOTE}",
+        d.provenance_line(spec.source),
+        build.source_note
+    );
+    if !d.provenance.date.is_empty() {
+        meta.data_date = d.provenance.date.clone();
+    }
+    Ok(d.builder(meta))
 }
+
+/// The Qubes package a `qubes` profile stands for, and why its data came from that source tree.
+struct QubesBuild {
+    id: &'static str,
+    /// The Qubes kernel's upstream version (the alias data comes from the closest source).
+    kernel_version: &'static str,
+    package_version: &'static str,
+    source_note: &'static str,
+}
+
+const QUBES_BUILDS: &[QubesBuild] = &[
+    QubesBuild {
+        id: "qubes-6.12",
+        kernel_version: "6.12.103",
+        package_version: "kernel-6.12.103-1",
+        source_note: "Debian's 6.12.117 source with the Qubes dom0 config",
+    },
+    QubesBuild {
+        id: "qubes-6.18",
+        kernel_version: "6.18.44",
+        package_version: "kernel-6.18.44-1",
+        source_note: "Qubes builds kernel.org 6.18.44; Debian's 6.18.15-1~bpo13+1 \
+                      (trixie-backports) is the closest 6.18 source reachable here, so device ids \
+                      added by the stable releases 6.18.16 to 6.18.44 are missing. Qubes' own \
+                      patches (Xen, block, pciback and mce fixes by their series.conf titles) are \
+                      not applied",
+    },
+    QubesBuild {
+        id: "qubes-7.1",
+        kernel_version: "7.1.8",
+        package_version: "kernel-latest-7.1.8-1",
+        source_note: "Qubes builds kernel.org 7.1.8; Debian's 7.1.8-2 (sid) is the same upstream \
+                      release with Debian's patches. Qubes' own patches (Xen, block, pciback and \
+                      mce fixes by their series.conf titles) are not applied",
+    },
+];
+
+/// Qubes' config-rust sets `CONFIG_RUST=y`, which needs a Rust toolchain for the kernel that
+/// this machine lacks. Checked in the 6.18.15 and 7.1.8 trees: the only Rust code with a pci or
+/// usb device table is nova-core and samples/rust.
+const RUST_NOTE: &str = "CONFIG_RUST=y (config-rust) is not applied: no Rust toolchain for the \
+                         kernel here; the only Rust code with a pci or usb device table in these \
+                         trees is nova-core (default n, not set by Qubes) and samples/rust \
+                         (CONFIG_SAMPLES off), so no pci/usb alias depends on it";
 
 /// Module name -> path from a modules.dep.
 fn module_paths(dep: &Path) -> Result<Vec<(String, String)>, Error> {

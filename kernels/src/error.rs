@@ -1,5 +1,6 @@
 //! Errors of the importers and the builder: the engine's ([`hcl_kernel_engine::Error`]: ids,
-//! profile and data files) and those of reading kernels in binary form ([`crate::binary`]).
+//! profile and data files), those of reading kernels in binary form ([`crate::binary`]) and
+//! those of deriving alias data from kernel source ([`crate::derive`]).
 
 use std::path::Path;
 
@@ -12,6 +13,8 @@ pub enum Error {
     Engine(#[from] hcl_kernel_engine::Error),
     #[error(transparent)]
     Binary(#[from] binary::Error),
+    #[error(transparent)]
+    Derive(#[from] crate::derive::Error),
 }
 
 impl Error {

@@ -11,7 +11,8 @@
 //! Files: [`binary`] (reading modules out of trees and packages), [`import`] (depmod output,
 //! derived aliases, distro metadata), `builder.rs` ([`ProfileBuilder`], built-in inference),
 //! [`conditions`] (binding conditions from kernel source), [`firmware`] (Debian's firmware
-//! lists), [`build`] (`build-shipped`).
+//! lists), [`derive`] (a profile's alias data from kernel source and a config), [`build`]
+//! (`build-shipped`).
 
 pub use hcl_kernel_engine::*;
 
@@ -19,6 +20,7 @@ pub mod binary;
 pub mod build;
 mod builder;
 pub mod conditions;
+pub mod derive;
 mod error;
 pub mod firmware;
 pub mod import;

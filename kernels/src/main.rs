@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{build, catalog, diff, import_cmd, list, resolve};
+use crate::commands::{DeriveArgs, build, catalog, derive, diff, import_cmd, list, resolve};
 
 #[derive(Parser)]
 #[command(about = "Kernel profiles for HCL Probe")]
@@ -66,6 +66,10 @@ enum Command {
         #[arg(long, default_value = "kernels/profiles")]
         out: PathBuf,
     },
+    /// Derive a profile from kernel source and a config: compile only the objects holding
+    /// device tables and run the tree's own modpost (needs gcc, make, flex, bison, bc,
+    /// libelf-dev, libssl-dev; minutes to hours).
+    Derive(Box<DeriveArgs>),
 }
 
 fn main() -> std::process::ExitCode {
@@ -109,5 +113,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         ),
         Command::Diff { a, b, json } => diff(&catalog(cli.profiles.as_deref())?, &a, &b, json),
         Command::BuildShipped { data, out } => build(&data, &out),
+        Command::Derive(args) => derive(&args),
     }
 }

@@ -6,13 +6,13 @@
 //! and the few text files needed (`modules.builtin*`, `config`) are held in memory. Modules are
 //! decompressed and parsed on worker threads while the main thread keeps reading the archive.
 
-mod ar;
+pub(crate) mod ar;
 mod cpio;
 pub(crate) mod decompress;
-mod elf;
+pub(crate) mod elf;
 #[cfg(test)]
 mod fuzz;
-mod modinfo;
+pub(crate) mod modinfo;
 pub(crate) use modinfo::name_from_path;
 mod rpm;
 mod source;

@@ -282,7 +282,7 @@ fn compact_profiles_total_under_5_mb() {
         .sum();
     assert!(total < 5_000_000, "{total} bytes");
     let loaded = Catalog::load_dir(&dir).expect("load_dir");
-    assert_eq!(loaded.profiles().len(), 8);
+    assert_eq!(loaded.profiles().len(), hcl_kernels::SHIPPED_IDS.len());
 }
 
 #[test]
@@ -476,7 +476,12 @@ fn cli_import_list_and_diff_with_profile_dir() {
         .output()
         .expect("run");
     assert!(out.status.success());
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("q "));
+    // A header line, then the profile.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines().nth(1).is_some_and(|l| l.starts_with("q ")),
+        "{text}"
+    );
     let out = cli()
         .args(["diff", "debian-13", "qubes-6.12", "--json"])
         .output()
@@ -557,6 +562,104 @@ fn firmware_declared_as_glob_is_met_by_a_shipped_file() {
     let list = FirmwareList::from_pairs([("ath11k/WCN6855/hw2.0/amss.bin".into(), "fw".into())]);
     assert!(list.satisfies("ath11k/WCN6855/hw2.0/*").is_some());
     assert!(list.satisfies("ath11k/QCA6390/hw2.0/*").is_none());
+}
+
+/// Drivers each candidate names for `modaliases`, through the CLI (`resolve --json`).
+fn cli_drivers(kernel: &str, modaliases: &[&str]) -> Vec<Vec<String>> {
+    let out = cli()
+        .args(["resolve", "--kernel", kernel, "--json"])
+        .args(modaliases)
+        .output()
+        .expect("run hcl-kernels resolve");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSON line");
+            ["modules", "builtin", "inferred_builtin"]
+                .iter()
+                .flat_map(|k| v[*k].as_array().cloned().unwrap_or_default())
+                .filter_map(|d| d.as_str().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// Devices whose ids entered the kernel's pci id tables between 6.12 and 6.18, and one after
+/// 6.18, read off the tables of the trees the Qubes profiles are derived from (Debian's 6.12.117,
+/// 6.18.15 and 7.1.8 sources):
+/// - Realtek RTL8127A 10 GbE, 10ec:8127: in r8169's `rtl8169_pci_tbl` of 6.18.15, not of
+///   6.12.117 (r8169 got RTL8127A support upstream after 6.12).
+/// - Intel Wildcat Lake graphics, 8086:fd80: `INTEL_WCL_IDS` in include/drm/intel/pciids.h,
+///   listed by xe's `pciidlist` in 6.18.15; 6.12.117 has no such id anywhere.
+/// - Intel Nova Lake-S graphics, 8086:d740: `INTEL_NVLS_IDS`, in xe's `pciidlist` of 7.1.8 but
+///   not of 6.18.15: added after 6.18, so the 6.18 profile names no driver and 7.1's names xe.
+/// - Realtek RTL8811AU USB Wi-Fi, 0bda:0811 (a sys-usb/sys-net device): rtw88_8821au's table in
+///   6.18.15 and 7.1.8; 6.12.117 has no rtw88_8821au and nothing else lists the id.
+///
+/// Both GPU ids match xe through `INTEL_VGA_DEVICE` (display class 03); nothing else in these
+/// kernels claims them by class. The modaliases are built from those ids with the field
+/// layout sysfs prints.
+#[test]
+fn qubes_6_18_names_drivers_of_devices_added_since_6_12_and_none_after_6_18() {
+    let rtl8127 = "pci:v000010ECd00008127sv000010ECsd00008127bc02sc00i00";
+    let wildcat_lake = "pci:v00008086d0000FD80sv00008086sd00007270bc03sc00i00";
+    let nova_lake_s = "pci:v00008086d0000D740sv00008086sd00000000bc03sc00i00";
+    let rtl8811au = "usb:v0BDAp0811d0200dc00dsc00dp00icFFiscFFipFFin00";
+    let all = [rtl8127, wildcat_lake, nova_lake_s, rtl8811au];
+    let none = Vec::<String>::new;
+    let one = |d: &str| vec![d.to_owned()];
+    assert_eq!(
+        cli_drivers("qubes-6.12", &all),
+        [none(), none(), none(), none()],
+        "6.12 has none of them"
+    );
+    assert_eq!(
+        cli_drivers("qubes-6.18", &all),
+        [one("r8169"), one("xe"), none(), one("rtw88_8821au")],
+    );
+    assert_eq!(
+        cli_drivers("qubes-7.1", &all),
+        [one("r8169"), one("xe"), one("xe"), one("rtw88_8821au")],
+    );
+}
+
+/// Kernels 6.18+ record built-in aliases: the derived Qubes 6.18 and 7.1 profiles need no
+/// inference (their built-in device tables are recorded as the kernel records them), while
+/// qubes-6.12's built-in aliases are all inferred; `list` shows both counts.
+#[test]
+fn derived_618_plus_profiles_record_builtin_aliases_instead_of_inferring() {
+    let c = catalog();
+    for id in ["qubes-6.18", "qubes-7.1"] {
+        let p = c.get(id).expect("profile");
+        assert!(p.meta.records_builtin_aliases, "{id}");
+        assert!(
+            p.meta.counts.builtin_aliases > 100,
+            "{id}: {:?}",
+            p.meta.counts
+        );
+        assert_eq!(p.meta.counts.inferred_aliases, 0, "{id}");
+        assert_eq!(p.meta.covered_buses, ["pci", "usb"]);
+        assert!(
+            !p.meta.has_firmware_list,
+            "{id}: Qubes' firmware list is unknown"
+        );
+        assert!(p.meta.provenance.contains("hcl-kernels derive"), "{id}");
+    }
+    let old = c.get("qubes-6.12").expect("profile");
+    assert_eq!(old.meta.counts.builtin_aliases, 0);
+    assert!(old.meta.counts.inferred_aliases > 1000);
+    let out = cli().arg("list").output().expect("run list");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.lines()
+            .next()
+            .is_some_and(|h| h.contains("built-in recorded") && h.contains("inferred"))
+    );
 }
 
 /// `--version` lists the embedded profiles from their headers alone: the same metadata as the

@@ -2,6 +2,7 @@
 
 mod cli_input;
 mod common;
+mod derive;
 mod engine;
 mod hcl_questions;
 mod import_binary;
