@@ -22,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The shipped candidates, so the reports look like the probe's.
-const KERNELS: [&str; 8] = hcl_kernels::SHIPPED_IDS;
+const KERNELS: [&str; 8] = hcl_kernel_engine::SHIPPED_IDS;
 
 /// A report of a realistic size: `devices` PCI/USB devices, each with coverage for 8 kernels.
 /// The report id is the placeholder `BENCHID` so each upload can be made unique cheaply.

@@ -109,7 +109,9 @@ fn synthetic(base: &[Report], count: usize) -> Vec<StoredReport> {
                 i % 40
             ));
             r.system.machine_type = Some(types[i % types.len()].into());
-            r.generated_on = format!("20{:02}-{:02}-{:02}", 16 + i % 10, 1 + i % 12, 1 + i % 28);
+            r.generated_on = format!("20{:02}-{:02}-{:02}", 16 + i % 10, 1 + i % 12, 1 + i % 28)
+                .as_str()
+                .into();
             if let Some(q) = r.qubes.as_mut() {
                 for v in &mut q.versions {
                     v.qubes = Some(qubes[i % qubes.len()].into());
@@ -130,7 +132,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let catalog = Arc::new(hcl_kernels::Catalog::embedded().expect("embedded catalog"));
+    let catalog = Arc::new(hcl_kernel_engine::Catalog::embedded().expect("embedded catalog"));
     let ids: Vec<String> = catalog
         .profiles()
         .iter()

@@ -6,6 +6,7 @@
 //! from a browser (not `/api/...`, not `Accept: application/json`). Doing it in a middleware is
 //! why handlers need no access to the request headers to return an error.
 
+use askama::Template;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::middleware::Next;
@@ -79,22 +80,28 @@ impl AppError {
         })
     }
 
-    /// The HTML error page, every dynamic string escaped.
+    /// The HTML error page (`templates/error.html`, every dynamic string escaped).
     pub fn html_page(&self) -> String {
         let status = self.status();
-        let title = format!(
-            "{} {}",
-            status.as_u16(),
-            status.canonical_reason().unwrap_or("Error")
-        );
-        format!(
-            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <title>{t} · HCL</title></head><body><main><h1>{t}</h1><p class=\"error\">{m}</p>\
-             <p><a href=\"/\">Back to the HCL</a></p></main></body></html>\n",
-            t = escape_html(&title),
-            m = escape_html(&self.public_message())
-        )
+        let page = ErrorPage {
+            title: format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Error")
+            ),
+            message: self.public_message(),
+        };
+        // A fixed template over two strings cannot fail to render; the bare status if it did.
+        page.render().unwrap_or(page.title)
     }
+}
+
+/// The HTML error page.
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
 }
 
 impl From<StoreError> for AppError {
@@ -164,22 +171,6 @@ pub async fn negotiate(req: Request<Body>, next: Next) -> Response {
     Response::from_parts(parts, Body::from(err.html_page()))
 }
 
-/// Escape text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,8 +178,12 @@ mod tests {
     #[test]
     fn html_page_escapes_the_message() {
         let page = AppError::BadRequest("<script>alert(1)</script> & \"x\"".into()).html_page();
-        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        assert!(page.contains("&#60;script&#62;alert(1)&#60;/script&#62; &#38; &#34;x&#34;"));
         assert!(!page.contains("<script>"));
+        assert!(
+            page.contains("<title>400 Bad Request · HCL</title>"),
+            "{page}"
+        );
     }
 
     #[test]

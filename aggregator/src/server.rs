@@ -17,7 +17,8 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
-use crate::app::{AppState, router};
+use crate::app::router;
+use crate::state::AppState;
 
 /// How long in-flight requests may take to finish after a stop signal.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -124,12 +125,12 @@ pub async fn run(
     db: &str,
     store_opts: crate::store::StoreOptions,
     listen: &str,
-    config: crate::app::Config,
+    config: crate::config::Config,
 ) -> Result<(), RunError> {
     let mut config = config;
     config.max_connections = fit_fd_limit(config.max_connections);
     let store = crate::store::open_with(db, store_opts).await?;
-    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded()?);
+    let catalog = std::sync::Arc::new(hcl_kernel_engine::Catalog::embedded()?);
     let state = AppState::new(store, catalog, config);
     let listener = TcpListener::bind(listen)
         .await
@@ -179,7 +180,7 @@ pub enum RunError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("kernel catalog: {0}")]
-    Catalog(#[from] hcl_kernels::Error),
+    Catalog(#[from] hcl_kernel_engine::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,

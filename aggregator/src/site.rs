@@ -21,7 +21,7 @@ pub enum SiteError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("kernel catalog: {0}")]
-    Catalog(#[from] hcl_kernels::Error),
+    Catalog(#[from] hcl_kernel_engine::Error),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
     #[error("{path}: {source}")]
@@ -48,7 +48,7 @@ pub struct SiteSummary {
 pub async fn load(db: &str, filter: &Filter) -> Result<Hcl, SiteError> {
     let store = crate::store::open(db).await?;
     let reports = store.list_reports(false).await?;
-    let catalog = Arc::new(hcl_kernels::Catalog::embedded()?);
+    let catalog = Arc::new(hcl_kernel_engine::Catalog::embedded()?);
     let reports = reports.into_iter().filter(|r| filter.matches(r)).collect();
     let cache = CoverageCache::new(catalog);
     Ok(Hcl::build(reports, &cache))

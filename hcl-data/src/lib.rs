@@ -16,20 +16,41 @@
 //! the probe and the aggregator ([`PassthroughFacts::judge`], [`ServiceVm`], [`Suspend`]).
 //! [`terminal_safe`] is how every binary prints text that came from a machine, a file or a
 //! server.
+//!
+//! It also holds the domain rules the probe and the aggregator share, so that they cannot
+//! drift apart: reading a modalias ([`Modalias`]), what a device is and who needs it
+//! ([`classify`]), what a verdict means and how it is named ([`Verdict`], [`Role`]), and how
+//! verdicts add up per machine and kernel ([`KernelSummary`], [`MachineState`],
+//! [`Coverage::of_usb_device`]).
+//!
+//! **Unknown is no evidence.** A [`Verdict::Unknown`] (the profile has no data for the device)
+//! counts neither as driven nor as failed: it is tallied apart (`dom0_unknown`), a known verdict
+//! wins over it wherever verdicts are combined, and a machine whose dom0-critical devices are
+//! all unknown on a kernel has [`MachineState::NoData`] there, never a working dom0.
 
-mod date;
+mod category;
+pub mod classify;
+mod closed;
+mod day;
 mod error;
 pub mod hcl_files;
+mod kernel_summary;
+pub mod modalias;
 mod observed;
 mod privacy;
 pub mod qubes_hcl;
 mod readiness;
 mod report;
+mod rhel;
+mod summary;
 mod terminal;
 mod validate;
+mod verdict;
 
-pub use date::civil_from_days;
+pub use classify::Category;
+pub use day::Day;
 pub use error::Error;
+pub use modalias::{Modalias, NotAModalias};
 pub use observed::Agreement;
 pub use privacy::text::{
     Identifier, IdentifierKind, Place, find_identifiers, normalize, redact_identifiers,
@@ -41,11 +62,14 @@ pub use privacy::{
 };
 pub use readiness::*;
 pub use report::*;
+pub use rhel::{RhelBy, RhelState, RhelStatus, RhelTable};
+pub use summary::{KernelSummary, MachineState, SummaryRow, summarise_usb_devices, usb_interfaces};
 pub use terminal::{terminal_line, terminal_safe};
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNEL_ID, MAX_KERNELS, MAX_LIST,
-    MAX_MODALIAS, MAX_SHORT, MAX_TEXT, MAX_VERSIONS, kernel_id_problem, modalias_bus, yaml_value,
+    MAX_MODALIAS, MAX_SHORT, MAX_TEXT, MAX_VERSIONS, kernel_id_problem, yaml_value,
 };
+pub use verdict::{Role, Tri, Verdict};
 
 /// YAML parser limits for untrusted input: shallow nesting, few aliases, bounded size.
 pub(crate) fn yaml_options() -> serde_saphyr::Options {

@@ -34,7 +34,7 @@ impl Device {
     pub fn agreement(&self, kernel: &str) -> Option<Agreement> {
         let observed = self.observed.as_ref()?;
         let coverage = self.coverage.get(kernel)?;
-        let usb_device = self.usb.as_ref().is_some_and(|u| u.kind == "device");
+        let usb_device = self.usb.as_ref().is_some_and(|u| u.kind.is_device());
         if matches!(self.bus.as_str(), "input" | "cpu") || usb_device {
             return None;
         }

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::report::Tri;
+use crate::verdict::Tri;
 
 /// How a PCI device can be handed to a VM. The first that applies, in this order.
 #[derive(

@@ -4,7 +4,13 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::category::Category;
+use crate::closed::closed_set;
+use crate::day::Day;
+use crate::kernel_summary::KernelSummary;
 use crate::readiness::{Passthrough, Suspend, XenInfo};
+use crate::rhel::RhelStatus;
+use crate::verdict::{Role, Tri, Verdict};
 
 /// The schema version this crate writes. Readers accept versions up to this one.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -16,7 +22,7 @@ pub struct Report {
     /// Random id chosen when the report is made; says nothing about the machine.
     pub report_id: String,
     /// Day the report was made, `YYYY-MM-DD` (a day, not a time: less to fingerprint).
-    pub generated_on: String,
+    pub generated_on: Day,
     /// Who made it: `hcl-probe 0.1.0`, or `qubes-hcl import` for imported HCL files.
     pub generator: String,
     /// Where the report came from.
@@ -42,16 +48,6 @@ pub enum Origin {
     Probe,
     /// Imported from a Qubes HCL YAML file: identifiers are partial (vendor:device only).
     QubesHcl,
-}
-
-/// Yes, no, or not known. Serialised as `yes`, `no`, `unknown`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Tri {
-    Yes,
-    No,
-    #[default]
-    Unknown,
 }
 
 /// The facts the Qubes HCL records, found without Xen.
@@ -102,9 +98,8 @@ pub struct System {
     pub tpm: Option<String>,
     #[serde(default)]
     pub memory_mib: Option<u64>,
-    /// `uefi` or `legacy`.
     #[serde(default)]
-    pub boot_mode: Option<String>,
+    pub boot_mode: Option<BootMode>,
     #[serde(default)]
     pub secure_boot: Tri,
     #[serde(default)]
@@ -159,19 +154,36 @@ pub struct HclStatus {
     pub message: Option<String>,
 }
 
-/// Who needs a device: dom0 itself, or a VM it can be given to.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// GPU, storage, input, the USB controller with the keyboard: dom0 cannot work without it.
-    Dom0,
-    /// Network, other USB controllers, audio: given to a VM.
-    Assignable,
-    /// Bridges and other devices no driver choice depends on.
-    #[default]
-    Other,
+closed_set! {
+    /// How the machine booted.
+    pub enum BootMode or Other {
+        Uefi = "uefi",
+        Legacy = "legacy",
+    }
+}
+
+closed_set! {
+    /// What a USB row is: a device (which summarises its interfaces) or an interface.
+    pub enum UsbKind or Other {
+        Device = "device",
+        Interface = "interface",
+    }
+}
+
+impl UsbKind {
+    pub fn is_device(&self) -> bool {
+        *self == UsbKind::Device
+    }
+
+    pub fn is_interface(&self) -> bool {
+        *self == UsbKind::Interface
+    }
+}
+
+impl Default for UsbKind {
+    fn default() -> Self {
+        UsbKind::Other(String::new())
+    }
 }
 
 /// One device with a modalias.
@@ -190,7 +202,7 @@ pub struct Device {
     pub partial: bool,
     /// `gpu`, `storage`, `network`, `wifi`, `usb-controller`, `input`, `audio`, `bridge`, ...
     #[serde(default)]
-    pub category: String,
+    pub category: Category,
     #[serde(default)]
     pub role: Role,
     /// Vendor id, hex without prefix (`8086`).
@@ -280,8 +292,7 @@ pub enum ObservedErrorKind {
 /// USB details of a USB device or interface.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UsbInfo {
-    /// `device` or `interface`.
-    pub kind: String,
+    pub kind: UsbKind,
     #[serde(default)]
     pub bcd_device: Option<String>,
     #[serde(default)]
@@ -329,6 +340,53 @@ pub struct Coverage {
     /// would.
     #[serde(default)]
     pub partial: bool,
+    /// What stands between a matching driver and this device on this kernel, read from the
+    /// kernel's source beyond its aliases (force_probe, chips the driver does not know, the
+    /// chip's own firmware). Empty when nothing does or the kernel's source is not known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<BindingCondition>,
+    /// Set when every matching driver is one whose loss a user does not see (EDAC error
+    /// reporting, AGP bridges): such a loss weighs zero. The list is hcl-kernels' `cost`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zero_weight: Option<ZeroWeight>,
+}
+
+/// A condition under which a driver whose alias matches binds the device, or does not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingCondition {
+    pub module: String,
+    pub kind: BindingKind,
+    /// What the kernel source names: the device-info entry (`mtl_info (METEORLAKE)`), the IP
+    /// version (`GC 11.5.0`), the chipset (`AD102`), the Wi-Fi MAC family (`gl`).
+    pub chip: String,
+    /// [`BindingKind::ChipFirmwareMissing`]: the files the driver declares for this chip.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub firmware: Vec<String>,
+}
+
+/// The kinds of [`BindingCondition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BindingKind {
+    /// The driver binds only with `<module>.force_probe=<device id>` (i915/xe
+    /// `require_force_probe`): unsupported in this kernel, it taints it when forced.
+    ForceProbe,
+    /// The driver matches every device of its class but does not know this chip (amdgpu IP
+    /// version, nouveau chipset) or declares no firmware for its family (iwlwifi): no driver.
+    UnknownChip,
+    /// The driver knows the chip, but none of the firmware files it declares for it ships.
+    ChipFirmwareMissing,
+}
+
+/// Why losing a driver costs a user nothing visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ZeroWeight {
+    /// EDAC: memory error reporting; the machine works without it, most client chips have no
+    /// ECC memory to report on.
+    Edac,
+    /// An AGP bridge: the GPU is driven without it (i915 uses intel-gtt, not AGP).
+    AgpBridge,
 }
 
 /// A firmware file a matching module asks for.
@@ -340,64 +398,6 @@ pub struct FirmwareNeed {
     pub shipped: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
-}
-
-/// RHEL's hardware status for a device or driver (`rh_messages.h`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RhelStatus {
-    /// `disabled`, `unmaintained` or `deprecated`.
-    pub status: String,
-    /// `device` (PCI id table) or `driver` (driver name table).
-    pub by: String,
-    #[serde(default)]
-    pub name: String,
-}
-
-/// The verdict of one kernel on one device, worst first where several apply.
-#[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// A driver matches and nothing known stands in the way.
-    Supported,
-    /// A driver matches, but it is unmaintained or deprecated in this distro.
-    Deprecated,
-    /// A driver matches, but only in an optional package (kernel-modules-extra).
-    ExtraPackage,
-    /// A driver matches, but firmware it asks for is not in the distro's firmware packages.
-    FirmwareMissing,
-    /// The alias matches but the distro refuses the device (RHEL disabled list).
-    Disabled,
-    /// No driver in this kernel.
-    NoDriver,
-    /// The profile has no data for this bus (derived RHEL data: pci and usb only).
-    #[default]
-    Unknown,
-}
-
-impl Verdict {
-    /// True when the kernel drives the device (perhaps with caveats).
-    pub fn is_driven(self) -> bool {
-        matches!(
-            self,
-            Verdict::Supported
-                | Verdict::Deprecated
-                | Verdict::ExtraPackage
-                | Verdict::FirmwareMissing
-        )
-    }
-}
-
-/// Per kernel, how many devices it drives.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct KernelSummary {
-    pub dom0_total: u32,
-    pub dom0_covered: u32,
-    pub assignable_total: u32,
-    pub assignable_covered: u32,
-    /// True when every dom0-critical device is driven.
-    pub dom0_ok: bool,
 }
 
 /// What a Qubes HCL report says about Qubes itself.
@@ -430,6 +430,12 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl Coverage {
+    /// What losing this device's drivers weighs in loss counts: 0 when they are all drivers a
+    /// user does not miss ([`Coverage::zero_weight`]), else 1.
+    pub fn loss_weight(&self) -> u32 {
+        u32::from(self.zero_weight.is_none())
+    }
+
     /// The firmware files this kernel's distro lacks for the device.
     pub fn missing_firmware(&self) -> impl Iterator<Item = &str> {
         self.firmware

@@ -4,7 +4,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::day::Day;
 use crate::error::Error;
+use crate::modalias::Modalias;
 use crate::report::{Device, Report, SCHEMA_VERSION};
 
 /// Largest report accepted, JSON or YAML (a real one is well under 1 MiB).
@@ -126,11 +128,13 @@ impl Report {
             ("cpu", &s.cpu),
             ("virtualization", &s.virtualization),
             ("tpm", &s.tpm),
-            ("boot_mode", &s.boot_mode),
             ("running_kernel", &s.running_kernel),
             ("distro", &s.distro),
         ] {
             opt_line(|| format!("system.{name}"), v, MAX_SHORT)?;
+        }
+        if let Some(b) = &s.boot_mode {
+            line("system.boot_mode", b.as_str(), MAX_SHORT)?;
         }
         if let Some(t) = &s.hcl_text {
             for (name, v) in [
@@ -233,7 +237,7 @@ impl Report {
         struct PerRun<'a> {
             schema_version: u32,
             report_id: &'a str,
-            generated_on: &'a str,
+            generated_on: &'a Day,
         }
         let head = serde_json::to_string(&PerRun {
             schema_version: self.schema_version,
@@ -307,7 +311,8 @@ fn kind(v: &Value) -> &'static str {
 
 /// Finds the part of the report that did not deserialise, for a precise path.
 fn locate(value: &Value, e: serde_json::Error) -> Error {
-    use crate::report::{KernelSummary, QubesInfo, System};
+    use crate::report::{QubesInfo, System};
+    use crate::summary::KernelSummary;
     let here = |path: String, e: serde_json::Error| Error::Type {
         path,
         message: e.to_string(),
@@ -444,28 +449,13 @@ fn check_report_id(id: &str) -> Result<(), Error> {
 }
 
 /// `YYYY-MM-DD`, or empty when the day is not known (old HCL files).
-fn check_date(path: &str, v: &str) -> Result<(), Error> {
-    if v.is_empty() {
-        return Ok(());
-    }
-    let b = v.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, &c)| {
-            if i == 4 || i == 7 {
-                c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    let month = v.get(5..7).and_then(|m| m.parse::<u8>().ok());
-    let day = v.get(8..10).and_then(|d| d.parse::<u8>().ok());
-    if shape && matches!(month, Some(1..=12)) && matches!(day, Some(1..=31)) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
+fn check_date(path: &str, v: &Day) -> Result<(), Error> {
+    match v {
+        Day::Unreadable(v) => Err(Error::invalid(
             path,
             format!("{v:?} is not a YYYY-MM-DD day"),
-        ))
+        )),
+        Day::Unknown | Day::On(_) => Ok(()),
     }
 }
 
@@ -513,7 +503,7 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
         return Err(Error::NoModalias { path: path.into() });
     }
     line(at, m, MAX_MODALIAS)?;
-    if modalias_bus(m).is_none() {
+    if Modalias::parse(m).is_err() {
         return Err(Error::invalid(
             at(),
             "a modalias starts with its bus and a colon, like `pci:` or `usb:`",
@@ -522,21 +512,14 @@ fn check_modalias(path: &str, m: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// The bus a modalias starts with (`pci`, `usb`, `xen-backend`), or None when it has no
-/// well-formed bus prefix. The one rule for the probe reading sysfs and for checking reports.
-pub fn modalias_bus(m: &str) -> Option<&str> {
-    let (bus, _) = m.split_once(':')?;
-    let ok = !bus.is_empty()
-        && bus
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    ok.then_some(bus)
-}
-
 fn check_device(path: &str, d: &Device) -> Result<(), Error> {
     check_modalias(path, &d.modalias)?;
     line(|| format!("{path}.bus"), &d.bus, 64)?;
-    line(|| format!("{path}.category"), &d.category, MAX_SHORT)?;
+    line(
+        || format!("{path}.category"),
+        d.category.as_str(),
+        MAX_SHORT,
+    )?;
     opt_line(|| format!("{path}.sysfs_path"), &d.sysfs_path, 4096)?;
     for (name, v) in [
         ("vendor", &d.vendor),
@@ -552,7 +535,7 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         opt_line(|| format!("{path}.{name}"), v, MAX_SHORT)?;
     }
     if let Some(u) = &d.usb {
-        line(|| format!("{path}.usb.kind"), &u.kind, 64)?;
+        line(|| format!("{path}.usb.kind"), u.kind.as_str(), 64)?;
         for (name, v) in [
             ("bcd_device", &u.bcd_device),
             ("speed", &u.speed),
@@ -600,9 +583,23 @@ fn check_device(path: &str, d: &Device) -> Result<(), Error> {
         }
         if let Some(r) = &c.rhel_status {
             let rp = |field: &str| format!("{}.rhel_status.{field}", cp());
-            line(|| rp("status"), &r.status, 64)?;
-            line(|| rp("by"), &r.by, 64)?;
+            line(|| rp("status"), r.status.as_str(), 64)?;
+            line(|| rp("by"), r.by.as_str(), 64)?;
             line(|| rp("name"), &r.name, MAX_SHORT)?;
+        }
+        count(
+            || format!("{}.conditions", cp()),
+            c.conditions.len(),
+            MAX_LIST,
+        )?;
+        for (i, b) in c.conditions.iter().enumerate() {
+            let bp = |field: &str| format!("{}.conditions[{i}].{field}", cp());
+            line(|| bp("module"), &b.module, MAX_SHORT)?;
+            line(|| bp("chip"), &b.chip, MAX_SHORT)?;
+            count(|| bp("firmware"), b.firmware.len(), MAX_LIST)?;
+            for (j, f) in b.firmware.iter().enumerate() {
+                line(|| format!("{}[{j}]", bp("firmware")), f, MAX_SHORT)?;
+            }
         }
         text(|| format!("{}.reason", cp()), &c.reason)?;
     }
@@ -615,10 +612,13 @@ mod tests {
 
     #[test]
     fn dates() {
-        assert!(check_date("d", "2023-07-28").is_ok());
-        assert!(check_date("d", "").is_ok());
-        assert!(check_date("d", "2023-13-01").is_err());
-        assert!(check_date("d", "2023-07-28T10:00").is_err());
+        let check = |v: &str| check_date("d", &Day::from(v));
+        assert!(check("2023-07-28").is_ok());
+        assert!(check("").is_ok());
+        assert!(check("2023-13-01").is_err());
+        assert!(check("2023-07-28T10:00").is_err());
+        // Regression: any day 1 to 31 passed, so the 30th of February was a day.
+        assert!(check("2026-02-30").is_err());
     }
 
     fn report(report_id: &str, generated_on: &str, model: &str) -> Report {
@@ -656,7 +656,7 @@ mod tests {
         // The same as hashing the report with both fields emptied, written out in full.
         let mut blank = a.clone();
         blank.report_id.clear();
-        blank.generated_on.clear();
+        blank.generated_on = Day::Unknown;
         let json = serde_json::to_string(&blank).expect("json");
         let rest = json
             .strip_prefix("{\"schema_version\":1,\"report_id\":\"\",\"generated_on\":\"\"")

@@ -40,6 +40,15 @@ pub(crate) fn list(catalog: &Catalog, json: bool) -> anyhow::Result<()> {
             }
         )?;
         writeln!(out, "{:<20} {}", "", m.provenance)?;
+        // Beyond aliases: where force_probe, chip support and per-chip firmware were read.
+        let conditions = if m.conditions_source.is_empty() {
+            "unknown: this kernel's source is not available here, force_probe, chip support \
+             and per-chip firmware are not checked"
+                .to_owned()
+        } else {
+            format!("{} records from {}", c.conditions, m.conditions_source)
+        };
+        writeln!(out, "{:<20} binding conditions: {conditions}", "")?;
     }
     Ok(())
 }
@@ -156,7 +165,9 @@ pub(crate) fn resolve(
             if let Some(o) = v.as_object_mut() {
                 o.insert("modalias".into(), m.clone().into());
                 o.insert("kernel".into(), kernel.into());
-                o.insert("bus".into(), hcl_kernels::bus_of(m).into());
+                let bus = hcl_data::Modalias::parse(m)
+                    .map_or_else(|_| hcl_kernels::pattern_bus(m), |m| m.bus());
+                o.insert("bus".into(), bus.into());
             }
             writeln!(out, "{v}")?;
         } else {

@@ -5,12 +5,16 @@
 //!
 //! Every reader names the file and line of a problem; none panics on bad input.
 
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use crate::build::ProfileBuilder;
-use crate::profile::{AliasKind, RhelRule};
-use crate::{Error, ProfileMeta};
+use serde::Deserialize;
+
+use crate::builder::ProfileBuilder;
+use crate::error::Error;
+use hcl_kernel_engine::ProfileMeta;
+use hcl_kernel_engine::profile::model::{AliasKind, RhelRule};
 
 /// Largest text file accepted once decompressed: the biggest real one (a modules.alias) is
 /// under 2 MB, so more means a corrupt or hostile file.
@@ -22,7 +26,9 @@ pub fn data_file(dir: &Path, name: &str) -> Option<PathBuf> {
     ["", ".xz", ".zst", ".gz"]
         .iter()
         .map(|ext| dir.join(format!("{name}{ext}")))
-        .find(|p| p.is_file())
+        // Any kind of file counts as there: a FIFO or folder in its place is refused by name
+        // when opened (fsio), not mistaken for a missing file.
+        .find(|p| p.symlink_metadata().is_ok())
 }
 
 /// [`data_file`], or an error naming the plain path when no form of it exists.
@@ -47,7 +53,7 @@ pub fn read_data(dir: &Path, name: &str) -> Result<String, Error> {
 /// A text file, decompressed according to its first bytes (xz, zstd, gzip or plain).
 pub(crate) fn read_text(path: &Path) -> Result<String, Error> {
     use crate::binary::decompress;
-    let file = crate::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(|e| Error::io(path, e))?;
     let bytes = decompress::decoder(BufReader::new(file))
         .and_then(|(_, r)| decompress::read_limited(r, MAX_TEXT))
         .map_err(|e| Error::bad(path.display(), decompress::describe(&e)))?;
@@ -95,7 +101,7 @@ pub fn module_name_from_path(path: &str) -> Option<String> {
 
 /// `key=value` lines of SOURCE.txt.
 fn source_fields(dir: &Path) -> Vec<(String, String)> {
-    let Ok(text) = crate::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
+    let Ok(text) = hcl_kernel_engine::fsio::read_regular_text(&dir.join("SOURCE.txt")) else {
         return Vec::new();
     };
     text.lines()
@@ -191,48 +197,58 @@ pub fn import_derived_dir(dir: &Path, meta: ProfileMeta) -> Result<ProfileBuilde
 }
 
 /// Debian AppStream (DEP-11) firmware metadata: (file, package) for every `Provides.firmware`
-/// entry. A line-based reading of the multi-document YAML: `Package:` at column 0 starts a
-/// package, `  firmware:` opens the list and its `file:` items are taken until the next
-/// top-level or two-space key. Enough for the files Debian generates; documented, not general.
-pub fn parse_dep11(text: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut package: Option<String> = None;
-    let mut in_firmware = false;
-    for line in text.lines() {
-        if line == "---" {
-            package = None;
-            in_firmware = false;
-            continue;
-        }
-        if let Some(p) = line.strip_prefix("Package:") {
-            package = Some(p.trim().to_owned());
-            continue;
-        }
-        if line.starts_with("  firmware:") {
-            in_firmware = true;
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        let trimmed = line.trim_start().trim_start_matches("- ");
-        if in_firmware {
-            if indent <= 2 && !line.trim_start().starts_with('-') {
-                in_firmware = false;
-                continue;
-            }
-            if let (Some(file), Some(pkg)) = (trimmed.strip_prefix("file:"), &package) {
-                let file = file.trim().trim_matches(['"', '\'']);
-                if !file.is_empty() {
-                    out.push((file.to_owned(), pkg.clone()));
-                }
-            }
-        }
+/// entry of the multi-document YAML.
+pub fn parse_dep11(text: &str) -> Result<Vec<(String, String)>, Error> {
+    #[derive(Deserialize)]
+    struct Component {
+        #[serde(rename = "Package")]
+        package: Option<String>,
+        #[serde(rename = "Provides", default)]
+        provides: Option<Provides>,
     }
-    out
+    #[derive(Deserialize)]
+    struct Provides {
+        #[serde(default)]
+        firmware: Vec<Firmware>,
+    }
+    #[derive(Deserialize)]
+    struct Firmware {
+        file: Option<String>,
+    }
+    let docs: Vec<Component> = serde_saphyr::from_str_multiple_with_options(text, yaml_options())
+        .map_err(|e| Error::bad("DEP-11 metadata", e.to_string()))?;
+    Ok(docs
+        .into_iter()
+        .filter_map(|c| Some((c.package?, c.provides?.firmware)))
+        .flat_map(|(package, firmware)| {
+            firmware
+                .into_iter()
+                .filter_map(|f| f.file.filter(|f| !f.is_empty()))
+                .map(move |file| (file, package.clone()))
+        })
+        .collect())
+}
+
+/// Parser limits for the distributions' metadata: trusted, but larger than the defaults allow
+/// (a DEP-11 file is one document per package).
+fn yaml_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: 100_000,
+            max_events: 50_000_000,
+            max_nodes: 10_000_000,
+        },
+    }
 }
 
 /// A DEP-11 file (Debian publishes them gzip-compressed).
 pub fn read_dep11(path: &Path) -> Result<Vec<(String, String)>, Error> {
-    Ok(parse_dep11(&read_text(path)?))
+    parse_dep11(&read_text(path)?).map_err(|e| match e {
+        Error::Engine(hcl_kernel_engine::Error::BadFile { message, .. }) => {
+            Error::bad(path.display(), message)
+        }
+        other => other,
+    })
 }
 
 /// `firmware-files.tsv` (plain or compressed): package, version, path under /lib/firmware,
@@ -271,7 +287,7 @@ pub fn read_rhel_status(path: &Path) -> Result<Vec<RhelRule>, Error> {
             ));
         };
         out.push(RhelRule {
-            table: (*table).to_owned(),
+            table: (*table).into(),
             vendor: vendor.to_ascii_lowercase(),
             device: device.to_ascii_lowercase(),
             subvendor: subvendor.to_ascii_lowercase(),
@@ -292,146 +308,54 @@ pub fn read_mod_extra(path: &Path) -> Result<Vec<String>, Error> {
         .collect())
 }
 
-/// The `rules:` of RHEL 10's `def_variants.yaml.rhel`: (path regex, package), in order, minus
-/// the rules limited to other variants (`if_variant_in`). Line-based, like the file's layout.
-pub fn parse_def_variants(text: &str) -> Vec<(String, String)> {
-    let mut rules: Vec<(String, String)> = Vec::new();
-    let mut in_rules = false;
-    for line in text.lines() {
-        if line.starts_with("rules:") {
-            in_rules = true;
-            continue;
-        }
-        if !in_rules {
-            continue;
-        }
-        if let Some(rule) = line.strip_prefix("  - ") {
-            if let Some((re, pkg)) = rule.rsplit_once(": ") {
-                rules.push((re.trim().to_owned(), pkg.trim().to_owned()));
-            }
-        } else if line.trim_start().starts_with("if_variant_in") {
-            // The rule above applies to another kernel variant (rt...), not the default one.
-            rules.pop();
-        }
+/// One rule of RHEL's `def_variants.yaml.rhel`: module paths (relative to `kernel/`) the regex
+/// matches at their start go to the package.
+#[derive(Debug, Clone)]
+pub struct DefVariantRule {
+    /// None for the `default` rule, which takes every path.
+    regex: Option<regex_lite::Regex>,
+    pub package: String,
+}
+
+/// The `rules:` of RHEL 10's `def_variants.yaml.rhel`, in order, minus the rules limited to
+/// other variants (`if_variant_in`).
+pub fn parse_def_variants(text: &str) -> Result<Vec<DefVariantRule>, Error> {
+    #[derive(Deserialize)]
+    struct File {
+        #[serde(default)]
+        rules: Vec<BTreeMap<String, serde_json::Value>>,
     }
-    rules
+    let file: File = serde_saphyr::from_str_with_options(text, yaml_options())
+        .map_err(|e| Error::bad("def_variants.yaml", e.to_string()))?;
+    let mut rules = Vec::new();
+    for rule in file.rules {
+        // The rule applies to another kernel variant (rt...), not the default one.
+        if rule.contains_key("if_variant_in") {
+            continue;
+        }
+        let Some((re, serde_json::Value::String(package))) = rule.into_iter().next() else {
+            continue;
+        };
+        // Python's `re.match`: anchored at the start, a prefix match.
+        let regex = if re == "default" {
+            None
+        } else {
+            let compiled = regex_lite::Regex::new(&format!("^(?:{re})"))
+                .map_err(|e| Error::bad("def_variants.yaml", format!("rule {re:?}: {e}")))?;
+            Some(compiled)
+        };
+        rules.push(DefVariantRule { regex, package });
+    }
+    Ok(rules)
 }
 
 /// The package def_variants rules put a module path (relative to `kernel/`) in: the first rule
-/// whose regex matches at the start of the path, as Python's `re.match` does.
-pub fn def_variants_package<'a>(rules: &'a [(String, String)], path: &str) -> Option<&'a str> {
+/// that matches it.
+pub fn def_variants_package<'a>(rules: &'a [DefVariantRule], path: &str) -> Option<&'a str> {
     rules
         .iter()
-        .find(|(re, _)| re == "default" || mini_regex_match(re.as_bytes(), path.as_bytes()))
-        .map(|(_, p)| p.as_str())
-}
-
-/// A small regex matcher, anchored at the start: literals, `.`, `\x`, `(a|b)` groups and the
-/// postfix `*`, `+`, `?`, enough for def_variants rules. Returns true on a prefix match.
-fn mini_regex_match(re: &[u8], text: &[u8]) -> bool {
-    fn atom_end(re: &[u8], i: usize) -> usize {
-        match re.get(i) {
-            Some(b'\\') => (i + 2).min(re.len()),
-            Some(b'(') => {
-                let mut depth = 0;
-                let mut j = i;
-                while j < re.len() {
-                    match re[j] {
-                        b'\\' => j += 1,
-                        b'(' => depth += 1,
-                        b')' => {
-                            depth -= 1;
-                            if depth == 0 {
-                                return j + 1;
-                            }
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                re.len()
-            }
-            _ => i + 1,
-        }
-    }
-    /// Every text position after matching `atom` once at `t`.
-    fn match_atom(atom: &[u8], text: &[u8], t: usize) -> Vec<usize> {
-        match atom {
-            [b'(', .., b')'] => {
-                let inner = &atom[1..atom.len() - 1];
-                let mut alts = Vec::new();
-                let (mut depth, mut start) = (0, 0);
-                let mut j = 0;
-                while j < inner.len() {
-                    match inner[j] {
-                        b'\\' => j += 1,
-                        b'(' => depth += 1,
-                        b')' => depth -= 1,
-                        b'|' if depth == 0 => {
-                            alts.push(&inner[start..j]);
-                            start = j + 1;
-                        }
-                        _ => {}
-                    }
-                    j += 1;
-                }
-                alts.push(&inner[start.min(inner.len())..]);
-                alts.iter().flat_map(|a| seq(a, text, t)).collect()
-            }
-            [b'\\', c] => (text.get(t) == Some(c))
-                .then_some(t + 1)
-                .into_iter()
-                .collect(),
-            [b'.'] => (t < text.len()).then_some(t + 1).into_iter().collect(),
-            [c] => (text.get(t) == Some(c))
-                .then_some(t + 1)
-                .into_iter()
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-    /// Every end position of matching the sequence `re` from `t`.
-    fn seq(re: &[u8], text: &[u8], t: usize) -> Vec<usize> {
-        if re.is_empty() {
-            return vec![t];
-        }
-        let end = atom_end(re, 0);
-        let atom = &re[..end];
-        let (op, rest) = match re.get(end) {
-            Some(&c @ (b'*' | b'+' | b'?')) => (Some(c), &re[end + 1..]),
-            _ => (None, &re[end..]),
-        };
-        let mut starts: Vec<usize> = Vec::new();
-        match op {
-            None => starts = match_atom(atom, text, t),
-            Some(b'?') => {
-                starts.push(t);
-                starts.extend(match_atom(atom, text, t));
-            }
-            Some(op) => {
-                let mut frontier = vec![t];
-                if op == b'*' {
-                    starts.push(t);
-                }
-                while let Some(pos) = frontier.pop() {
-                    for next in match_atom(atom, text, pos) {
-                        if next > pos && !starts.contains(&next) {
-                            starts.push(next);
-                            frontier.push(next);
-                        }
-                    }
-                }
-            }
-        }
-        let mut out: Vec<usize> = starts
-            .into_iter()
-            .flat_map(|s| seq(rest, text, s))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
-    !seq(re, text, 0).is_empty()
+        .find(|r| r.regex.as_ref().is_none_or(|re| re.is_match(path)))
+        .map(|r| r.package.as_str())
 }
 
 #[cfg(test)]
@@ -441,9 +365,10 @@ mod tests {
     #[test]
     fn def_variants_rules() {
         let rules = parse_def_variants(
-            "rules:\n  - arch/x86/kvm/kvm(-amd|-intel|\\.).*: modules-rt-kvm\n    if_variant_in: [\"rt\"]\n  - drivers/block/floppy.*: modules-extra\n  - drivers/block/.*: modules-core\n  - default: modules\n",
-        );
-        assert_eq!(rules.len(), 3);
+            "rules:\n  - arch/x86/kvm/kvm(-amd|-intel|\\.).*: modules-rt-kvm\n    if_variant_in: [\"rt\"]\n  - arch/x86/kvm/kvm(-amd|-intel|\\.).*: modules\n  - drivers/block/floppy.*: modules-extra\n  - drivers/block/.*: modules-core\n  - default: modules\n",
+        )
+        .unwrap();
+        assert_eq!(rules.len(), 4);
         assert_eq!(
             def_variants_package(&rules, "drivers/block/floppy.ko"),
             Some("modules-extra")
@@ -453,8 +378,10 @@ mod tests {
             Some("modules-core")
         );
         assert_eq!(def_variants_package(&rules, "fs/x.ko"), Some("modules"));
-        assert!(mini_regex_match(b"kvm(-amd|-intel|\\.).*", b"kvm-amd.ko"));
-        assert!(!mini_regex_match(b"kvm(-amd|-intel|\\.).*", b"kvmx"));
+        let kvm = |p: &str| def_variants_package(&rules[..1], p);
+        assert_eq!(kvm("arch/x86/kvm/kvm-amd.ko"), Some("modules"));
+        assert_eq!(kvm("arch/x86/kvm/kvm.ko"), Some("modules"));
+        assert_eq!(kvm("arch/x86/kvm/kvmx"), None);
     }
 
     #[test]
@@ -472,7 +399,7 @@ mod tests {
     fn dep11_firmware_items() {
         let text = "---\nPackage: firmware-x\nProvides:\n  modaliases:\n  - pci:v*\n  firmware:\n  - type: runtime\n    file: a/b.bin\n  - type: runtime\n    file: c.bin\nSummary:\n  C: x\n---\nPackage: firmware-y\n";
         assert_eq!(
-            parse_dep11(text),
+            parse_dep11(text).unwrap(),
             vec![
                 ("a/b.bin".to_owned(), "firmware-x".to_owned()),
                 ("c.bin".to_owned(), "firmware-x".to_owned())

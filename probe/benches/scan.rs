@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use hcl_probe::output::{Format, TableOptions, render};
 use hcl_probe::root::Root;
 

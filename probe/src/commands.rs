@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use hcl_data::{terminal_line, terminal_safe};
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use hcl_probe::output::{self, Format, TableOptions};
 use hcl_probe::root::Root;
 use hcl_probe::{capture as cap, scan as sc, upload as up};

@@ -15,7 +15,7 @@ pub enum Error {
     #[error("{0}: not a directory (expected a machine root holding sys/ and proc/)")]
     NotARoot(PathBuf),
     #[error("kernel profiles: {0}")]
-    Kernels(#[from] hcl_kernels::Error),
+    Kernels(#[from] hcl_kernel_engine::Error),
     #[error("cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("report: {0}")]

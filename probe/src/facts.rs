@@ -5,7 +5,7 @@
 //! Identifier files (`product_serial`, `board_serial`, `chassis_serial`, `product_uuid`, hostnames)
 //! are never opened: privacy by construction, not by filtering.
 
-use hcl_data::{System, Tri};
+use hcl_data::{BootMode, System, Tri};
 
 use crate::root::{Root, printable_line};
 
@@ -171,11 +171,11 @@ fn read_memory(root: &Root) -> Option<u64> {
 
 fn read_firmware(root: &Root, sys: &mut System) {
     if !root.exists("sys/firmware/efi") {
-        sys.boot_mode = Some("legacy".to_owned());
+        sys.boot_mode = Some(BootMode::Legacy);
         sys.secure_boot = Tri::No;
         return;
     }
-    sys.boot_mode = Some("uefi".to_owned());
+    sys.boot_mode = Some(BootMode::Uefi);
     let var = format!("sys/firmware/efi/efivars/SecureBoot-{EFI_GLOBAL}");
     sys.secure_boot = match root.read_bytes(&var) {
         // 4 bytes of attributes, then the value.

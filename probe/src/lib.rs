@@ -10,7 +10,6 @@
 pub mod acpi;
 pub mod capture;
 pub mod chroot;
-pub mod classify;
 pub mod coverage;
 pub mod error;
 pub mod facts;

@@ -16,13 +16,6 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    Table,
-    Json,
-    Yaml,
-}
-
 #[derive(clap::Args)]
 struct RootArgs {
     /// Machine root: DIR/sys and DIR/proc are read (a captured tree works like a live machine).
@@ -103,7 +96,7 @@ enum Command {
         #[command(flatten)]
         root: RootArgs,
         #[arg(long, value_enum, default_value = "table")]
-        format: FormatArg,
+        format: Format,
         /// Also write a Qubes HCL YAML report to this file.
         #[arg(long)]
         qubes_hcl: Option<PathBuf>,
@@ -185,14 +178,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             qubes_hcl,
             save,
             all,
-        } => {
-            let format = match format {
-                FormatArg::Table => Format::Table,
-                FormatArg::Json => Format::Json,
-                FormatArg::Yaml => Format::Yaml,
-            };
-            commands::scan(&root, format, qubes_hcl.as_deref(), save.as_deref(), all)
-        }
+        } => commands::scan(&root, format, qubes_hcl.as_deref(), save.as_deref(), all),
         Command::Capture { root, output } => commands::capture(&root, &output),
         Command::Upload {
             root,

@@ -6,14 +6,15 @@
 
 use std::fmt::Write as _;
 
-use hcl_data::{Device, Report, Role, Tri, Verdict};
+use hcl_data::{Device, MachineState, Report, Role, Verdict};
+use hcl_kernel_engine::short_label;
 
 use crate::coverage::lost_devices;
 use crate::error::Error;
 use crate::readiness_view;
 
-/// Output formats of `scan`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output formats of `scan` (also its `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
@@ -87,42 +88,18 @@ impl Paint {
     }
 }
 
-/// Short column header for a kernel id.
-pub fn short_kernel(id: &str) -> String {
-    let s = match id {
-        "debian-12" => "deb12",
-        "debian-13" => "deb13",
-        "debian-13-backports" => "d13bp",
-        "debian-sid" => "sid",
-        "rhel-8.10" => "el8",
-        "rhel-9.6" => "el9",
-        "rhel-10.0" => "el10",
-        "qubes-6.12" => "qubes",
-        other => return other.chars().take(6).collect(),
-    };
-    s.to_owned()
-}
-
-/// Cell text and colour for one verdict; `lost` when another candidate drives the device.
+/// Cell text ([`Verdict::cell`]) and colour for one verdict; `lost` when another candidate
+/// drives the device.
 fn cell(v: Verdict, lost: bool) -> (&'static str, &'static str) {
-    match v {
-        Verdict::Supported => ("ok", "32"),
-        Verdict::Deprecated => ("depr", "33"),
-        Verdict::ExtraPackage => ("extra", "33"),
-        Verdict::FirmwareMissing => ("fw", "33"),
-        Verdict::Disabled => ("OFF", "31;1"),
-        Verdict::NoDriver if lost => ("LOST", "31;1"),
-        Verdict::NoDriver => ("-", "2"),
-        Verdict::Unknown => ("?", "2"),
-    }
-}
-
-fn tri(t: Tri) -> &'static str {
-    match t {
-        Tri::Yes => "yes",
-        Tri::No => "no",
-        Tri::Unknown => "unknown",
-    }
+    let colour = match v {
+        Verdict::Supported => "32",
+        Verdict::Deprecated | Verdict::ExtraPackage | Verdict::FirmwareMissing => "33",
+        Verdict::NeedsParameter | Verdict::Disabled => "31;1",
+        Verdict::UnknownChip | Verdict::NoDriver if lost => "31;1",
+        Verdict::UnknownChip => "31",
+        Verdict::NoDriver | Verdict::Unknown => "2",
+    };
+    (v.cell(lost), colour)
 }
 
 fn shown(d: &Device, all: bool) -> bool {
@@ -152,7 +129,7 @@ fn label(d: &Device) -> String {
         _ => String::new(),
     };
     let mut s = place;
-    if d.usb.as_ref().is_some_and(|u| u.kind == "interface") {
+    if d.usb.as_ref().is_some_and(|u| u.kind.is_interface()) {
         s = format!("  {s}");
     }
     for part in [name, ids] {
@@ -237,8 +214,8 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         "Platform TPM {} · memory {} · boot {} · Secure Boot {}",
         s.tpm.as_deref().unwrap_or("none found"),
         readiness_view::memory(s),
-        or_unknown(&s.boot_mode),
-        tri(s.secure_boot)
+        s.boot_mode.as_ref().map_or("unknown", |b| b.as_str()),
+        s.secure_boot
     );
     let _ = writeln!(
         o,
@@ -264,19 +241,11 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     );
     for k in &kernels {
         header.push(' ');
-        header.push_str(&fit(&short_kernel(k), K_W));
+        header.push_str(&fit(&short_label(k), K_W));
     }
     let _ = writeln!(o, "{}", p.paint("1", header.trim_end()));
     for d in &devices {
-        let role = format!(
-            "{} {}",
-            match d.role {
-                Role::Dom0 => "dom0",
-                Role::Assignable => "vm",
-                Role::Other => "-",
-            },
-            d.category
-        );
+        let role = format!("{} {}", d.role.short(), d.category);
         let driver = match (&d.driver, d.out_of_tree_driver) {
             (Some(drv), true) => format!("{drv}*"),
             (Some(drv), false) => drv.clone(),
@@ -308,10 +277,17 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", p.paint("1", "Per kernel"));
     for (k, sum) in &r.kernels {
-        let status = if sum.dom0_ok {
-            p.paint("32", "dom0 OK ")
-        } else {
-            p.paint("31;1", "dom0 LOSS")
+        let status = match sum.state() {
+            MachineState::Ok => p.paint("32", "dom0 OK "),
+            MachineState::Fails => p.paint("31;1", "dom0 LOSS"),
+            MachineState::NoData => p.paint("2", "dom0 ?  "),
+        };
+        let no_data = |n: u32| {
+            if n == 0 {
+                String::new()
+            } else {
+                format!(" ({n} without data)")
+            }
         };
         let (lost, lost_other): (Vec<&Device>, Vec<&Device>) = lost_devices(&r.devices, k)
             .into_iter()
@@ -345,8 +321,14 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
         };
         let _ = writeln!(
             o,
-            "{:<20} {status} dom0-critical {}/{} · assignable {}/{}{lost_text}",
-            k, sum.dom0_covered, sum.dom0_total, sum.assignable_covered, sum.assignable_total
+            "{:<20} {status} dom0-critical {}/{}{} · assignable {}/{}{}{lost_text}",
+            k,
+            sum.dom0_covered,
+            sum.dom0_total,
+            no_data(sum.dom0_unknown),
+            sum.assignable_covered,
+            sum.assignable_total,
+            no_data(sum.assignable_unknown),
         );
     }
     if r.kernels.is_empty() {
@@ -369,14 +351,15 @@ fn render_table(r: &Report, opts: TableOptions) -> String {
     let _ = writeln!(o);
     let legend: Vec<String> = kernels
         .iter()
-        .map(|k| format!("{}={k}", short_kernel(k)))
+        .map(|k| format!("{}={k}", short_label(k)))
         .collect();
     let _ = writeln!(o, "Kernels: {}", legend.join(" "));
     let _ = writeln!(
         o,
         "Cells: ok driver · fw firmware missing · depr deprecated/unmaintained · extra optional \
-         package · OFF disabled by the distro · LOST no driver, another candidate has one · - no \
-         candidate has a driver · ? unknown"
+         package · param binds only with a module parameter (force_probe) · OFF disabled by the \
+         distro · chip the driver does not know this chip · LOST not driven, another candidate \
+         drives it · - no candidate has a driver · ? unknown"
     );
     o
 }
@@ -535,11 +518,5 @@ mod tests {
             "{o}"
         );
         assert!(!o.contains("debian-13  "), "{o}");
-    }
-
-    #[test]
-    fn kernel_headers_are_short() {
-        assert_eq!(short_kernel("debian-13-backports"), "d13bp");
-        assert_eq!(short_kernel("something-else"), "someth");
     }
 }

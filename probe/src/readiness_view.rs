@@ -8,11 +8,7 @@ use hcl_data::{Device, HiddenFact, PassthroughVerdict, Report, ServiceVm, System
 const HIDDEN: &str = "not visible from dom0";
 
 fn tri(t: Tri) -> &'static str {
-    match t {
-        Tri::Yes => "yes",
-        Tri::No => "no",
-        Tri::Unknown => "unknown",
-    }
+    t.as_str()
 }
 
 fn hidden(s: &System, f: HiddenFact) -> bool {

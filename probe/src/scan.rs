@@ -1,12 +1,13 @@
 //! One scan: enumerate, name, classify, match against every candidate kernel, summarise.
 
-use hcl_data::{Origin, Report, SCHEMA_VERSION};
-use hcl_kernels::{AliasFilter, Catalog, PendingCatalog};
+use hcl_data::modalias::{HidIds, Modalias};
+use hcl_data::{Day, KernelSummary, Origin, Report, SCHEMA_VERSION};
+use hcl_kernel_engine::{AliasFilter, Catalog, PendingCatalog};
 
 use crate::error::{Error, Warning};
 use crate::ids::{IdDb, Kind};
 use crate::root::Root;
-use crate::{acpi, classify, coverage, facts, iommu, passthrough, scsi, suspend, sysfs, xen};
+use crate::{acpi, coverage, facts, iommu, passthrough, scsi, suspend, sysfs, xen};
 
 /// A report and what could not be read while making it.
 #[derive(Debug)]
@@ -64,16 +65,15 @@ pub fn read_machine(root: &Root) -> Result<Machine, Error> {
     let mut found = sysfs::enumerate(root);
     name_devices(root, &mut found);
     scsi::name(root, &mut found);
-    classify::classify(&mut found);
+    hcl_data::classify::classify_all(&mut found);
     passthrough::apply(root, &acpi, &system, &mut found);
     Ok(Machine { system, found })
 }
 
 /// The second half: coverage by every profile of `catalog`, and the report.
 pub fn match_kernels(root: &Root, machine: Machine, catalog: &Catalog) -> Scan {
-    let Machine { system, mut found } = machine;
-    coverage::apply(catalog, &mut found);
-    let devices: Vec<_> = found.into_iter().map(|f| f.device).collect();
+    let Machine { system, found } = machine;
+    let devices = coverage::apply(catalog, found);
     let ids: Vec<String> = catalog
         .profiles()
         .iter()
@@ -85,11 +85,11 @@ pub fn match_kernels(root: &Root, machine: Machine, catalog: &Catalog) -> Scan {
             "none embedded: no coverage can be computed",
         );
     }
-    let kernels = coverage::summaries(&devices, &ids);
+    let kernels = KernelSummary::per_kernel(&devices, &ids);
     let report = Report {
         schema_version: SCHEMA_VERSION,
         report_id: random_id(),
-        generated_on: today(),
+        generated_on: Day::today(),
         generator: format!("hcl-probe {}", env!("CARGO_PKG_VERSION")),
         origin: Origin::Probe,
         system,
@@ -112,7 +112,7 @@ fn name_devices(root: &Root, found: &mut [sysfs::Found]) {
         let db = match d.bus.as_str() {
             "pci" => pci.get_or_insert_with(|| IdDb::load(root, Kind::Pci)),
             "usb" => usb.get_or_insert_with(|| IdDb::load(root, Kind::Usb)),
-            "hid" if sysfs::hid_bus(&d.modalias) == Some("0003") => {
+            "hid" if hid_bus(&d.modalias) == Some(HidIds::USB) => {
                 usb.get_or_insert_with(|| IdDb::load(root, Kind::Usb))
             }
             _ => continue,
@@ -124,6 +124,10 @@ fn name_devices(root: &Root, found: &mut [sysfs::Found]) {
             }
         }
     }
+}
+
+fn hid_bus(modalias: &str) -> Option<u16> {
+    Modalias::parse(modalias).ok()?.hid()?.bus
 }
 
 /// 128 random bits, hex: says nothing about the machine.
@@ -141,29 +145,9 @@ fn random_id() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Today (UTC) as `YYYY-MM-DD`, from the civil-from-days algorithm (no date crate needed).
-fn today() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    civil_date(secs / 86_400)
-}
-
-fn civil_date(days: u64) -> String {
-    let (y, m, d) = hcl_data::civil_from_days(i64::try_from(days).unwrap_or(0));
-    format!("{y:04}-{m:02}-{d:02}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(civil_date(0), "1970-01-01");
-        assert_eq!(civil_date(20_513), "2026-03-01");
-        assert_eq!(civil_date(11_016), "2000-02-29");
-    }
 
     #[test]
     fn ids_are_random() {

@@ -4,7 +4,8 @@
 //! The walk visits real directories only and never follows symlinks, so sysfs's many links
 //! (`subsystem`, `driver`, `device`, `port`) cannot make it loop or visit a device twice.
 
-use hcl_data::{Device, UsbInfo};
+use hcl_data::modalias::{Modalias, hex4};
+use hcl_data::{Device, UsbInfo, UsbKind};
 
 use crate::root::{EntryKind, Root};
 
@@ -24,8 +25,18 @@ pub struct Found {
     pub tainted_out_of_tree: bool,
     /// False when the modalias held bytes that are not printable text.
     pub modalias_valid: bool,
-    /// A USB HID interface with the boot keyboard protocol.
-    pub usb_keyboard: bool,
+}
+
+impl AsRef<Device> for Found {
+    fn as_ref(&self) -> &Device {
+        &self.device
+    }
+}
+
+impl AsMut<Device> for Found {
+    fn as_mut(&mut self) -> &mut Device {
+        &mut self.device
+    }
 }
 
 /// Walk `sys/devices` and return the devices in path order.
@@ -105,10 +116,10 @@ fn read_device(root: &Root, rel: &str) -> Option<Found> {
         root.warn(&modalias_rel, "empty modalias; device skipped");
         return None;
     }
-    let bus = hcl_data::modalias_bus(&text);
+    let bus = Modalias::parse(&text).ok().map(|m| m.bus().to_owned());
     let valid = printable && bus.is_some() && text.len() <= hcl_data::MAX_MODALIAS;
     let (bus, modalias) = match bus {
-        Some(b) if valid => (b.to_owned(), text),
+        Some(b) if valid => (b, text),
         _ => {
             root.warn(
                 &modalias_rel,
@@ -185,19 +196,29 @@ fn read_pci(root: &Root, rel: &str, dev: &mut Device) {
         }
     }
     // Older or hand-made trees: fall back to the modalias for the ids.
-    if (dev.vendor.is_none() || dev.device.is_none())
-        && let Some((v, d)) = pci_ids_from_modalias(&dev.modalias)
-    {
-        dev.vendor.get_or_insert(v);
-        dev.device.get_or_insert(d);
+    if dev.vendor.is_none() || dev.device.is_none() {
+        let (v, d) = modalias_ids(&dev.modalias);
+        if let Some(v) = v {
+            dev.vendor.get_or_insert(v);
+        }
+        if let Some(d) = d {
+            dev.device.get_or_insert(d);
+        }
     }
 }
 
-/// `pci:v00008086d000024FDsv...` → (`8086`, `24fd`).
-fn pci_ids_from_modalias(m: &str) -> Option<(String, String)> {
-    let v = m.strip_prefix("pci:v")?.get(4..8)?;
-    let d = m.strip_prefix("pci:v")?.get(13..17)?;
-    Some((v.to_ascii_lowercase(), d.to_ascii_lowercase()))
+/// Vendor and device ids a modalias names (PCI, USB, HID), as reports write them (`8086`).
+fn modalias_ids(m: &str) -> (Option<String>, Option<String>) {
+    let Ok(m) = Modalias::parse(m) else {
+        return (None, None);
+    };
+    let (v, d) = match (m.pci(), m.usb(), m.hid()) {
+        (Some(p), _, _) => (p.vendor, p.device),
+        (_, Some(u), _) => (u.vendor, u.product),
+        (_, _, Some(h)) => (h.vendor, h.product),
+        _ => (None, None),
+    };
+    (v.and_then(hex4), d.and_then(hex4))
 }
 
 fn read_usb_interface(root: &Root, rel: &str, found: &mut Found) {
@@ -208,7 +229,6 @@ fn read_usb_interface(root: &Root, rel: &str, found: &mut Found) {
     let class = hex_attr(root, &format!("{rel}/bInterfaceClass"));
     let subclass = hex_attr(root, &format!("{rel}/bInterfaceSubClass"));
     let protocol = hex_attr(root, &format!("{rel}/bInterfaceProtocol"));
-    found.usb_keyboard = class.as_deref() == Some("03") && protocol.as_deref() == Some("01");
     dev.class = class.as_ref().map(|c| {
         format!(
             "{c}{}{}",
@@ -217,7 +237,7 @@ fn read_usb_interface(root: &Root, rel: &str, found: &mut Found) {
         )
     });
     dev.usb = Some(UsbInfo {
-        kind: "interface".to_owned(),
+        kind: UsbKind::Interface,
         bcd_device: hex_attr(root, &format!("{up}/bcdDevice")),
         speed: root.read_attr(&format!("{up}/speed")),
         interface_number: hex_attr(root, &format!("{rel}/bInterfaceNumber")),
@@ -258,7 +278,7 @@ fn read_usb_device(root: &Root, rel: &str) -> Found {
                 )
             }),
             usb: Some(UsbInfo {
-                kind: "device".to_owned(),
+                kind: UsbKind::Device,
                 bcd_device: bcd,
                 speed: root.read_attr(&format!("{rel}/speed")),
                 interface_number: None,
@@ -282,16 +302,7 @@ fn up2(v: Option<&str>) -> String {
 
 /// `hid:b0003g0001v0000046Dp0000C52B` → vendor `046d`, product `c52b`.
 fn read_hid(dev: &mut Device) {
-    let m = dev.modalias.as_str();
-    let vendor = m.find('v').and_then(|i| m.get(i + 5..i + 9));
-    let product = m.rfind('p').and_then(|i| m.get(i + 5..i + 9));
-    dev.vendor = vendor.map(str::to_ascii_lowercase);
-    dev.device = product.map(str::to_ascii_lowercase);
-}
-
-/// The HID bus number from a hid modalias (`0003` USB, `0005` Bluetooth, `0018` I2C).
-pub fn hid_bus(modalias: &str) -> Option<&str> {
-    modalias.strip_prefix("hid:b")?.get(..4)
+    (dev.vendor, dev.device) = modalias_ids(&dev.modalias);
 }
 
 #[cfg(test)]
@@ -301,10 +312,10 @@ mod tests {
     #[test]
     fn pci_ids_come_from_modalias() {
         assert_eq!(
-            pci_ids_from_modalias("pci:v00008086d000024FDsv00008086sd00000010bc02sc80i00"),
-            Some(("8086".into(), "24fd".into()))
+            modalias_ids("pci:v00008086d000024FDsv00008086sd00000010bc02sc80i00"),
+            (Some("8086".into()), Some("24fd".into()))
         );
-        assert_eq!(pci_ids_from_modalias("pci:v0000"), None);
+        assert_eq!(modalias_ids("pci:v0000"), (None, None));
     }
 
     #[test]
@@ -316,7 +327,6 @@ mod tests {
         read_hid(&mut d);
         assert_eq!(d.vendor.as_deref(), Some("046d"));
         assert_eq!(d.device.as_deref(), Some("c52b"));
-        assert_eq!(hid_bus(&d.modalias), Some("0003"));
         let mut short = Device {
             modalias: "hid:v".into(),
             ..Default::default()

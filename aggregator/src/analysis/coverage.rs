@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use hcl_data::Coverage;
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
+use rayon::prelude::*;
 
 /// Verdicts of every catalog kernel (in catalog order) for one modalias.
 pub type Coverages = Arc<[Coverage]>;
@@ -63,7 +64,7 @@ impl CoverageCache {
             .clone()
     }
 
-    /// Fill the cache for many modaliases using all cores; the engine is pure CPU work.
+    /// Fill the cache for many modaliases on all cores (rayon); the engine is pure CPU work.
     pub fn prefill<'a>(&self, keys: impl IntoIterator<Item = (&'a str, bool)>) {
         let mut todo: Vec<(&str, bool)> = {
             let map = self.map.read().unwrap_or_else(|p| p.into_inner());
@@ -76,29 +77,14 @@ impl CoverageCache {
         if todo.is_empty() {
             return;
         }
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .min(todo.len());
-        // Interleaved, not in halves: sorted keys put one vendor's devices together, and the
-        // engine's cost differs a lot between vendors, so halves left one thread idle.
-        let todo = &todo;
-        let results: Vec<Vec<(Key, Coverages)>> = std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    s.spawn(move || {
-                        todo.iter()
-                            .skip(t)
-                            .step_by(threads)
-                            .map(|(m, p)| ((Box::from(*m), *p), self.compute(m, *p)))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
+        // Work stealing: the engine's cost differs a lot between vendors, and sorted keys put
+        // one vendor's devices together.
+        let results: Vec<(Key, Coverages)> = todo
+            .par_iter()
+            .map(|(m, p)| ((Box::from(*m), *p), self.compute(m, *p)))
+            .collect();
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
-        for (k, v) in results.into_iter().flatten() {
+        for (k, v) in results {
             map.entry(k).or_insert(v);
         }
     }

@@ -1,5 +1,7 @@
 //! CSV exports of the lists and the kernel choice report (RFC 4180 quoting).
 
+use hcl_data::Tri;
+
 use super::{Hcl, KernelChoiceReport};
 
 /// Append one CSV record. Fields that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
@@ -42,22 +44,22 @@ pub fn machines(hcl: &Hcl) -> String {
     for m in &hcl.machines {
         let n = m.reports.len().to_string();
         let url = m.key.url();
+        let latest = m.latest_day.to_string();
         let newest = m.reports.last().map(|i| &hcl.reports[*i]);
         let states: Vec<&str> = (0..hcl.kernels.len())
-            .map(
-                |k| match newest.and_then(|r| r.status.get(k)).map(|s| s.state) {
-                    Some(super::hcl::MachineState::Ok) => "yes",
-                    Some(super::hcl::MachineState::Fails) => "no",
-                    _ => "unknown",
-                },
-            )
+            .map(|k| {
+                newest
+                    .and_then(|r| r.status.get(k))
+                    .map_or(Tri::Unknown, |s| s.state().dom0_works())
+                    .as_str()
+            })
             .collect();
         let mut row = vec![
             m.brand.as_str(),
             m.model.as_str(),
             m.machine_type.as_str(),
             n.as_str(),
-            m.latest_day.as_str(),
+            latest.as_str(),
             url.as_str(),
         ];
         row.extend(states);
@@ -75,12 +77,8 @@ pub fn devices(hcl: &Hcl) -> String {
     record(&mut out, &head);
     for d in &hcl.devices {
         let n = d.reports.len().to_string();
-        let role = role_name(d.role);
-        let verdicts: Vec<String> = d
-            .per_kernel
-            .iter()
-            .map(|c| verdict_name(c.verdict).to_owned())
-            .collect();
+        let role = d.role.as_str();
+        let verdicts: Vec<&str> = d.per_kernel.iter().map(|c| c.verdict.as_str()).collect();
         let mut row = vec![
             d.key.bus.as_str(),
             d.key.id.as_str(),
@@ -89,7 +87,7 @@ pub fn devices(hcl: &Hcl) -> String {
             role,
             n.as_str(),
         ];
-        row.extend(verdicts.iter().map(String::as_str));
+        row.extend(verdicts);
         record(&mut out, &row);
     }
     out
@@ -123,7 +121,7 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
     }
     for l in &r.losses {
         let n = l.machine_count.to_string();
-        let detail = format!("{}: {}", verdict_name(l.verdict), l.reason);
+        let detail = format!("{}: {}", l.verdict, l.reason);
         record(
             &mut out,
             &[
@@ -132,7 +130,7 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
                 &l.from,
                 &l.device.id,
                 &l.name,
-                role_name(l.role),
+                l.role.as_str(),
                 &n,
                 "",
                 "",
@@ -152,7 +150,7 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
                     "",
                     &i.device.id,
                     &i.name,
-                    role_name(i.role),
+                    i.role.as_str(),
                     &n,
                     "",
                     "",
@@ -163,27 +161,6 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
         }
     }
     out
-}
-
-pub fn role_name(r: hcl_data::Role) -> &'static str {
-    match r {
-        hcl_data::Role::Dom0 => "dom0",
-        hcl_data::Role::Assignable => "assignable",
-        hcl_data::Role::Other => "other",
-    }
-}
-
-pub fn verdict_name(v: hcl_data::Verdict) -> &'static str {
-    use hcl_data::Verdict::*;
-    match v {
-        Supported => "supported",
-        Deprecated => "deprecated",
-        ExtraPackage => "extra_package",
-        FirmwareMissing => "firmware_missing",
-        Disabled => "disabled",
-        NoDriver => "no_driver",
-        Unknown => "unknown",
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Which reports a page or a kernel report looks at.
 
+use hcl_data::Day;
 use serde::{Deserialize, Serialize};
 
 use super::AnalysisError;
@@ -43,7 +44,7 @@ impl Filter {
             to: clean(&self.to),
         };
         for d in [&f.from, &f.to].into_iter().flatten() {
-            if !is_day(d) {
+            if Day::parse(d).is_none() {
                 return Err(AnalysisError::BadDate(d.clone()));
             }
         }
@@ -59,17 +60,18 @@ impl Filter {
 
     /// Query string (`type=laptop&qubes=4.2`) for links that keep the filter.
     pub fn query(&self) -> String {
-        let mut parts = Vec::new();
-        let mut push = |k: &str, v: &Option<String>| {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [
+            ("type", &self.machine_type),
+            ("qubes", &self.qubes),
+            ("from", &self.from),
+            ("to", &self.to),
+        ] {
             if let Some(v) = v {
-                parts.push(format!("{k}={}", url_encode(v)));
+                q.append_pair(k, v);
             }
-        };
-        push("type", &self.machine_type);
-        push("qubes", &self.qubes);
-        push("from", &self.from);
-        push("to", &self.to);
-        parts.join("&")
+        }
+        q.finish()
     }
 
     /// Whether a report passes. Call on a [`Filter::normalized`] filter.
@@ -82,8 +84,9 @@ impl Filter {
         }
         if self.from.is_some() || self.to.is_some() {
             let day = report_day(r);
-            if self.from.as_deref().is_some_and(|f| day < f)
-                || self.to.as_deref().is_some_and(|t| day > t)
+            let bound = |b: &Option<String>| b.as_deref().and_then(Day::parse);
+            if bound(&self.from).is_some_and(|f| day < f)
+                || bound(&self.to).is_some_and(|t| day > t)
             {
                 return false;
             }
@@ -109,29 +112,15 @@ impl Filter {
 }
 
 /// The day a report describes: the day it was made, else the day it arrived.
-pub(crate) fn report_day(r: &StoredReport) -> &str {
-    let g = r.report.generated_on.trim();
-    if is_day(g) {
-        g
-    } else {
-        r.received_at.get(..10).unwrap_or("")
+pub(crate) fn report_day(r: &StoredReport) -> Day {
+    match &r.report.generated_on {
+        day @ Day::On(_) => day.clone(),
+        Day::Unknown | Day::Unreadable(_) => r
+            .received_at
+            .get(..10)
+            .and_then(Day::parse)
+            .unwrap_or_default(),
     }
-}
-
-fn is_day(s: &str) -> bool {
-    let b = s.as_bytes();
-    let shape = b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        });
-    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
-    shape
-        && num(5..7).is_some_and(|m| (1..=12).contains(&m))
-        && num(8..10).is_some_and(|d| (1..=31).contains(&d))
 }
 
 fn norm_version(v: &str) -> String {
@@ -145,19 +134,6 @@ fn version_matches(have: &str, want: &str) -> bool {
         Some(rest) => !rest.starts_with(|c: char| c.is_ascii_digit()),
         None => false,
     }
-}
-
-/// Percent-encode a query value (everything but unreserved characters).
-pub(crate) fn url_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 #[cfg(test)]

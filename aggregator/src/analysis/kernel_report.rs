@@ -3,10 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use hcl_data::{Role, Verdict};
+use hcl_data::{Category, MachineState, Role, Verdict};
 use serde::Serialize;
 
-use super::hcl::{DeviceKey, DeviceRow, Hcl, KernelInfo, MachineState, ReportView};
+use super::hcl::{Hcl, KernelInfo};
+use super::keys::DeviceKey;
+use super::view::{DeviceRow, ReportView};
 use super::{AnalysisError, Filter};
 
 /// At most this many machines are named per device; the count is always complete.
@@ -65,7 +67,7 @@ pub struct Loss {
     pub device: DeviceKey,
     pub device_url: Option<String>,
     pub name: String,
-    pub category: String,
+    pub category: Category,
     pub role: Role,
     /// Verdict of `to` (worst over the variants seen).
     pub verdict: Verdict,
@@ -163,9 +165,7 @@ pub fn kernel_report(
                 let (Some(a), Some(b)) = (d.coverage.get(base), d.coverage.get(to)) else {
                     continue;
                 };
-                // `unknown` is no data, not a known loss.
-                if a.verdict.is_driven() && !b.verdict.is_driven() && b.verdict != Verdict::Unknown
-                {
+                if b.verdict.lost_against(a.verdict) {
                     let e = losses.entry((to, d.key.clone())).or_insert_with(|| Loss {
                         from: hcl.kernels[base].id.clone(),
                         to: hcl.kernels[to].id.clone(),
@@ -220,20 +220,17 @@ pub fn kernel_report(
                     add_machine(&mut e.machine_count, &mut e.machines, &mut e.last, ri, r);
                 }
                 if let Some(s) = &c.rhel_status {
-                    let detail = if s.name.is_empty() {
-                        format!("{} (by {})", s.status, s.by)
-                    } else {
-                        format!("{} (by {}: {})", s.status, s.by, s.name)
-                    };
+                    let detail = s.detail();
                     let e = rhel
                         .entry((k, d.key.clone(), detail.clone()))
                         .or_insert_with(|| issue(hcl, k, d, c.verdict, detail));
                     e.partial |= c.partial;
                     add_machine(&mut e.machine_count, &mut e.machines, &mut e.last, ri, r);
                 } else if c.verdict == Verdict::Disabled {
+                    let detail = Verdict::Disabled.as_str().to_owned();
                     let e = rhel
-                        .entry((k, d.key.clone(), "disabled".to_owned()))
-                        .or_insert_with(|| issue(hcl, k, d, c.verdict, "disabled".to_owned()));
+                        .entry((k, d.key.clone(), detail.clone()))
+                        .or_insert_with(|| issue(hcl, k, d, c.verdict, detail));
                     add_machine(&mut e.machine_count, &mut e.machines, &mut e.last, ri, r);
                 }
             }
@@ -299,7 +296,7 @@ fn share(hcl: &Hcl, k: usize) -> KernelShare {
     };
     for r in &hcl.reports {
         let Some(st) = r.status.get(k) else { continue };
-        match st.state {
+        match st.state() {
             MachineState::Ok => s.ok += 1,
             MachineState::Fails => s.fails += 1,
             MachineState::NoData => {

@@ -3,7 +3,6 @@
 use std::fmt::Write;
 
 use super::KernelChoiceReport;
-use super::csv::{role_name, verdict_name};
 
 /// Rows per table: a forum post should stay readable; the web page has everything.
 const ROWS: usize = 25;
@@ -74,9 +73,9 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
                 code(&l.device.id),
                 esc(&l.name),
                 if l.partial { " (partial ids)" } else { "" },
-                role_name(l.role),
+                l.role.as_str(),
                 l.machine_count,
-                verdict_name(l.verdict),
+                l.verdict.as_str(),
                 esc(&l.reason)
             );
         }
@@ -105,7 +104,7 @@ pub fn kernel_report(r: &KernelChoiceReport) -> String {
                 esc(&i.kernel),
                 code(&i.device.id),
                 esc(&i.name),
-                role_name(i.role),
+                i.role.as_str(),
                 i.machine_count,
                 esc(&i.detail)
             );

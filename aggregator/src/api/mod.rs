@@ -21,11 +21,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::store::PutOutcome;
 
-/// The API routes, merged into [`crate::app::router`].
+/// The API routes, merged into the route table of `app.rs`.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/reports", post(upload))

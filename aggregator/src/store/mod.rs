@@ -222,22 +222,17 @@ fn decode(
 
 /// Now as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T07:00:00.123Z`.
 pub fn now_rfc3339() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    rfc3339(d.as_secs(), d.subsec_millis())
+    let t = jiff::Timestamp::now();
+    rfc3339(
+        t.as_second().max(0).unsigned_abs(),
+        t.subsec_millisecond().unsigned_abs(),
+    )
 }
 
 fn rfc3339(secs: u64, millis: u32) -> String {
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    let (year, month, day) = hcl_data::civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let nanos = i32::try_from(millis.min(999) * 1_000_000).unwrap_or(0);
+    let t = jiff::Timestamp::new(i64::try_from(secs).unwrap_or(0), nanos).unwrap_or_default();
+    t.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 #[cfg(test)]

@@ -74,7 +74,7 @@ impl std::fmt::Debug for PageCache {
 }
 
 impl PageCache {
-    pub fn new(catalog: Arc<hcl_kernels::Catalog>, upload_lag: Duration) -> Self {
+    pub fn new(catalog: Arc<hcl_kernel_engine::Catalog>, upload_lag: Duration) -> Self {
         PageCache {
             coverage: Arc::new(CoverageCache::new(catalog)),
             generation: AtomicU64::new(0),
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn a_snapshot_is_served_until_a_write_invalidates_it() {
-        let catalog = Arc::new(hcl_kernels::Catalog::from_profiles(Vec::new()));
+        let catalog = Arc::new(hcl_kernel_engine::Catalog::from_profiles(Vec::new()));
         let cache = PageCache::new(catalog.clone(), DEFAULT_UPLOAD_LAG);
         let all = Filter::default();
         let laptops = Filter {

@@ -22,11 +22,10 @@ impl Params {
             page: 1,
             ..Params::default()
         };
-        for pair in query.unwrap_or("").split('&').filter(|s| !s.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let (k, v) = (decode(k), decode(v));
+        // `+` is a space, bad escapes stay as they are, bad UTF-8 is replaced.
+        for (k, v) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
             let v = v.trim().to_owned();
-            match k.as_str() {
+            match k.as_ref() {
                 "format" => p.format = Some(v.to_ascii_lowercase()),
                 "type" => p.filter.machine_type = Some(v),
                 "qubes" => p.filter.qubes = Some(v),
@@ -48,33 +47,6 @@ impl Params {
     }
 }
 
-/// Percent-decoding with `+` as space; invalid escapes stay as they are, invalid UTF-8 is
-/// replaced.
-pub fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = s
-                    .get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(v) = hex {
-                    out.push(v);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            c => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,8 +62,10 @@ mod tests {
 
     #[test]
     fn bad_escapes_do_not_fail() {
-        assert_eq!(decode("%zz%4"), "%zz%4");
-        assert_eq!(decode("%ff"), "\u{fffd}");
-        assert_eq!(decode("a+b%20c"), "a b c");
+        let baseline = |q: &str| Params::parse(Some(q)).baseline.unwrap_or_default();
+        assert_eq!(baseline("baseline=%zz%4"), "%zz%4");
+        assert_eq!(baseline("baseline=%ff"), "\u{fffd}");
+        assert_eq!(baseline("baseline=a+b%20c"), "a b c");
+        assert_eq!(baseline("%62aseline=x"), "x");
     }
 }

@@ -242,7 +242,11 @@ pub fn start_server(config: Config) -> TestServer {
     let url = format!("sqlite://{}", dir.path().join("hcl.db").display());
     let (addr, state) = rt.block_on(async {
         let store = hcl_aggregator::store::open(&url).await.expect("open store");
-        let state = AppState::new(store, Arc::new(hcl_kernels::Catalog::default()), config);
+        let state = AppState::new(
+            store,
+            Arc::new(hcl_kernel_engine::Catalog::default()),
+            config,
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");

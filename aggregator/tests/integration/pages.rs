@@ -620,7 +620,7 @@ fn odd_reports_render_every_page_of_the_static_site() {
     escape.id = "../../escape".into();
     reports.push(escape);
 
-    let catalog = std::sync::Arc::new(hcl_kernels::Catalog::embedded().expect("catalog"));
+    let catalog = std::sync::Arc::new(hcl_kernel_engine::Catalog::embedded().expect("catalog"));
     let hcl = Hcl::build(reports, &CoverageCache::new(catalog));
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");

@@ -4,7 +4,7 @@
 
 use hcl_kernels::binary::fuzzing::{read_module, read_package};
 use hcl_kernels::binary::{ModuleInfo, ModuleSet};
-use hcl_kernels::{Profile, ProfileMeta};
+use hcl_kernels::{ProfileBuilder, ProfileMeta};
 
 use crate::profile::round_trip;
 
@@ -60,5 +60,5 @@ fn set_ok(set: &ModuleSet) {
         id: "fuzz".into(),
         ..Default::default()
     };
-    round_trip(&Profile::from_module_set(meta, set, None));
+    round_trip(&ProfileBuilder::from_module_set(meta, set, None).build());
 }

@@ -618,6 +618,7 @@ mod tests {
     #[test]
     fn schema_keys_are_all_the_field_names() {
         use crate::report::*;
+        use crate::{Day, KernelSummary, RhelStatus};
         let some = || Some("x".to_owned());
         let coverage = Coverage {
             firmware: vec![FirmwareNeed {
@@ -639,7 +640,7 @@ mod tests {
         let report = Report {
             schema_version: 1,
             report_id: "r".into(),
-            generated_on: String::new(),
+            generated_on: Day::default(),
             generator: "g".into(),
             origin: Origin::Probe,
             system: System {
@@ -651,7 +652,7 @@ mod tests {
                 virtualization: some(),
                 tpm: some(),
                 memory_mib: Some(1),
-                boot_mode: some(),
+                boot_mode: Some("x".into()),
                 running_kernel: some(),
                 distro: some(),
                 hcl_text: Some(HclText {

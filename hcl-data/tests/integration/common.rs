@@ -132,6 +132,7 @@ pub fn sample_report() -> Report {
                 assignable_total: 1,
                 assignable_covered: 1,
                 dom0_ok: true,
+                ..Default::default()
             },
         )]),
         qubes: None,

@@ -272,7 +272,7 @@ fn privacy_check_finds_nothing_in_the_real_hcl_hardware_text() {
     for name in hcl_names() {
         let bytes = hcl_bytes(name);
         let mut strings = Vec::new();
-        for doc in raw_docs(&bytes) {
+        for doc in raw_docs(bytes) {
             raw_strings(&doc, "", &mut strings);
         }
         for (key, text) in strings {
@@ -308,7 +308,7 @@ fn imported_hcl_reports_carry_no_credit_link_or_identifier() {
     let mut checked = 0;
     for name in hcl_names() {
         let bytes = hcl_bytes(name);
-        let text = String::from_utf8_lossy(&bytes);
+        let text = String::from_utf8_lossy(bytes);
         let Ok(report) = qubes_hcl::from_yaml(&text, name) else {
             continue;
         };
@@ -316,7 +316,7 @@ fn imported_hcl_reports_carry_no_credit_link_or_identifier() {
         assert!(found.is_empty(), "{name}: {found:?}");
         let json = serde_json::to_string(&report).unwrap();
         let mut strings = Vec::new();
-        for doc in raw_docs(&bytes) {
+        for doc in raw_docs(bytes) {
             raw_strings(&doc, "", &mut strings);
         }
         let other_text: String = strings

@@ -273,7 +273,7 @@ fn regression_control_character_in_modinfo_name_breaks_profile() {
         id: "control".into(),
         ..Default::default()
     };
-    let profile = crate::Profile::from_module_set(meta, &set, None);
+    let profile = crate::ProfileBuilder::from_module_set(meta, &set, None).build();
     let names: Vec<&str> = profile
         .data()
         .modules

@@ -321,6 +321,11 @@ impl Pool<'_> {
 }
 
 /// Runs `f` with a pool of module parsers; returns the parsed modules.
+///
+/// A producer and consumers over `std::thread::scope`, kept by hand on purpose: `f` streams
+/// the archives (a .deb's data.tar is read once, in order) and the bounded channel makes it wait
+/// when the parsers fall behind, so only a few modules are in memory at once. rayon's `spawn`
+/// has no such backpressure: every module read ahead would be held until parsed.
 fn with_pool(f: impl FnOnce(&Pool<'_>) -> Result<(), Error>) -> Result<Vec<ModuleInfo>, Error> {
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let (tx, rx) = mpsc::sync_channel::<Job>(workers * 4);

@@ -41,7 +41,7 @@ impl Source {
             });
         }
         let mut magic = [0u8; 8];
-        let n = crate::fsio::open_regular(path)
+        let n = hcl_kernel_engine::fsio::open_regular(path)
             .and_then(|mut f| read_full(&mut f, &mut magic))
             .map_err(Error::io(path))?;
         let kind = match Package::of(magic.get(..n).unwrap_or_default()) {
@@ -107,7 +107,7 @@ impl Package {
 }
 
 fn open<'p>(path: &Path, progress: &'p Progress<'p>) -> Result<impl Read + 'p, Error> {
-    let file = crate::fsio::open_regular(path).map_err(Error::io(path))?;
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(Error::io(path))?;
     Ok(BufReader::with_capacity(
         1 << 16,
         Counting {
@@ -311,7 +311,7 @@ fn import_rpm(
 /// One file of a .deb's data archive (`usr/lib/systemd/boot/efi/systemd-bootx64.efi`), read
 /// with the same readers as the kernel packages; None when the package lacks it.
 pub(super) fn deb_file(path: &Path, wanted: &str, limit: u64) -> Result<Option<Vec<u8>>, Error> {
-    let file = crate::fsio::open_regular(path).map_err(Error::io(path))?;
+    let file = hcl_kernel_engine::fsio::open_regular(path).map_err(Error::io(path))?;
     let wanted = wanted.trim_start_matches("./").trim_start_matches('/');
     let mut found = None;
     ar::for_each_member(

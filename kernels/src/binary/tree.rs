@@ -119,7 +119,7 @@ impl Tree {
         let version = self.version.as_str();
         for (rel, _) in &self.files {
             let path = self.modules_dir.join(rel);
-            let file = crate::fsio::open_regular(&path).map_err(Error::io(&path))?;
+            let file = hcl_kernel_engine::fsio::open_regular(&path).map_err(Error::io(&path))?;
             let counting = Counting {
                 inner: file,
                 progress,
@@ -144,7 +144,8 @@ impl Tree {
                 .map(|r| r.join("boot").join(format!("vmlinuz-{version}")));
             for path in std::iter::once(beside).chain(boot) {
                 if path.is_file() {
-                    let file = crate::fsio::open_regular(&path).map_err(Error::io(&path))?;
+                    let file =
+                        hcl_kernel_engine::fsio::open_regular(&path).map_err(Error::io(&path))?;
                     kept.image =
                         Some(decompress::read_limited(file, 256 << 20).map_err(Error::io(&path))?);
                     break;
@@ -203,7 +204,7 @@ impl Tree {
 
 /// A small text file's bytes, or `None` when it does not exist.
 fn read_text(path: &Path) -> Result<Option<Vec<u8>>, Error> {
-    match crate::fsio::open_regular(path) {
+    match hcl_kernel_engine::fsio::open_regular(path) {
         Ok(f) => decompress::read_limited(f, MAX_TEXT_FILE)
             .map(Some)
             .map_err(Error::io(path)),

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use hcl_data::Verdict;
 use hcl_kernels::{
-    AliasFilter, AliasKind, Catalog, Error, FirmwareList, Profile, ProfileBuilder, ProfileData,
+    AliasFilter, AliasKind, Catalog, FirmwareList, Profile, ProfileBuilder, ProfileData,
     ProfileMeta, build_shipped,
 };
 
@@ -260,7 +260,7 @@ fn bad_profile_bytes_give_errors_naming_the_file() {
     assert!(err.to_string().contains("bad.profile.zst:3"), "{err}");
     assert!(matches!(
         catalog().get("debian-99"),
-        Err(Error::UnknownKernel(id)) if id == "debian-99"
+        Err(hcl_kernel_engine::Error::UnknownKernel(id)) if id == "debian-99"
     ));
 }
 
@@ -472,7 +472,7 @@ fn profile_from_module_set_resolves_like_kmod() {
         id: "from-set".into(),
         ..Default::default()
     };
-    let p = Profile::from_module_set(meta, &set, None);
+    let p = ProfileBuilder::from_module_set(meta, &set, None).build();
     assert_eq!(p.meta.kernel_version, "7.3.4+deb13-amd64");
     assert!(p.meta.records_builtin_aliases);
     let ax200 = p.coverage(

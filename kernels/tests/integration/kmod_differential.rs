@@ -273,7 +273,7 @@ fn filtered_decode_keeps_few_aliases_for_a_machine() {
     let (a, b) = (&filtered.profiles()[0], &filtered.profiles()[1]);
     assert!(matches!(
         hcl_kernels::diff::diff(a, b),
-        Err(hcl_kernels::Error::Filtered(_))
+        Err(hcl_kernel_engine::Error::Filtered(_))
     ));
     assert!(sample::modaliases(&filtered, &["debian-13"], 5, 1).is_err());
 }

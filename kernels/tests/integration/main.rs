@@ -6,3 +6,4 @@ mod engine;
 mod import_binary;
 mod kmod_differential;
 mod props;
+mod verdicts;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hcl_data::{ObservedError, ObservedErrorKind};
-use hcl_kernels::Profile;
+use hcl_kernel_engine::Profile;
 use nix::kmod::{ModuleInitFlags, finit_module};
 
 use crate::stick::layout::ModuleIndex;

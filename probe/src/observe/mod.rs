@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hcl_data::{Observed, ObservedError, ObservedErrorKind};
-use hcl_kernels::{Catalog, Profile};
+use hcl_kernel_engine::{Catalog, Profile};
 
 use crate::root::Root;
 use crate::scan;

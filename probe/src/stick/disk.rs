@@ -118,28 +118,24 @@ static CLOCK: UtcClock = UtcClock;
 
 impl UtcClock {
     fn now() -> fatfs::DateTime {
-        let secs = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let (y, m, d) = hcl_data::civil_from_days(i64::try_from(secs / 86_400).unwrap_or(0));
-        let in_day = secs % 86_400;
-        let clamp = |v: u64| u16::try_from(v).unwrap_or(0);
+        let now = jiff::tz::Offset::UTC.to_datetime(jiff::Timestamp::now());
+        let clamp = |v: i8| u16::try_from(v).unwrap_or(0);
         // DOS dates run from 1980 to 2107.
-        let (y, m, d) = if (1980..=2107).contains(&y) {
-            (y, m, d)
+        let (y, m, d) = if (1980..=2107).contains(&now.year()) {
+            (now.year(), now.month(), now.day())
         } else {
             (1980, 1, 1)
         };
         fatfs::DateTime {
             date: fatfs::Date {
                 year: u16::try_from(y).unwrap_or(1980),
-                month: clamp(u64::from(m)),
-                day: clamp(u64::from(d)),
+                month: clamp(m),
+                day: clamp(d),
             },
             time: fatfs::Time {
-                hour: clamp(in_day / 3600),
-                min: clamp(in_day / 60 % 60),
-                sec: clamp(in_day % 60),
+                hour: clamp(now.hour()),
+                min: clamp(now.minute()),
+                sec: clamp(now.second()),
                 millis: 0,
             },
         }

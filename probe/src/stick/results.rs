@@ -234,7 +234,7 @@ fn device_line(d: &hcl_data::Device, profile: &str, agreement: Option<Agreement>
     let mut s = format!(
         "{} {name} [{}]: bound {}, predicted {}",
         d.bus,
-        d.device_name.as_deref().unwrap_or(&d.category),
+        d.device_name.as_deref().unwrap_or(d.category.as_str()),
         d.driver
             .as_deref()
             .or(d

@@ -5,6 +5,10 @@
 //! server: IP literals, then `/etc/hosts`, then DNS over UDP (A and AAAA, falling back to TCP
 //! when the answer is truncated) to the nameservers listed in `/etc/resolv.conf`, with its
 //! `search` suffixes for a name without a dot.
+//!
+//! Hand-written on purpose: the resolver crates (hickory-resolver and the like) bring an async
+//! runtime and far more than one lookup needs, and the usual way out, a musl target whose
+//! `getaddrinfo` never loads NSS, cannot be installed where this is built.
 
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};

@@ -240,8 +240,8 @@ fn version_names_commit_and_embedded_profiles() {
     );
     assert!(out.contains("built with:   rustc "), "{out}");
     assert!(out.contains("id databases: pci.ids 20"), "{out}");
-    let metas = hcl_kernels::Catalog::embedded_meta().unwrap();
-    assert_eq!(metas.len(), hcl_kernels::SHIPPED_IDS.len());
+    let metas = hcl_kernel_engine::Catalog::embedded_meta().unwrap();
+    assert_eq!(metas.len(), hcl_kernel_engine::SHIPPED_IDS.len());
     assert!(out.contains(&format!("kernel profiles ({} embedded):", metas.len())));
     for m in metas {
         let line = out

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use hcl_data::Report;
-use hcl_kernels::Catalog;
+use hcl_kernel_engine::Catalog;
 use hcl_probe::root::Root;
 use hcl_probe::scan::{Scan, scan};
 
@@ -54,7 +54,7 @@ pub fn scan_tree(dir: &Path) -> Scan {
 pub fn normalized(report: &Report) -> Report {
     let mut r = report.clone();
     r.report_id = "REPORT-ID".to_owned();
-    r.generated_on = "2000-01-01".to_owned();
+    r.generated_on = "2000-01-01".into();
     r.generator = "hcl-probe".to_owned();
     r
 }

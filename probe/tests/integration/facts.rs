@@ -111,7 +111,7 @@ fn facts_of_an_amd_uefi_laptop() {
     );
     assert_eq!(s.tpm.as_deref(), Some("2.0"));
     assert_eq!(s.memory_mib, Some(15936));
-    assert_eq!(s.boot_mode.as_deref(), Some("uefi"));
+    assert_eq!(s.boot_mode, Some(hcl_data::BootMode::Uefi));
     assert_eq!(s.secure_boot, Tri::Yes);
     assert_eq!(s.running_kernel.as_deref(), Some("6.12.48+deb13-amd64"));
     assert_eq!(s.distro.as_deref(), Some("Debian GNU/Linux 13 (trixie)"));
@@ -159,7 +159,7 @@ fn legacy_boot_and_no_iommu() {
     write(tmp.path(), "sys/class/dmi/id/board_name", b"X99-WS\n");
     fs::create_dir_all(tmp.path().join("sys/devices")).unwrap();
     let s = scan_tree(tmp.path()).report.system;
-    assert_eq!(s.boot_mode.as_deref(), Some("legacy"));
+    assert_eq!(s.boot_mode, Some(hcl_data::BootMode::Legacy));
     assert_eq!(s.secure_boot, Tri::No);
     assert_eq!((s.iommu, s.interrupt_remapping), (Tri::No, Tri::No));
     assert_eq!((s.hvm, s.slat), (Tri::Yes, Tri::No));

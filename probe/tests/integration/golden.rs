@@ -103,8 +103,8 @@ fn filtered_profiles_give_the_full_report() {
         let full = serde_json::to_value(normalized(&scan_tree(&fixture).report)).unwrap();
         let root = hcl_probe::root::Root::new(&fixture);
         for pending in [
-            hcl_kernels::Catalog::start_embedded(),
-            hcl_kernels::Catalog::start_dir(dir.path()).unwrap(),
+            hcl_kernel_engine::Catalog::start_embedded(),
+            hcl_kernel_engine::Catalog::start_dir(dir.path()).unwrap(),
         ] {
             let (scan, catalog) = hcl_probe::scan::scan_pending(&root, pending).unwrap();
             assert!(catalog.profiles().iter().all(|p| p.is_filtered()));
@@ -124,7 +124,39 @@ fn damaged_profile_dir_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.profile.zst"), b"not zstd").unwrap();
     let root = hcl_probe::root::Root::new(&fixtures()[0]);
-    let pending = hcl_kernels::Catalog::start_dir(dir.path()).unwrap();
+    let pending = hcl_kernel_engine::Catalog::start_dir(dir.path()).unwrap();
     let err = hcl_probe::scan::scan_pending(&root, pending).unwrap_err();
     assert!(err.to_string().contains("x.profile.zst"), "{err}");
+}
+
+/// The golden files were written through the schema's types: they read back through them to
+/// the same JSON (the closed sets and days serialise as the strings they replaced).
+#[test]
+fn golden_files_read_back_through_the_schema() {
+    for dir in fixtures() {
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let path = repo_root().join(format!("probe/tests/golden/{name}.json"));
+        let golden: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let system: hcl_data::System = serde_json::from_value(golden["system"].clone()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&system).unwrap(),
+            golden["system"],
+            "{name}"
+        );
+        let kernels: std::collections::BTreeMap<String, hcl_data::KernelSummary> =
+            serde_json::from_value(golden["kernels"].clone()).unwrap();
+        assert_eq!(
+            serde_json::to_value(&kernels).unwrap(),
+            golden["kernels"],
+            "{name}"
+        );
+        for d in golden["devices"].as_array().unwrap() {
+            let mut want = d.clone();
+            want.as_object_mut().unwrap().remove("verdicts");
+            let device: hcl_data::Device = serde_json::from_value(want.clone()).unwrap();
+            let mut got = serde_json::to_value(&device).unwrap();
+            got.as_object_mut().unwrap().remove("coverage");
+            assert_eq!(got, want, "{name}");
+        }
+    }
 }

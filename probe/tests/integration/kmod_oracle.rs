@@ -1,19 +1,19 @@
 //! kmod as the oracle: for every device of every captured tree, the drivers the probe reports
 //! for a Debian kernel are exactly what `modprobe -R` answers on that kernel's real module
 //! index (made by `depmod -b` from the real packages: `kernels/tests/make-kmod-roots.sh`,
-//! `hcl_kernels::sample::kmod_root`): the loadable modules, or the built-in drivers when no
+//! `hcl_kernel_engine::sample::kmod_root`): the loadable modules, or the built-in drivers when no
 //! module matches (kmod's lookup order). Without the trees the test fails when `CI` is set and
 //! is skipped loudly otherwise.
 
 use std::collections::BTreeSet;
 use std::process::Command;
 
-use hcl_kernels::sample::{kmod_root, missing_kmod_roots};
+use hcl_kernel_engine::sample::{kmod_root, missing_kmod_roots};
 
 use crate::common::{fixtures, scan_tree};
 
 /// The Debian kernels with a kmod tree, as the kernels crate lists them.
-const DEBIAN: &[(&str, &str)] = &hcl_kernels::sample::KMOD_TREES;
+const DEBIAN: &[(&str, &str)] = &hcl_kernel_engine::sample::KMOD_TREES;
 
 fn kmod_resolve(root: &std::path::Path, ver: &str, modalias: &str) -> BTreeSet<String> {
     let out = Command::new("modprobe")
@@ -48,8 +48,8 @@ fn debian_modules_match_modprobe() {
         let root = kmod_root(ver);
         for scan in &scans {
             for d in &scan.report.devices {
-                let is_usb_device = d.usb.as_ref().is_some_and(|u| u.kind == "device");
-                if is_usb_device || d.bus == "unknown" {
+                // A USB device row summarises its interfaces: it is not looked up.
+                if !d.counts() || d.bus == "unknown" {
                     continue;
                 }
                 let cov = &d.coverage[*id];

@@ -290,7 +290,11 @@ fn regression_tab_in_a_one_line_value_makes_an_invalid_report() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
     tiny_tree(root);
-    write(root, "etc/os-release", b"PRETTY_NAME=\"Debian\tGNU/Linux 12\"\n");
+    write(
+        root,
+        "etc/os-release",
+        b"PRETTY_NAME=\"Debian\tGNU/Linux 12\"\n",
+    );
     write(root, "sys/class/dmi/id/product_name", b"Think\tPad\n");
     write(
         root,

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Regenerates data/kernel-source/: the few kernel source files the binding conditions of the
+# shipped profiles are read from (hcl-kernels build-shipped parses them; see
+# kernels/src/conditions/), for each Debian kernel source package a profile was built from, plus
+# the `CONFIG_DRM_*_FORCE_PROBE` values of the kernels' configs.
+#
+# Source: Debian's linux-source-<series> packages (the kernel tree with Debian's patches applied),
+# fetched with apt-get download from the suites below into $HCL_KSRC_CACHE (default
+# ~/.cache/hcl-probe/kernel-source; about 600 MB). Only the files listed in FILES are kept,
+# xz-compressed, under <package version>/ with their path in the tree.
+# Configs: the /boot/config-* of the kernel packages in $HCL_DEB_CACHE (default
+# ~/.cache/hcl-probe/debs, see kernels/tests/fetch-debian-packages.sh) and the Qubes dom0 config
+# of data/kernel-data/qubes-derived (or ../shared/kernel-data/qubes-derived).
+set -euo pipefail
+
+out="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$out/../.." && pwd)"
+cache="${HCL_KSRC_CACHE:-$HOME/.cache/hcl-probe/kernel-source}"
+debs="${HCL_DEB_CACHE:-$HOME/.cache/hcl-probe/debs}"
+mirror="${HCL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+security="${HCL_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# package=version of each source tree.
+packages=(
+  linux-source-6.1=6.1.176-1
+  linux-source-6.12=6.12.117-1
+  linux-source-7.2=7.2.13-1
+  linux-source-7.3=7.3.4-1~bpo13+1
+)
+FILES=(
+  drivers/gpu/drm/i915/i915_pci.c
+  include/drm/i915_pciids.h
+  include/drm/intel/i915_pciids.h
+  include/drm/intel/xe_pciids.h
+  include/drm/intel/pciids.h
+  drivers/gpu/drm/xe/xe_pci.c
+  drivers/gpu/drm/amd/amdgpu/amdgpu_discovery.c
+  drivers/gpu/drm/nouveau/nvkm/engine/device/base.c
+  drivers/net/wireless/intel/iwlwifi/pcie/drv.c
+  Documentation/gpu/amdgpu/apu-asic-info-table.csv
+  Documentation/gpu/amdgpu/dgpu-asic-info-table.csv
+)
+
+mkdir -p "$cache/lists/partial" "$cache/archives/partial"
+cat >"$cache/sources.list" <<SOURCES
+deb [signed-by=$keyring] $mirror bookworm main
+deb [signed-by=$keyring] $security bookworm-security main
+deb [signed-by=$keyring] $mirror trixie main
+deb [signed-by=$keyring] $security trixie-security main
+deb [signed-by=$keyring] $mirror trixie-backports main
+deb [signed-by=$keyring] $mirror sid main
+SOURCES
+apt_opts=(
+  -o "Dir::Etc::SourceList=$cache/sources.list"
+  -o "Dir::Etc::SourceParts=/dev/null"
+  -o "Dir::State::Lists=$cache/lists"
+  -o "Dir::Cache=$cache"
+  -o "APT::Sandbox::User=root"
+)
+apt-get "${apt_opts[@]}" -qq update
+
+{
+  echo "Kernel source files the binding conditions of the shipped profiles are read from."
+  echo
+  echo "Made by data/kernel-source/extract.sh from Debian's linux-source-<series> packages (the"
+  echo "tree with Debian's patches applied); each file kept as it is in the tree, xz-compressed."
+  echo "Which tree serves which profile: debian-12 6.1.176-1; debian-13 and qubes-6.12 6.12.117-1"
+  echo "(the Qubes profile's pci/usb data was derived from that same tree); debian-sid 7.2.13-1;"
+  echo "debian-13-backports 7.3.4-1~bpo13+1. RHEL profiles have none: no AlmaLinux source is"
+  echo "reachable from here, so their conditions are unknown."
+  echo "force-probe.tsv: CONFIG_DRM_I915_FORCE_PROBE / CONFIG_DRM_XE_FORCE_PROBE per profile, from"
+  echo "the config each profile's kernel was built with."
+  echo
+  echo "Packages:"
+} >"$out/SOURCE.txt"
+
+cd "$cache"
+for spec in "${packages[@]}"; do
+  name=${spec%%=*}
+  version=${spec#*=}
+  deb=$(ls "$cache/${name}_${version/\~/%7e}_all.deb" "$cache/${name}_${version}_all.deb" 2>/dev/null | head -1 || true)
+  if [ -z "$deb" ]; then
+    apt-get "${apt_opts[@]}" -q download "$spec"
+    deb=$(ls "$cache/${name}_"*"_all.deb" | grep -F "$(echo "$version" | sed 's/~/%7e/')" | head -1)
+  fi
+  series=${name#linux-source-}
+  dest="$out/$version"
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  members=()
+  for f in "${FILES[@]}"; do members+=("linux-source-$series/$f"); done
+  # Only the listed members; tar exits non-zero for those absent in this series.
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
+    tar -xJ -C "$dest" --strip-components=1 "${members[@]}" 2>/dev/null || true
+  find "$dest" -type f -exec xz -9e {} +
+  sha=$(sha256sum "$deb" | cut -d' ' -f1)
+  echo "  $name $version ($(basename "$deb") sha256:$sha): $(cd "$dest" && find . -type f | sort | sed 's|^\./||; s|\.xz$||' | tr '\n' ' ')" >>"$out/SOURCE.txt"
+  echo "extract.sh: $name $version: $(find "$dest" -type f | wc -l) files"
+done
+
+# The force_probe defaults.
+config_of() { # deb-glob
+  local deb
+  deb=$(ls $debs/$1 2>/dev/null | head -1)
+  [ -n "$deb" ] || { echo "extract.sh: no $1 in $debs (run kernels/tests/fetch-debian-packages.sh)" >&2; exit 1; }
+  dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards --no-anchored --wildcards-match-slash 'boot/config-*' 'usr/lib/modules/*/config' 2>/dev/null || true
+}
+qubes_config() {
+  for d in "$repo/data/kernel-data/qubes-derived/qubes-6.12" "$repo/../shared/kernel-data/qubes-derived/qubes-6.12"; do
+    if [ -f "$d/config.xz" ]; then xz -dc "$d/config.xz"; return; fi
+    if [ -f "$d/config" ]; then cat "$d/config"; return; fi
+  done
+  echo "extract.sh: no Qubes 6.12 config found" >&2
+  exit 1
+}
+{
+  printf '#profile\toption\tvalue\tfrom\n'
+  for entry in \
+    "debian-12 linux-image-6.1.0-50-amd64_6.1.176-1_amd64.deb" \
+    "debian-13 linux-image-6.12.117+deb13-amd64_6.12.117-1_amd64.deb" \
+    "debian-13-backports linux-base-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb" \
+    "debian-sid linux-base-7.2.13+deb14-amd64_7.2.13-1_amd64.deb" \
+    "qubes-6.12 qubes-derived/qubes-6.12/config"; do
+    read -r profile from <<<"$entry"
+    if [ "$profile" = qubes-6.12 ]; then text=$(qubes_config); else text=$(config_of "$from"); fi
+    for opt in CONFIG_DRM_I915_FORCE_PROBE CONFIG_DRM_XE_FORCE_PROBE; do
+      line=$(grep -E "^$opt=|^# $opt is not set" <<<"$text" || true)
+      value=$(sed -n "s/^$opt=\"\\(.*\\)\"$/\\1/p" <<<"$line")
+      [ -n "$line" ] || value="(not set)"
+      printf '%s\t%s\t%s\t%s\n' "$profile" "$opt" "${value:-}" "$from"
+    done
+  done
+} >"$out/force-probe.tsv"
+echo "extract.sh: wrote $out/SOURCE.txt and force-probe.tsv"
