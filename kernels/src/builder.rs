@@ -155,7 +155,9 @@ impl ProfileBuilder {
             .any(|m| m.aliases.iter().any(|a| a.starts_with("pci:")));
         let mut b = ProfileBuilder::new(meta);
         for (list, builtin) in [(&set.modules, false), (&set.builtin, true)] {
-            for m in list {
+            // A name from a file path (a tar entry, a modules.builtin line) can hold anything;
+            // one with a control character is no module and cannot be written in a profile.
+            for m in list.iter().filter(|m| is_plain(&m.name)) {
                 let entry = b.module(&m.name);
                 if builtin {
                     entry.builtin = true;
@@ -169,7 +171,7 @@ impl ProfileBuilder {
                 {
                     entry.extra = true;
                 }
-                for f in &m.firmware {
+                for f in m.firmware.iter().filter(|f| is_plain(f)) {
                     if !entry.firmware.contains(f) {
                         entry.firmware.push(f.clone());
                     }
@@ -179,16 +181,17 @@ impl ProfileBuilder {
                 } else {
                     AliasKind::Module
                 };
-                for a in &m.aliases {
+                for a in m.aliases.iter().filter(|a| is_plain(a)) {
                     b.add_alias(kind, a, &m.name);
                 }
             }
         }
         b.firmware = firmware.or_else(|| {
-            (!set.firmware_files.is_empty()).then(|| {
+            let files: Vec<&String> = set.firmware_files.iter().filter(|f| is_plain(f)).collect();
+            (!files.is_empty()).then(|| {
                 FirmwareList::from_pairs(
-                    set.firmware_files
-                        .iter()
+                    files
+                        .into_iter()
                         .map(|f| (f.clone(), "(imported sources)".to_owned())),
                 )
             })
@@ -222,6 +225,12 @@ impl ProfileBuilder {
         let refs: Vec<&ProfileBuilder> = sources.iter().collect();
         infer_builtins(self, &refs)
     }
+}
+
+/// Whether a name read from a binary source fits a field of the profile's text form, which
+/// separates fields with tabs and records with line ends.
+fn is_plain(s: &str) -> bool {
+    !s.chars().any(char::is_control)
 }
 
 /// Kernel series as a number on one line of releases: 6.1 -> 601, 6.19 -> 619, 7.0 -> 620.

@@ -7,7 +7,7 @@
 
 use hcl_data::{BootMode, System, Tri};
 
-use crate::root::Root;
+use crate::root::{Root, printable_line};
 
 const DMI: &str = "sys/class/dmi/id";
 /// EFI global variable GUID (SecureBoot lives under it).
@@ -111,7 +111,7 @@ fn read_cpu(root: &Root, sys: &mut System) {
         kept.push('\n');
         let value = value.trim();
         match key {
-            "model name" => sys.cpu = Some(value.to_owned()),
+            "model name" => sys.cpu = Some(printable_line(value.as_bytes()).0),
             "flags" => flags = value.split_whitespace().map(str::to_owned).collect(),
             "vmx flags" => vmx_flags = value.split_whitespace().map(str::to_owned).collect(),
             _ => {}
@@ -206,7 +206,7 @@ fn read_distro(root: &Root) -> Option<String> {
         }
         kept.push_str(line);
         kept.push('\n');
-        let v = v.trim().trim_matches('"').to_owned();
+        let v = printable_line(v.trim().trim_matches('"').as_bytes()).0;
         match k {
             "PRETTY_NAME" => pretty = Some(v),
             "NAME" => name = Some(v),

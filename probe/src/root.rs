@@ -233,7 +233,7 @@ impl Root {
     /// `\xNN` (with a warning) so nothing is silently lost or mangled.
     pub fn read_attr(&self, rel: &str) -> Option<String> {
         let bytes = self.read_bytes(rel)?;
-        let (text, clean) = printable(&bytes);
+        let (text, clean) = printable_line(&bytes);
         if !clean {
             self.warn(
                 rel,
@@ -404,6 +404,18 @@ pub fn printable(bytes: &[u8]) -> (String, bool) {
             }
             (out, false)
         }
+    }
+}
+
+/// [`printable`] for a one-line value (an attribute, a modalias, a field of a text file): a
+/// tab is escaped as well, since the report's one-line fields refuse every control character
+/// (a tab in `/etc/os-release` made an invalid report).
+pub fn printable_line(bytes: &[u8]) -> (String, bool) {
+    let (text, clean) = printable(bytes);
+    if text.contains('\t') {
+        (text.replace('\t', "\\x09"), false)
+    } else {
+        (text, clean)
     }
 }
 

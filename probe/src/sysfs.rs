@@ -111,7 +111,7 @@ fn hex_attr(root: &Root, rel: &str) -> Option<String> {
 fn read_device(root: &Root, rel: &str) -> Option<Found> {
     let modalias_rel = format!("{rel}/modalias");
     let bytes = root.read_bytes(&modalias_rel)?;
-    let (text, printable) = crate::root::printable(&bytes);
+    let (text, printable) = crate::root::printable_line(&bytes);
     if text.is_empty() {
         root.warn(&modalias_rel, "empty modalias; device skipped");
         return None;

@@ -1,7 +1,8 @@
 //! `query`: a request target (path and query string) sent to the aggregator's whole router
 //! (`hcl_aggregator::router`), in process, against a store holding a few real Qubes HCL
 //! reports. Every answer is a client error or a page, never a 5xx, and carries the security
-//! headers; an HTML page never repeats a query value with markup in it; the filter a page
+//! headers; an HTML page never repeats a query value with markup in it (beyond what the same
+//! page shows for that value with `<` made `X`: the page's own tags); the filter a page
 //! parses ([`Params::parse`]) survives the links the pages write ([`Filter::query`]).
 //!
 //! Input: one byte picking the `Accept` header, then the request target.
@@ -71,32 +72,18 @@ pub fn query(data: &[u8]) {
     };
     let target = String::from_utf8_lossy(target);
     let query_string = target.split_once('?').map(|(_, q)| q);
-    let params = Params::parse(query_string);
-    filter_survives_links(&params);
+    filter_survives_links(&Params::parse(query_string));
 
     let uri = if target.starts_with('/') {
         target.into_owned()
     } else {
         format!("/{target}")
     };
-    let mut req = Request::builder().uri(uri.as_str());
-    if let Some(accept) = ACCEPT[usize::from(sel) % ACCEPT.len()] {
-        req = req.header(header::ACCEPT, accept);
-    }
+    let accept = ACCEPT[usize::from(sel) % ACCEPT.len()];
     // Bytes no HTTP server would take as a request target are refused before the router.
-    let Ok(req) = req.body(Body::empty()) else {
+    let Some((status, headers, body)) = get(&uri, accept) else {
         return;
     };
-    let s = server();
-    let (status, headers, body) = s.rt.block_on(async {
-        let mut app = s.app.clone();
-        let resp = app.call(req).await.expect("infallible");
-        let (parts, body) = resp.into_parts();
-        let body = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .expect("response body");
-        (parts.status, parts.headers, body)
-    });
     assert!(
         !status.is_server_error(),
         "GET {uri:?} answered {status}: {}",
@@ -113,27 +100,66 @@ pub fn query(data: &[u8]) {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("text/html"));
-    if html && status == StatusCode::OK {
-        let body = String::from_utf8_lossy(&body);
-        for v in [
-            &params.filter.machine_type,
-            &params.filter.qubes,
-            &params.filter.from,
-            &params.filter.to,
-            &params.baseline,
-        ]
-        .into_iter()
-        .flatten()
-        .chain(&params.candidates)
-        {
-            if v.contains('<') {
-                assert!(
-                    !body.contains(v.as_str()),
-                    "GET {uri:?}: {v:?} in the page unescaped"
-                );
-            }
-        }
+    if !(html && status == StatusCode::OK) {
+        return;
     }
+    // The query the router saw: `http` drops a `#fragment` and what follows it.
+    let Ok(parsed) = uri.parse::<axum::http::Uri>() else {
+        return;
+    };
+    let params = Params::parse(parsed.query());
+    let marked: Vec<&String> = [
+        &params.filter.machine_type,
+        &params.filter.qubes,
+        &params.filter.from,
+        &params.filter.to,
+        &params.baseline,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(&params.candidates)
+    .filter(|v| v.contains('<'))
+    .collect();
+    if marked.is_empty() {
+        return;
+    }
+    // The page's own markup (`<td`, `<a href`) is no echo: a value counts as repeated only
+    // where it occurs more often than in the same page asked with each `<` of the query made
+    // an `X`, whose echoes then hold `X` instead.
+    let neutral_uri = uri
+        .replace("%3C", "X")
+        .replace("%3c", "X")
+        .replace('<', "X");
+    let Some((_, _, neutral)) = get(&neutral_uri, accept) else {
+        return;
+    };
+    let body = String::from_utf8_lossy(&body);
+    let neutral = String::from_utf8_lossy(&neutral);
+    for v in marked {
+        assert!(
+            body.matches(v.as_str()).count() <= neutral.matches(v.as_str()).count(),
+            "GET {uri:?}: {v:?} in the page unescaped"
+        );
+    }
+}
+
+/// One GET through the router; None when `uri` is no valid request target.
+fn get(uri: &str, accept: Option<&str>) -> Option<(StatusCode, header::HeaderMap, Vec<u8>)> {
+    let mut req = Request::builder().uri(uri);
+    if let Some(accept) = accept {
+        req = req.header(header::ACCEPT, accept);
+    }
+    let req = req.body(Body::empty()).ok()?;
+    let s = server();
+    Some(s.rt.block_on(async {
+        let mut app = s.app.clone();
+        let resp = app.call(req).await.expect("infallible");
+        let (parts, body) = resp.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("response body");
+        (parts.status, parts.headers, body.to_vec())
+    }))
 }
 
 /// A normalised filter written into a link by [`hcl_aggregator::analysis::Filter::query`] and
@@ -143,9 +169,11 @@ fn filter_survives_links(params: &Params) {
         return;
     };
     let link = filter.query();
+    // What `application/x-www-form-urlencoded` leaves as it is (`*`, and `+` for a space):
+    // nothing that HTML or a URL would read otherwise.
     assert!(
         link.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.~%=&".contains(&b)),
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.*+%=&".contains(&b)),
         "link {link:?} needs escaping"
     );
     let back = Params::parse(Some(&link)).filter.normalized();

@@ -24,11 +24,9 @@ use hcl_probe::root::Root;
 /// What the canary files outside the tree hold: a valid modalias and DMI string.
 pub const CANARY: &str = "acpi:CANARYOUTSIDEROOT:";
 
-/// Whether content from outside the root in a report fails the target. The probe resolves
-/// paths inside `--root` from the privacy branch's commit 7e0c80f ("every path resolved inside
-/// --root as a chroot would", issue 8 item 3); on a branch without it, links that leave the tree
-/// are followed, which this target would report at once. Set to `true` once that is merged.
-pub const CHECK_CONFINEMENT: bool = false;
+/// Whether content from outside the root in a report fails the target: yes, since the probe
+/// resolves every path inside `--root` as a chroot would (commit 7e0c80f, issue 8 item 3).
+pub const CHECK_CONFINEMENT: bool = true;
 
 /// Path words: byte `i` (1..=31) in a path stands for `WORDS[i - 1]`.
 pub const WORDS: [&str; 31] = [

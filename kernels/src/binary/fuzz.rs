@@ -235,6 +235,59 @@ fn samples_import() {
     assert_eq!(rpm.firmware_files, ["e1000e/x.bin"]);
 }
 
+/// Found by the `deb` fuzz target: a `.modinfo` `name=` holding a line end (and, alike, a tab
+/// or line end in an alias, a firmware name, a modules.builtin line or a firmware file's path)
+/// went into the profile's text form as is, which then did not decode ("module record needs
+/// name, flags, source"). Such strings are no module's; the file name names the module.
+#[test]
+fn regression_control_character_in_modinfo_name_breaks_profile() {
+    let ko = elf_module(
+        b"alias=pci:v00008086d000010D3sv*sd*bc*sc*i*\0alias=usb:v1\tx\0alias=usb:v2\nA\0\
+          firmware=e1000e/x.bin\0firmware=a\nM\tb\0name=e1000e\nvermagic=6.1 x\0",
+        true,
+    );
+    let control = tar_of(&[("./control", b"Package: p\nVersion: 1\n")]);
+    let data = tar_of(&[
+        ("./lib/modules/6.1.0-test/kernel/drivers/e1000e.ko", &ko),
+        (
+            "./lib/modules/6.1.0-test/modules.builtin",
+            b"kernel/a\tb.ko\nkernel/zswap.ko\n",
+        ),
+        ("./lib/firmware/x\ny.bin", b"fw"),
+        ("./lib/firmware/e1000e/x.bin", b"fw"),
+    ]);
+    let deb = ar_of(&[
+        ("debian-binary", b"2.0\n"),
+        ("control.tar", &control),
+        ("data.tar", &data),
+    ]);
+    let set = import(&deb, "control.deb").unwrap();
+    assert_eq!(set.modules[0].name, "e1000e", "named by its file");
+    assert_eq!(
+        set.modules[0].aliases,
+        ["pci:v00008086d000010D3sv*sd*bc*sc*i*"]
+    );
+    assert_eq!(set.modules[0].firmware, ["e1000e/x.bin"]);
+
+    let meta = crate::ProfileMeta {
+        id: "control".into(),
+        ..Default::default()
+    };
+    let profile = crate::ProfileBuilder::from_module_set(meta, &set, None).build();
+    let names: Vec<&str> = profile
+        .data()
+        .modules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["e1000e", "zswap"]);
+    let fw = profile.data().firmware.as_ref().expect("firmware files");
+    let files: Vec<&str> = fw.files.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(files, ["e1000e/x.bin"]);
+    let again = crate::Profile::decode(&profile.encode().unwrap(), "again").unwrap();
+    assert_eq!(again.data(), profile.data());
+}
+
 #[test]
 fn links_are_read_once_and_firmware_links_count() {
     let ko = elf_module(MODINFO, true);

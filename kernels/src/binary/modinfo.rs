@@ -46,11 +46,15 @@ impl Modinfo {
     }
 }
 
-/// The `key=value` strings of a section; padding NULs and strings without `=` are skipped.
+/// The `key=value` strings of a section; padding NULs, strings without `=` and strings with a
+/// control character are skipped.
 fn entries(section: &[u8]) -> impl Iterator<Item = (String, String)> + '_ {
     section
         .split(|&b| b == 0)
         .filter(|s| !s.is_empty())
+        // No real name, alias or firmware path holds one, and a tab or line end in a value
+        // would split a record of the profile's text form (a fuzzed `name=` did).
+        .filter(|s| !s.iter().any(|b| b.is_ascii_control()))
         .filter_map(|s| {
             // Values are ASCII in practice; a stray byte must not lose the whole module.
             let text = String::from_utf8_lossy(s);

@@ -280,3 +280,42 @@ fn xen_backend_modalias_keeps_its_bus() {
     assert_eq!(xen.bus, "xen-backend");
     assert!(!has_warning(&warnings, "vif-1-0"), "{warnings:?}");
 }
+
+/// Found by the `sysfs` fuzz target: a tab inside `/etc/os-release`'s `PRETTY_NAME` went into
+/// `system.distro` as it was, and the probe made a report its own check refuses (one-line
+/// fields take no control character). The same held for a DMI string, the CPU's model name and
+/// a modalias. A tab is now escaped like any other control byte.
+#[test]
+fn regression_tab_in_a_one_line_value_makes_an_invalid_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    tiny_tree(root);
+    write(
+        root,
+        "etc/os-release",
+        b"PRETTY_NAME=\"Debian\tGNU/Linux 12\"\n",
+    );
+    write(root, "sys/class/dmi/id/product_name", b"Think\tPad\n");
+    write(
+        root,
+        "proc/cpuinfo",
+        b"processor\t: 0\nmodel name\t: Test\tCPU\nflags\t\t: fpu vmx ept\n\n",
+    );
+    write(
+        root,
+        "sys/devices/platform/tabbed/modalias",
+        b"platform:tab\tbed\n",
+    );
+    let (report, _) = scan_with_warnings(root);
+    let s = &report.system;
+    assert_eq!(s.distro.as_deref(), Some("Debian\\x09GNU/Linux 12"));
+    assert_eq!(s.model.as_deref(), Some("Think\\x09Pad"));
+    assert_eq!(s.cpu.as_deref(), Some("Test\\x09CPU"));
+    assert!(
+        report
+            .devices
+            .iter()
+            .any(|d| d.modalias.contains("tab\\x09bed")),
+        "the modalias is kept, escaped"
+    );
+}
