@@ -415,6 +415,7 @@ mod tests {
             usb_kind: None,
             sysfs_path: Some("/sys/devices/pci0000:00/0000:00:14.0".into()),
             coverage: Vec::new().into(),
+            observed: None,
             class: Some(class.into()),
             passthrough: verdict.map(|verdict| Passthrough {
                 verdict,

@@ -170,9 +170,12 @@ fn hcl_imports_stay_version_1_with_the_ids_stored_before_the_bump() {
     assert_eq!((name, r.content_id().as_str()), (name, PINNED_IMPORT_ID));
 }
 
-/// The content id of the first HCL file's import (ACEMAGIC-AX16PRO-KingofMidnight.yml) as the
-/// version-1 build (6a24b84) computed it.
-const PINNED_IMPORT_ID: &str = "96b2b8cde73baf210301a7fa636fc89a48368701517a2cf5c354178104fe1b53";
+/// The content id of the first HCL file's import (ACEMAGIC-AX16PRO-KingofMidnight.yml). The
+/// schema bump leaves it alone; a change of the importer's output does not: the classes of HCL
+/// lines read from their lspci text (issue 10 item 2) changed it from the version-1 build's
+/// (6a24b84: `96b2b8cd...b53`), so a database filled before that stores the files again on the
+/// next import (README, "What does not work yet"). Pinned again at that change.
+const PINNED_IMPORT_ID: &str = "fe33f698f3d713add7dbdfe4fe98e072628bedd19e570e92dba49cddfbb59457";
 
 /// Issue 11 item 5: the Qubes HCL YAML export keeps its fields with version 2. Every version-2
 /// report (the committed probe reports, with their readiness facts: passthrough, suspend, Xen,
