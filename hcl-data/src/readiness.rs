@@ -370,6 +370,25 @@ impl Suspend {
         }
         s
     }
+
+    /// `mem_sleep` as the kernel writes it, the current one in brackets (`s2idle [deep]`), or
+    /// `unknown`: one spelling for the probe's table and the pages.
+    pub fn mem_sleep_text(&self) -> String {
+        if self.mem_sleep.is_empty() {
+            return "unknown".to_owned();
+        }
+        self.mem_sleep
+            .iter()
+            .map(|m| {
+                if self.mem_sleep_current.as_deref() == Some(m.as_str()) {
+                    format!("[{m}]")
+                } else {
+                    m.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 /// What a machine offers Qubes for suspend to RAM: the one rule the fleet figures count by.
@@ -571,6 +590,8 @@ mod tests {
         assert_eq!(s.mem_sleep, ["s2idle", "deep"]);
         assert_eq!(s.mem_sleep_current.as_deref(), Some("deep"));
         assert_eq!(s.deep, Tri::Yes);
+        assert_eq!(s.mem_sleep_text(), "s2idle [deep]");
+        assert_eq!(Suspend::default().mem_sleep_text(), "unknown");
         let s = Suspend::from_sysfs(Some("freeze mem"), Some("[s2idle]"), Tri::Yes);
         assert_eq!(s.deep, Tri::No);
         // An old kernel: `mem` is there but which sleep it is cannot be told.

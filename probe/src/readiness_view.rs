@@ -95,21 +95,7 @@ pub fn system_lines(o: &mut String, s: &System) {
         );
     }
     if let Some(sp) = &s.suspend {
-        let offered = if sp.mem_sleep.is_empty() {
-            "unknown".to_owned()
-        } else {
-            sp.mem_sleep
-                .iter()
-                .map(|m| {
-                    if sp.mem_sleep_current.as_deref() == Some(m.as_str()) {
-                        format!("[{m}]")
-                    } else {
-                        m.clone()
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let offered = sp.mem_sleep_text();
         let _ = writeln!(
             o,
             "Suspend  S3 (deep) {} · mem_sleep {offered} · FADT low-power S0 idle {}{}",

@@ -146,21 +146,7 @@ impl ReadinessSection {
         }
         devices.sort_by_key(|d| d.service_vm.is_none());
         let suspend = s.suspend.as_ref().map(|sp| {
-            let offered = if sp.mem_sleep.is_empty() {
-                "unknown".to_owned()
-            } else {
-                sp.mem_sleep
-                    .iter()
-                    .map(|m| {
-                        if sp.mem_sleep_current.as_deref() == Some(m.as_str()) {
-                            format!("[{m}]")
-                        } else {
-                            m.clone()
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            };
+            let offered = sp.mem_sleep_text();
             format!(
                 "{} · mem_sleep {offered} · FADT low-power S0 idle {}{}",
                 sp.support().label(),
