@@ -119,8 +119,12 @@ pub fn from_yaml(text: &str, file_name: &str) -> Result<Report, Error> {
             .filter_map(Value::as_object)
             .take(MAX_VERSIONS)
             .map(version_of)
+            .filter(|v| *v != QubesVersion::default())
             .collect(),
-        Some(Value::Object(one)) => vec![version_of(one)],
+        Some(Value::Object(one)) => Some(version_of(one))
+            .filter(|v| *v != QubesVersion::default())
+            .into_iter()
+            .collect(),
         _ => Vec::new(),
     };
 
@@ -299,6 +303,7 @@ fn version_of(m: &Map<String, Value>) -> QubesVersion {
                     Value::Object(_) => status_of(v).map(|s| s.status),
                     v => scalar_text(v),
                 })
+                .filter(|t| !is_placeholder(t))
         })
     };
     QubesVersion {
@@ -308,6 +313,13 @@ fn version_of(m: &Map<String, Value>) -> QubesVersion {
         kernel: field(&["kernel"]),
         remark: field(&["remark", "remarks"]),
     }
+}
+
+/// What `qubes-hcl-report` (and our export) writes for the person to fill in: not data, so the
+/// field is unknown, and a version of nothing else is none (regression: a report without
+/// versions exported with the template and imported back with a version of `FIXME`s).
+fn is_placeholder(t: &str) -> bool {
+    matches!(t.trim(), "FIXME" | "FIXME:yes|no|partial")
 }
 
 fn leading_number(t: &str) -> Option<u64> {

@@ -268,3 +268,25 @@ fn certified_survives_the_round_trip() {
         "{yaml}"
     );
 }
+
+/// Found by the `qubes_hcl` fuzz target: a report without versions exports with the
+/// template's `FIXME`s for the person to fill in, which imported back as a version of
+/// `FIXME`s. Placeholders are no data: the field is unknown, and such a version is none.
+#[test]
+fn regression_export_of_a_report_without_versions_imports_a_fixme_version() {
+    let mut r = qubes_hcl::from_yaml(&hcl_text("Intel-NUC13ANHi5-20230728.yml"), "x.yml").unwrap();
+    r.qubes.as_mut().expect("qubes").versions.clear();
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert!(yaml.contains("FIXME:yes|no|partial"), "{yaml}");
+    let back = qubes_hcl::from_yaml(&yaml, "x.yml").unwrap();
+    assert_eq!(facts(&back), facts(&r), "{yaml}");
+    // A real file with one placeholder keeps its other fields.
+    let lenovo = hcl_text("Lenovo-ThinkPad_X1_Carbon_12-fpoling.yml");
+    let v = &qubes_hcl::from_yaml(&lenovo, "Lenovo-ThinkPad_X1_Carbon_12-fpoling.yml")
+        .unwrap()
+        .qubes
+        .expect("qubes")
+        .versions[0];
+    assert_eq!(v.works, None);
+    assert_eq!(v.qubes.as_deref().map(str::trim), Some("R4.2.3"));
+}
