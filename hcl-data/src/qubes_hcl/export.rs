@@ -51,27 +51,27 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     block(&mut out, "cpu", s.cpu.as_deref().unwrap_or(""));
     block(&mut out, "cpu-short", t.cpu_short.as_deref().unwrap_or(""));
     let lines = |wanted: fn(&Category) -> bool| device_lines(report, wanted);
+    // A report imported from the HCL writes the file's own text back, field by field, and a
+    // field the file lacked stays empty: lines made from its devices would repeat the ones
+    // the import found in another field (regression: network lines under `chipset:` came back
+    // a second time under `network:`, with their names doubled).
+    let own = |field: &Option<String>, made: &dyn Fn() -> String| match (&s.hcl_text, field) {
+        (_, Some(text)) => text.clone(),
+        (Some(_), None) => String::new(),
+        (None, None) => made(),
+    };
     // qubes-hcl-report: the `00:00.0` host bridge only.
-    let chipset = t
-        .chipset
-        .clone()
-        .unwrap_or_else(|| host_bridge_line(report));
+    let chipset = own(&t.chipset, &|| host_bridge_line(report));
     block(&mut out, "chipset", &chipset);
     block(
         &mut out,
         "chipset-short",
         t.chipset_short.as_deref().unwrap_or(""),
     );
-    let gpu = t
-        .gpu
-        .clone()
-        .unwrap_or_else(|| lines(|c| *c == Category::Gpu));
+    let gpu = own(&t.gpu, &|| lines(|c| *c == Category::Gpu));
     block(&mut out, "gpu", &gpu);
     block(&mut out, "gpu-short", t.gpu_short.as_deref().unwrap_or(""));
-    let network = t
-        .network
-        .clone()
-        .unwrap_or_else(|| lines(Category::is_network));
+    let network = own(&t.network, &|| lines(Category::is_network));
     block(&mut out, "network", &network);
     let memory = s.memory_mib.map(|m| m.to_string()).unwrap_or_default();
     block(&mut out, "memory", &memory);

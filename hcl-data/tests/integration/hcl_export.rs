@@ -290,3 +290,22 @@ fn regression_export_of_a_report_without_versions_imports_a_fixme_version() {
     assert_eq!(v.works, None);
     assert_eq!(v.qubes.as_deref().map(str::trim), Some("R4.2.3"));
 }
+
+/// Found by the `qubes_hcl` fuzz target: network lines under `chipset:` of a file with no
+/// `network:` field are imported as network devices (classed by what they are); the export
+/// then wrote them again under `network:`, with their names doubled, and the import of that
+/// had two more devices. An imported report writes its own text back.
+#[test]
+fn regression_network_lines_under_chipset_come_back_twice() {
+    let text = "---\nlayout:\n  'hcl'\ntype:\n  'laptop'\nbrand: |\n  Lenovo\nmodel: |\n  \
+                ThinkPad T480s\ncpu: |\n  Intel(R) Core(TM) i7-8650U CPU @ 1.90GHz\nchipset: |\n  \
+                Intel Corporation Ethernet Connection (4) I219-LM [8086:15d7] (rev 21)\n  \
+                Intel Corporation Wireless 8265 / 8275 [8086:24fd] (rev 78)\nmemory: |\n  \
+                16026\n";
+    let r = qubes_hcl::from_yaml(text, "x.yml").unwrap();
+    assert_eq!(r.devices.len(), 2, "{:?}", r.devices);
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    assert_eq!(yaml.matches("[8086:15d7]").count(), 1, "{yaml}");
+    let back = qubes_hcl::from_yaml(&yaml, "x.yml").unwrap();
+    assert_eq!(facts(&back), facts(&r), "{yaml}");
+}
