@@ -9,8 +9,10 @@
 # ~/.cache/hcl-probe/kernel-source; about 600 MB). Only the files listed in FILES are kept,
 # xz-compressed, under <package version>/ with their path in the tree.
 # Configs: the /boot/config-* of the kernel packages in $HCL_DEB_CACHE (default
-# ~/.cache/hcl-probe/debs, see kernels/tests/fetch-debian-packages.sh) and the Qubes dom0 config
-# of data/kernel-data/qubes-derived (or ../shared/kernel-data/qubes-derived).
+# ~/.cache/hcl-probe/debs, see kernels/tests/fetch-debian-packages.sh) and the Qubes dom0 configs
+# of data/kernel-data/qubes-derived/<profile>/ (or ../shared/kernel-data/qubes-derived): for
+# qubes-6.18 and qubes-7.1 the config.zst that `hcl-kernels derive` wrote, i.e. config-base +
+# config-qubes + config-rust merged as Qubes' spec does.
 set -euo pipefail
 
 out="$(cd "$(dirname "$0")" && pwd)"
@@ -27,6 +29,15 @@ packages=(
   linux-source-6.12=6.12.117-1
   linux-source-7.2=7.2.13-1
   linux-source-7.3=7.3.4-1~bpo13+1
+  linux-source-6.18=6.18.15-1~bpo13+1
+  linux-source-7.1=7.1.8-2
+)
+# Versions the suites' indices no longer list (superseded there), fetched from the archive's pool
+# and checked against the SHA-256 that `hcl-kernels derive` recorded when it derived the Qubes
+# profiles' data from them (data/kernel-data/qubes-derived/<profile>/provenance.json).
+declare -A pool_sha256=(
+  [linux-source-6.18=6.18.15-1~bpo13+1]=1638c9e5f4307c722231d8000e30cd2fa2fb71f55e081ff9eecfd0a756955c18
+  [linux-source-7.1=7.1.8-2]=a0c35d195ca5d51ae9cc04ce66c94b56a1d91b253f4ad080d7e8101ed0eeb292
 )
 FILES=(
   drivers/gpu/drm/i915/i915_pci.c
@@ -67,10 +78,16 @@ apt-get "${apt_opts[@]}" -qq update
   echo "tree with Debian's patches applied); each file kept as it is in the tree, xz-compressed."
   echo "Which tree serves which profile: debian-12 6.1.176-1; debian-13 and qubes-6.12 6.12.117-1"
   echo "(the Qubes profile's pci/usb data was derived from that same tree); debian-sid 7.2.13-1;"
-  echo "debian-13-backports 7.3.4-1~bpo13+1. RHEL profiles have none: no AlmaLinux source is"
-  echo "reachable from here, so their conditions are unknown."
+  echo "debian-13-backports 7.3.4-1~bpo13+1; qubes-6.18 6.18.15-1~bpo13+1 (trixie-backports: the"
+  echo "closest 6.18 source reachable here, Qubes builds kernel.org 6.18.44) and qubes-7.1 7.1.8-2"
+  echo "(sid: the same upstream release Qubes builds); both are the trees their pci/usb data was"
+  echo "derived from (data/kernel-data/qubes-derived/); the suites' indices no longer list these"
+  echo "two versions, so they come from the archive's pool, checked against the SHA-256 recorded"
+  echo "when that data was derived. RHEL profiles have none: no AlmaLinux source is reachable"
+  echo "from here, so their conditions are unknown."
   echo "force-probe.tsv: CONFIG_DRM_I915_FORCE_PROBE / CONFIG_DRM_XE_FORCE_PROBE per profile, from"
-  echo "the config each profile's kernel was built with."
+  echo "the config each profile's kernel was built with (Qubes: the merged config of"
+  echo "data/kernel-data/qubes-derived/<profile>/)."
   echo
   echo "Packages:"
 } >"$out/SOURCE.txt"
@@ -80,9 +97,19 @@ for spec in "${packages[@]}"; do
   name=${spec%%=*}
   version=${spec#*=}
   deb=$(ls "$cache/${name}_${version/\~/%7e}_all.deb" "$cache/${name}_${version}_all.deb" 2>/dev/null | head -1 || true)
+  if [ -z "$deb" ] && [ -n "${pool_sha256[$spec]:-}" ]; then
+    file="${name}_${version}_all.deb"
+    curl -fsS -o "$cache/$file.part" "$mirror/pool/main/l/linux/${file/\~/%7e}"
+    echo "${pool_sha256[$spec]}  $cache/$file.part" | sha256sum -c --quiet -
+    mv "$cache/$file.part" "$cache/$file"
+    deb="$cache/$file"
+    echo "extract.sh: $file from the pool, sha256 as pinned"
+  fi
   if [ -z "$deb" ]; then
     apt-get "${apt_opts[@]}" -q download "$spec"
-    deb=$(ls "$cache/${name}_"*"_all.deb" | grep -F "$(echo "$version" | sed 's/~/%7e/')" | head -1)
+    # apt-get names the file with the version's '~' as is or as %7e, by apt version.
+    deb=$(ls "$cache/${name}_${version/\~/%7e}_all.deb" "$cache/${name}_${version}_all.deb" 2>/dev/null | head -1 || true)
+    [ -n "$deb" ] || { echo "extract.sh: $spec downloaded but not found in $cache" >&2; exit 1; }
   fi
   series=${name#linux-source-}
   dest="$out/$version"
@@ -106,12 +133,14 @@ config_of() { # deb-glob
   [ -n "$deb" ] || { echo "extract.sh: no $1 in $debs (run kernels/tests/fetch-debian-packages.sh)" >&2; exit 1; }
   dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards --no-anchored --wildcards-match-slash 'boot/config-*' 'usr/lib/modules/*/config' 2>/dev/null || true
 }
-qubes_config() {
-  for d in "$repo/data/kernel-data/qubes-derived/qubes-6.12" "$repo/../shared/kernel-data/qubes-derived/qubes-6.12"; do
+qubes_config() { # profile
+  for d in "$repo/data/kernel-data/qubes-derived/$1" "$repo/../shared/kernel-data/qubes-derived/$1"; do
     if [ -f "$d/config.xz" ]; then xz -dc "$d/config.xz"; return; fi
+    # hcl-kernels derive's final .config (the Qubes configs merged).
+    if [ -f "$d/config.zst" ]; then zstd -qdc "$d/config.zst"; return; fi
     if [ -f "$d/config" ]; then cat "$d/config"; return; fi
   done
-  echo "extract.sh: no Qubes 6.12 config found" >&2
+  echo "extract.sh: no $1 config found" >&2
   exit 1
 }
 {
@@ -121,9 +150,14 @@ qubes_config() {
     "debian-13 linux-image-6.12.117+deb13-amd64_6.12.117-1_amd64.deb" \
     "debian-13-backports linux-base-7.3.4+deb13-amd64_7.3.4-1~bpo13+1_amd64.deb" \
     "debian-sid linux-base-7.2.13+deb14-amd64_7.2.13-1_amd64.deb" \
-    "qubes-6.12 qubes-derived/qubes-6.12/config"; do
+    "qubes-6.12 qubes-derived/qubes-6.12/config" \
+    "qubes-6.18 qubes-derived/qubes-6.18/config.zst" \
+    "qubes-7.1 qubes-derived/qubes-7.1/config.zst"; do
     read -r profile from <<<"$entry"
-    if [ "$profile" = qubes-6.12 ]; then text=$(qubes_config); else text=$(config_of "$from"); fi
+    case $profile in
+      qubes-*) text=$(qubes_config "$profile") ;;
+      *) text=$(config_of "$from") ;;
+    esac
     for opt in CONFIG_DRM_I915_FORCE_PROBE CONFIG_DRM_XE_FORCE_PROBE; do
       line=$(grep -E "^$opt=|^# $opt is not set" <<<"$text" || true)
       value=$(sed -n "s/^$opt=\"\\(.*\\)\"$/\\1/p" <<<"$line")

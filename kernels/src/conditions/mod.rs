@@ -34,6 +34,9 @@ pub fn source_version(profile_id: &str) -> Option<&'static str> {
         "debian-13" | "qubes-6.12" => "6.12.117-1",
         "debian-13-backports" => "7.3.4-1~bpo13+1",
         "debian-sid" => "7.2.13-1",
+        // The trees their pci/usb data was derived from (data/kernel-data/qubes-derived/).
+        "qubes-6.18" => "6.18.15-1~bpo13+1",
+        "qubes-7.1" => "7.1.8-2",
         _ => return None,
     })
 }

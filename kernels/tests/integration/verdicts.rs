@@ -320,6 +320,57 @@ fn be200_on_6_1_iwlwifi_has_no_shipped_firmware_regression() {
     assert_eq!(coverage("debian-12", ax200).verdict, Verdict::Supported);
 }
 
+/// qubes-6.18 and qubes-7.1 had no binding conditions ("unknown" in `hcl-kernels list`); they
+/// are read from the Debian trees their data was derived from (6.18.15-1~bpo13+1, 7.1.8-2) with
+/// the `force_probe` defaults of Qubes' merged configs.
+/// - nouveau: 6.12's chipset table has no Blackwell, 6.18's and 7.1's have GB202 (0x1b2).
+/// - xe: 7.1 lists Nova Lake-S (`8086:d740`) with `require_force_probe` in `nvls_desc`, 6.18
+///   does not list it at all; Meteor Lake stays driven by i915 while xe wants force_probe.
+#[test]
+fn qubes_6_18_and_7_1_have_binding_conditions_regression() {
+    let rtx_5090 = gpu("10DE", "2B85"); // GB202
+    let cov = coverage("qubes-6.12", &rtx_5090);
+    assert_eq!(cov.verdict, Verdict::UnknownChip, "{}", cov.reason);
+    for kernel in ["qubes-6.18", "qubes-7.1"] {
+        let p = catalog().get(kernel).expect("profile");
+        assert!(p.meta.counts.conditions > 100, "{kernel}");
+        let cov = coverage(kernel, &rtx_5090);
+        assert_eq!(cov.modules, ["nouveau"], "{kernel}");
+        assert_eq!(cov.verdict, Verdict::Supported, "{kernel}: {}", cov.reason);
+        assert!(cov.conditions.is_empty(), "{kernel}: {:?}", cov.conditions);
+        // Ada was already known to 6.12: no difference there.
+        let rtx_4090 = coverage(kernel, &gpu("10DE", "2684"));
+        assert_eq!(rtx_4090.verdict, Verdict::Supported, "{kernel}");
+
+        let mtl = coverage(kernel, &gpu("8086", "7D55"));
+        assert_eq!(mtl.verdict, Verdict::Supported, "{kernel}: {}", mtl.reason);
+        assert!(
+            mtl.conditions
+                .iter()
+                .any(|c| c.module == "xe" && c.kind == hcl_data::BindingKind::ForceProbe),
+            "{kernel}: {:?}",
+            mtl.conditions
+        );
+    }
+
+    for m in [gpu("8086", "D740"), hcl_line("8086", "D740")] {
+        let cov = coverage("qubes-7.1", &m);
+        assert_eq!(cov.modules, ["xe"], "{m}");
+        assert_eq!(cov.verdict, Verdict::NeedsParameter, "{m}: {}", cov.reason);
+        assert!(!cov.verdict.is_driven());
+        let c = &cov.conditions[0];
+        assert_eq!(
+            (c.module.as_str(), c.kind),
+            ("xe", hcl_data::BindingKind::ForceProbe)
+        );
+        assert!(c.chip.contains("nvls_desc"), "{}", c.chip);
+        assert!(cov.reason.contains("xe.force_probe=d740"), "{}", cov.reason);
+        let on_618 = coverage("qubes-6.18", &m);
+        assert!(on_618.modules.is_empty(), "{m}: {:?}", on_618.modules);
+        assert!(!on_618.verdict.is_driven(), "{m}: {}", on_618.reason);
+    }
+}
+
 /// No AlmaLinux source is reachable here: RHEL profiles carry no conditions and say the
 /// question is open rather than guess.
 #[test]
@@ -337,7 +388,10 @@ fn rhel_binding_conditions_are_unknown_not_guessed() {
             cov.reason
         );
     }
-    for kernel in DEBIAN.iter().chain(&["qubes-6.12"]) {
+    for kernel in DEBIAN
+        .iter()
+        .chain(&["qubes-6.12", "qubes-6.18", "qubes-7.1"])
+    {
         let p = catalog().get(kernel).expect("profile");
         assert!(
             p.meta.conditions_source.starts_with("linux "),
