@@ -10,9 +10,9 @@
 # xz-compressed, under <package version>/ with their path in the tree.
 # Configs: the /boot/config-* of the kernel packages in $HCL_DEB_CACHE (default
 # ~/.cache/hcl-probe/debs, see kernels/tests/fetch-debian-packages.sh) and the Qubes dom0 configs
-# of data/kernel-data/qubes-derived/<profile>/ (or ../shared/kernel-data/qubes-derived): for
-# qubes-6.18 and qubes-7.1 the config.zst that `hcl-kernels derive` wrote, i.e. config-base +
-# config-qubes + config-rust merged as Qubes' spec does.
+# of data/kernel-data/qubes-derived/<profile>/: for qubes-6.18 and qubes-7.1 the config.zst
+# that `hcl-kernels derive` wrote, i.e. config-base + config-qubes + config-rust merged as
+# Qubes' spec does.
 set -euo pipefail
 
 out="$(cd "$(dirname "$0")" && pwd)"
@@ -134,7 +134,7 @@ config_of() { # deb-glob
   dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards --no-anchored --wildcards-match-slash 'boot/config-*' 'usr/lib/modules/*/config' 2>/dev/null || true
 }
 qubes_config() { # profile
-  for d in "$repo/data/kernel-data/qubes-derived/$1" "$repo/../shared/kernel-data/qubes-derived/$1"; do
+  for d in "$repo/data/kernel-data/qubes-derived/$1"; do
     if [ -f "$d/config.xz" ]; then xz -dc "$d/config.xz"; return; fi
     # hcl-kernels derive's final .config (the Qubes configs merged).
     if [ -f "$d/config.zst" ]; then zstd -qdc "$d/config.zst"; return; fi
