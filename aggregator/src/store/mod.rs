@@ -5,6 +5,7 @@
 
 mod migrations;
 pub mod postgres;
+mod sigbus;
 pub mod sqlite;
 
 use std::sync::Arc;

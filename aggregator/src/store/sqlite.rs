@@ -10,7 +10,10 @@
 //! the error (503) and its connection is rolled back and closed; the next batch opens a fresh
 //! one, so a fault never leaves the writer inside a transaction and writes are stored again as
 //! soon as it ends (see [`Writer`]). Tested with the real binary on a full tmpfs and on files
-//! made immutable (`tests/integration/faults.rs`).
+//! made immutable (`tests/integration/faults.rs`). One fault cannot be answered: SQLite maps
+//! its `-shm` file, and a write the kernel refuses there (an immutable file) is SIGBUS; the
+//! process then stops with a message saying why (see `sigbus.rs`), having acknowledged only
+//! what it committed.
 //!
 //! Bodies are stored zstd-compressed (a BLOB in the `body` column; rows written before that
 //! hold JSON text, and both read back): reports are repetitive JSON, several times smaller
@@ -116,6 +119,8 @@ impl SqliteStore {
         max_batch: usize,
         tune: impl FnOnce(SqliteConnectOptions) -> SqliteConnectOptions,
     ) -> Result<Self, StoreError> {
+        // A write to the mapped -shm file that the kernel refuses is a SIGBUS, not an error.
+        super::sigbus::explain_once();
         let opts = tune(
             SqliteConnectOptions::from_str(url)
                 .map_err(|e| StoreError::Database(format!("bad SQLite URL {url:?}: {e}")))?

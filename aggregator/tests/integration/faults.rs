@@ -133,6 +133,26 @@ impl Drop for Mount {
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// Its stderr (it logs nothing else: RUST_LOG=off), in a folder dropped with it.
+    log: tempfile::NamedTempFile,
+}
+
+impl Server {
+    /// Whether the server ended by SIGBUS, saying why (the one fault SQLite cannot answer:
+    /// a refused write to its mapped -shm file); waits up to 10 s for it to end.
+    fn stopped_by_sigbus(&mut self) -> bool {
+        use std::os::unix::process::ExitStatusExt as _;
+        let mut status = None;
+        wait_until(10, || {
+            status = self.child.try_wait().expect("try_wait");
+            status.is_some()
+        });
+        let said = std::fs::read_to_string(self.log.path()).unwrap_or_default();
+        eprintln!("server ended: {status:?}, it said: {said}");
+        status.and_then(|s| s.signal()) == Some(libc::SIGBUS)
+            && said.contains("SIGBUS: a memory-mapped file could not be written")
+            && said.contains("-shm")
+    }
 }
 
 impl Drop for Server {
@@ -144,34 +164,29 @@ impl Drop for Server {
 
 /// Start the server on `url`; Err(its stderr) when it exits instead of listening.
 fn try_spawn(url: &str) -> Result<Server, String> {
-    use std::io::{BufRead as _, Read as _};
+    use std::io::BufRead as _;
+    let log = tempfile::NamedTempFile::new().expect("log file");
     let mut child = Command::new(env!("CARGO_BIN_EXE_hcl-aggregator"))
         .args(["serve", "--listen", "127.0.0.1:0", "--rate-per-sec", "0"])
         .args(["--db", url])
         // The writer logs every failed batch; the tests read statuses, not logs.
         .env("RUST_LOG", "off")
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(log.reopen().expect("log file"))
         .spawn()
         .expect("spawn hcl-aggregator");
     let mut line = String::new();
     let stdout = child.stdout.take().expect("stdout");
     let _ = std::io::BufReader::new(stdout).read_line(&mut line);
     match line.trim().strip_prefix("listening on http://") {
-        Some(addr) => {
-            // Nothing reads stderr from here on; the server logs nothing (RUST_LOG=off).
-            drop(child.stderr.take());
-            Ok(Server {
-                addr: addr.parse().expect("address"),
-                child,
-            })
-        }
+        Some(addr) => Ok(Server {
+            addr: addr.parse().expect("address"),
+            child,
+            log,
+        }),
         None => {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = e.read_to_string(&mut err);
-            }
             let status = child.wait().expect("wait");
+            let err = std::fs::read_to_string(log.path()).unwrap_or_default();
             Err(format!("{status}: {err}"))
         }
     }
@@ -221,6 +236,8 @@ struct Load {
     stop: Arc<AtomicBool>,
     acked: Arc<Mutex<Vec<usize>>>,
     refused: Arc<AtomicUsize>,
+    /// Uploads that got no answer (the server hung or died); that uploader then stops.
+    unanswered: Arc<AtomicUsize>,
     threads: Vec<JoinHandle<()>>,
 }
 
@@ -229,17 +246,24 @@ impl Load {
         let stop = Arc::new(AtomicBool::new(false));
         let acked = Arc::new(Mutex::new(Vec::new()));
         let refused = Arc::new(AtomicUsize::new(0));
+        let unanswered = Arc::new(AtomicUsize::new(0));
         let next = Arc::new(AtomicUsize::new(first));
         let threads = (0..threads)
             .map(|_| {
-                let (stop, acked, refused, next) =
-                    (stop.clone(), acked.clone(), refused.clone(), next.clone());
+                let (stop, acked, refused, unanswered, next) = (
+                    stop.clone(),
+                    acked.clone(),
+                    refused.clone(),
+                    unanswered.clone(),
+                    next.clone(),
+                );
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let n = next.fetch_add(1, Ordering::Relaxed);
-                        let r = upload(addr, n).unwrap_or_else(|e| {
-                            panic!("upload {n}: no answer ({e}): the server hung or died")
-                        });
+                        let Ok(r) = upload(addr, n) else {
+                            unanswered.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        };
                         match r.status {
                             200 | 201 => acked.lock().unwrap().push(n),
                             503 => {
@@ -261,11 +285,12 @@ impl Load {
             stop,
             acked,
             refused,
+            unanswered,
             threads,
         }
     }
 
-    /// An uploader stopped (it panicked): waiting on the others is pointless.
+    /// An uploader stopped (it panicked, or got no answer): waiting on the others is pointless.
     fn broken(&self) -> bool {
         self.threads.iter().any(JoinHandle::is_finished)
     }
@@ -290,8 +315,19 @@ impl Load {
         self.refused.load(Ordering::Relaxed)
     }
 
-    /// Stop and join; the acknowledged reports and the number refused.
+    /// Stop and join; the acknowledged reports and the number refused. Every upload must have
+    /// been answered (see [`Load::finish_unanswered`]).
     fn finish(self) -> (Vec<usize>, usize) {
+        let (acked, refused, unanswered) = self.finish_unanswered();
+        assert_eq!(
+            unanswered, 0,
+            "uploads got no answer: the server hung or died"
+        );
+        (acked, refused)
+    }
+
+    /// [`Load::finish`], also counting the uploads that got no answer.
+    fn finish_unanswered(self) -> (Vec<usize>, usize, usize) {
         self.stop.store(true, Ordering::Relaxed);
         for t in self.threads {
             if let Err(p) = t.join() {
@@ -299,7 +335,8 @@ impl Load {
             }
         }
         let acked = self.acked.lock().unwrap().clone();
-        (acked, self.refused.load(Ordering::Relaxed))
+        let unanswered = self.unanswered.load(Ordering::Relaxed);
+        (acked, self.refused.load(Ordering::Relaxed), unanswered)
     }
 }
 
@@ -358,6 +395,49 @@ struct Shows {
     kind: Kind,
     /// Reads still work meanwhile (SQLite), so acknowledged reports must read back then too.
     reads: bool,
+    /// The server may stop by SIGBUS instead of answering 503: SQLite maps its -shm file, and
+    /// a write the kernel refuses there (an immutable file) is a signal, not an error. Then it
+    /// must have said why, and after the heal a restart must find everything acknowledged.
+    may_stop: bool,
+}
+
+/// The checks while the fault lasts: refusals, health, a fresh upload, reads. Returns the
+/// fresh upload when it was stored after all (a filling disk may still take one).
+fn fault_checks(
+    srv: &Server,
+    shows: Shows,
+    refused: usize,
+    health_503: bool,
+    acked: &[usize],
+) -> Vec<usize> {
+    assert!(refused >= 4, "too few refusals: {refused}");
+    let mut stored = Vec::new();
+    match shows.kind {
+        Kind::Steady => {
+            let during = health(srv.addr);
+            assert_eq!(during, 503, "health says {during} during the fault");
+            // A fresh upload during the fault is refused too, not acknowledged.
+            let r = upload(srv.addr, 900_000).expect("answer during the fault");
+            assert_eq!(r.status, 503, "during the fault: {} {}", r.status, r.text());
+        }
+        Kind::Filling => {
+            assert!(
+                health_503 || health(srv.addr) == 503,
+                "health never said 503 while uploads were refused"
+            );
+            let r = upload(srv.addr, 900_000).expect("answer during the fault");
+            match r.status {
+                201 => stored.push(900_000),
+                503 => {}
+                s => panic!("during the fault: {s} {}", r.text()),
+            }
+        }
+        Kind::Flapping => {}
+    }
+    if shows.reads {
+        assert_all_readable(srv.addr, acked, "during the fault");
+    }
+    stored
 }
 
 /// The common course of a fault: uploads flow, `inject` starts the fault (it may also be the
@@ -365,7 +445,7 @@ struct Shows {
 /// `heal` ends it, uploads are taken again without a restart, and everything acknowledged reads
 /// back before and after a restart (`kill -9`, the harshest one).
 fn fault_course(url: &str, shows: Shows, inject: impl FnOnce(&Server), heal: impl FnOnce()) {
-    let srv = spawn(url);
+    let mut srv = spawn(url);
     let mut load = Load::start(srv.addr, 0, 4);
     assert!(
         wait_until(30, || load.broken() || load.acked() >= 20),
@@ -385,32 +465,33 @@ fn fault_course(url: &str, shows: Shows, inject: impl FnOnce(&Server), heal: imp
         load.acked(),
         load.refused()
     );
-    let (mut acked, refused) = load.finish();
-    assert!(refused >= 4, "too few refusals: {refused}");
-    match shows.kind {
-        Kind::Steady => {
-            let during = health(srv.addr);
-            assert_eq!(during, 503, "health says {during} during the fault");
-            // A fresh upload during the fault is refused too, not acknowledged.
-            let r = upload(srv.addr, 900_000).expect("answer during the fault");
-            assert_eq!(r.status, 503, "during the fault: {} {}", r.status, r.text());
-        }
-        Kind::Filling => {
-            assert!(
-                health_503 || health(srv.addr) == 503,
-                "health never said 503 while uploads were refused"
-            );
-            let r = upload(srv.addr, 900_000).expect("answer during the fault");
-            match r.status {
-                201 => acked.push(900_000),
-                503 => {}
-                s => panic!("during the fault: {s} {}", r.text()),
+    let (mut acked, refused, unanswered) = load.finish_unanswered();
+    // Everything that needs the server during the fault; it may end there (`may_stop`).
+    let during = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert_eq!(
+            unanswered, 0,
+            "uploads got no answer: the server hung or died"
+        );
+        fault_checks(&srv, shows, refused, health_503, &acked)
+    }));
+    match during {
+        Ok(stored) => acked.extend(stored),
+        Err(panic) => {
+            if !(shows.may_stop && srv.stopped_by_sigbus()) {
+                std::panic::resume_unwind(panic);
             }
+            heal();
+            drop(srv);
+            let srv = spawn(url);
+            assert_all_readable(srv.addr, &acked, "after the SIGBUS stop and a restart");
+            assert_eq!(upload(srv.addr, 2_000_000).expect("upload").status, 201);
+            eprintln!(
+                "fault course: the server stopped by SIGBUS, saying why; {} acknowledged, \
+                 {refused} refused (503), all there after a restart",
+                acked.len()
+            );
+            return;
         }
-        Kind::Flapping => {}
-    }
-    if shows.reads {
-        assert_all_readable(srv.addr, &acked, "during the fault");
     }
 
     heal();
@@ -455,6 +536,7 @@ fn sqlite_disk_full_refuses_with_503_and_recovers() {
         Shows {
             kind: Kind::Filling,
             reads: true,
+            may_stop: false,
         },
         |_| {},
         || {
@@ -465,8 +547,8 @@ fn sqlite_disk_full_refuses_with_503_and_recovers() {
 }
 
 #[test]
-fn sqlite_immutable_files_refuse_with_503_and_recover() {
-    if !privileged("sqlite_immutable_files_refuse_with_503_and_recover") {
+fn sqlite_immutable_files_refuse_with_503_or_stop_by_sigbus_saying_why() {
+    if !privileged("sqlite_immutable_files_refuse_with_503_or_stop_by_sigbus_saying_why") {
         return;
     }
     // Not tmpfs: it takes the flag but still lets an open file be written. The build folder's
@@ -502,6 +584,7 @@ fn sqlite_immutable_files_refuse_with_503_and_recover() {
         Shows {
             kind: Kind::Steady,
             reads: true,
+            may_stop: true,
         },
         |_| {
             for f in &files {
@@ -643,6 +726,7 @@ fn postgres_backends_killed_mid_batch_lose_nothing_acknowledged() {
         Shows {
             kind: Kind::Flapping,
             reads: false,
+            may_stop: false,
         },
         |_| {
             let (killed, stop, base, tag) = (killed.clone(), stop.clone(), base.clone(), tag);
@@ -768,6 +852,7 @@ fn postgres_server_restart_refuses_with_503_and_recovers() {
         Shows {
             kind: Kind::Steady,
             reads: false,
+            may_stop: false,
         },
         |_| cluster.ctl("stop"),
         || cluster.ctl("start"),
