@@ -52,48 +52,52 @@ fn the_one_bus_rule(m: &str) {
     }
 }
 
-/// Every profile answers without panicking, consistently: a key without `?` gets the same
-/// answer exact and partial; the partial split loses no driver; a profile decoded for this key
-/// only (as the probe decodes) answers as the whole one.
+/// A profile answers without panicking, consistently: a key without `?` gets the same answer
+/// exact and partial; the partial split loses no driver; the profile decoded for this key only
+/// (as the probe decodes) answers as the whole one. One profile per input, chosen by its
+/// length: all of them at once made about 2 executions a second under the fuzzer's
+/// instrumentation.
 fn engine(m: &str, salt: usize) {
     let profiles = catalog().profiles();
-    for p in profiles {
-        let exact = p.resolve(m);
-        let partial = p.resolve_partial(m);
-        if !m.contains('?') {
-            assert_eq!(exact, partial, "{}: {m:?} exact vs partial", p.meta.id);
-        }
-        let (specific, generic) = p.resolve_partial_split(m);
-        let mut split: Vec<&String> = specific.all().chain(generic.all()).collect();
-        let mut whole: Vec<&String> = partial.all().collect();
-        split.sort();
-        split.dedup();
-        whole.sort();
-        assert_eq!(split, whole, "{}: {m:?} partial split", p.meta.id);
-        let _ = p.coverage(m, false);
-        let _ = p.coverage(m, true);
-    }
-    // Decoding a whole profile with a filter costs milliseconds: one profile per input.
     if profiles.is_empty() {
         return;
     }
     let i = salt % profiles.len();
-    let whole = &profiles[i];
+    let p = &profiles[i];
+    let exact = p.resolve(m);
+    let partial = p.resolve_partial(m);
+    if !m.contains('?') {
+        assert_eq!(exact, partial, "{}: {m:?} exact vs partial", p.meta.id);
+    }
+    let (specific, generic) = p.resolve_partial_split(m);
+    let mut split: Vec<&String> = specific.all().chain(generic.all()).collect();
+    let mut whole: Vec<&String> = partial.all().collect();
+    split.sort();
+    split.dedup();
+    whole.sort();
+    assert_eq!(split, whole, "{}: {m:?} partial split", p.meta.id);
+    let _ = p.coverage(m, false);
+    let _ = p.coverage(m, true);
+    // Decoding a profile for one key reads its whole text (1 to 4 ms, most of an input's
+    // time): one input in eight checks it.
+    if salt % 8 != 0 {
+        return;
+    }
     let filter = AliasFilter::new([(m, false), (m, true)]);
     let data = ProfileData::from_text_filtered(&profile_texts()[i], "fuzz", Some(&filter))
         .expect("a shipped profile decodes with a filter");
     let filtered = Profile::from_data(data);
     assert_eq!(
         filtered.resolve(m),
-        whole.resolve(m),
+        exact,
         "{}: {m:?} filtered vs whole",
-        whole.meta.id
+        p.meta.id
     );
     assert_eq!(
         filtered.resolve_partial(m),
-        whole.resolve_partial(m),
+        partial,
         "{}: {m:?} filtered vs whole, partial",
-        whole.meta.id
+        p.meta.id
     );
 }
 
