@@ -5,7 +5,16 @@
 //! Each file becomes a report with `origin: qubes_hcl` (partial identifiers, vendor:device only),
 //! stored under its content id, so importing the same files twice stores nothing new. One bad
 //! file is reported with its name and skipped; it never stops the import.
+//!
+//! A content id changes when the importer does (it hashes the report the import makes), so a
+//! database filled by an older build would keep both versions of every file. `--replace`
+//! ([`Replace::Earlier`]) makes the stored HCL imports exactly this import: the earlier ones it
+//! did not produce again are removed (uploads from the probe are never touched). Hand-named HCL
+//! files keep no file name (it often holds a person's name), so the import cannot pair an old
+//! version with its file; it replaces the whole earlier import instead, and does so only after a
+//! complete import without a failed file.
 
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use crate::store::{PutOutcome, Store, StoreError};
@@ -43,13 +52,45 @@ pub struct ImportSummary {
     /// Devices mapped from PCI ids in the chipset, GPU and network fields.
     pub devices: usize,
     pub failures: Vec<FileFailure>,
+    /// Earlier HCL imports removed by [`Replace::Earlier`].
+    pub replaced: u64,
+    /// Of those, hidden ones whose file this import read again: the new version is hidden too.
+    pub kept_hidden: usize,
+    /// Why [`Replace::Earlier`] removed nothing, when it was asked and did not.
+    pub not_replaced: Option<String>,
+}
+
+/// What an import does with the HCL imports already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replace {
+    /// Keep them (an import adds, and stores nothing twice).
+    Keep,
+    /// Remove those this import did not produce again: the stored HCL imports become this
+    /// import. Only after every file was imported.
+    Earlier,
 }
 
 /// Import every `.yml`/`.yaml` file of `path`, a folder (not recursive) or a `.tar.zst`
 /// archive, in name order.
 pub async fn import_hcl(store: &dyn Store, path: &Path) -> Result<ImportSummary, ImportError> {
+    import_hcl_with(store, path, Replace::Keep).await
+}
+
+/// [`import_hcl`], then with [`Replace::Earlier`] the earlier HCL imports this one did not
+/// produce again are removed (no tombstone: they are replaced, not refused). A moderator's
+/// hiding carries over to the new version of the same file where the file is named by
+/// `qubes-hcl-report` (its report id comes from the name); a moderator's deletion stays with
+/// the old content (README: the new version of a deleted file is imported).
+pub async fn import_hcl_with(
+    store: &dyn Store,
+    path: &Path,
+    replace: Replace,
+) -> Result<ImportSummary, ImportError> {
     let files = hcl_data::hcl_files::read(path)?;
     let mut sum = ImportSummary::default();
+    // What this import stored or found stored: content id, and content id by report id.
+    let mut ids: HashSet<String> = HashSet::new();
+    let mut by_report_id: BTreeMap<String, String> = BTreeMap::new();
     // Parse a chunk, then store it in one go (few commits instead of one per file).
     for chunk in files.chunks(IMPORT_CHUNK) {
         let mut batch = Vec::with_capacity(chunk.len());
@@ -78,15 +119,73 @@ pub async fn import_hcl(store: &dyn Store, path: &Path) -> Result<ImportSummary,
                 }),
             }
         }
-        for outcome in store.put_reports(batch).await? {
+        let named: Vec<(String, String)> = batch
+            .iter()
+            .map(|c| (c.id.clone(), report_id_of(&c.json)))
+            .collect();
+        for (outcome, (id, report_id)) in store.put_reports(batch).await?.into_iter().zip(named) {
             match outcome {
                 PutOutcome::Created => sum.created += 1,
                 PutOutcome::AlreadyStored => sum.already_stored += 1,
                 PutOutcome::Deleted => sum.deleted += 1,
             }
+            if outcome != PutOutcome::Deleted {
+                by_report_id.insert(report_id, id.clone());
+                ids.insert(id);
+            }
         }
     }
+    if replace == Replace::Earlier {
+        replace_earlier(store, &mut sum, &ids, &by_report_id).await?;
+    }
     Ok(sum)
+}
+
+/// The `report_id` of a canonical report's JSON (empty when it cannot be read).
+fn report_id_of(json: &str) -> String {
+    #[derive(serde::Deserialize)]
+    struct Id {
+        #[serde(default)]
+        report_id: String,
+    }
+    serde_json::from_str::<Id>(json)
+        .map(|i| i.report_id)
+        .unwrap_or_default()
+}
+
+/// Remove the stored HCL imports this import did not produce, after a complete import only.
+async fn replace_earlier(
+    store: &dyn Store,
+    sum: &mut ImportSummary,
+    ids: &HashSet<String>,
+    by_report_id: &BTreeMap<String, String>,
+) -> Result<(), ImportError> {
+    if !sum.failures.is_empty() {
+        sum.not_replaced = Some(format!(
+            "{} files failed, so their earlier versions may be the only ones: nothing removed",
+            sum.failures.len()
+        ));
+        return Ok(());
+    }
+    if ids.is_empty() {
+        sum.not_replaced = Some("the import stored nothing: nothing removed".into());
+        return Ok(());
+    }
+    let mut old = Vec::new();
+    for stored in store.list_reports(true).await? {
+        if stored.report.origin != hcl_data::Origin::QubesHcl || ids.contains(&stored.id) {
+            continue;
+        }
+        if stored.hidden
+            && let Some(new) = by_report_id.get(&stored.report.report_id)
+            && store.set_hidden(new, true).await?
+        {
+            sum.kept_hidden += 1;
+        }
+        old.push(stored.id);
+    }
+    sum.replaced = store.remove_reports(old).await?;
+    Ok(())
 }
 
 /// One file of the HCL as the import reads it (public for the fuzz targets, `fuzz/`).
@@ -103,9 +202,13 @@ pub fn load_one(bytes: &Result<Vec<u8>, String>, name: &str) -> Result<hcl_data:
 }
 
 /// Open the store, import `path`, print counts and every failure with its file name.
-pub async fn import_cli(db: &str, path: &Path) -> Result<ImportSummary, ImportError> {
+pub async fn import_cli(
+    db: &str,
+    path: &Path,
+    replace: Replace,
+) -> Result<ImportSummary, ImportError> {
     let store = crate::store::open(db).await?;
-    let sum = import_hcl(store.as_ref(), path).await?;
+    let sum = import_hcl_with(store.as_ref(), path, replace).await?;
     for f in &sum.failures {
         eprintln!("{}: {}", f.file, f.message);
     }
@@ -119,5 +222,14 @@ pub async fn import_cli(db: &str, path: &Path) -> Result<ImportSummary, ImportEr
         sum.partial,
         sum.devices
     );
+    if replace == Replace::Earlier {
+        match &sum.not_replaced {
+            Some(why) => eprintln!("--replace: {why}"),
+            None => println!(
+                "--replace: {} earlier HCL imports removed ({} hidden ones' new versions hidden too)",
+                sum.replaced, sum.kept_hidden
+            ),
+        }
+    }
     Ok(sum)
 }

@@ -14,6 +14,11 @@ enum Cli {
     /// files or a .tar.zst archive of them (the repository keeps data/qubes-hcl/qubes-hcl.tar.zst).
     ImportQubesHcl {
         path: PathBuf,
+        /// Make the stored HCL imports exactly this import: remove the earlier ones it does not
+        /// produce again (after an importer change, a new content id per file). Uploads are
+        /// never touched; nothing is removed when a file fails.
+        #[arg(long)]
+        replace: bool,
         #[command(flatten)]
         db: DbArg,
     },
@@ -87,8 +92,13 @@ fn main() -> anyhow::Result<()> {
                 &a.db.db, store_opts, &a.listen, a.config,
             ))?;
         }
-        Cli::ImportQubesHcl { path, db } => {
-            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &path))?;
+        Cli::ImportQubesHcl { path, replace, db } => {
+            let replace = if replace {
+                hcl_aggregator::import::Replace::Earlier
+            } else {
+                hcl_aggregator::import::Replace::Keep
+            };
+            let sum = rt.block_on(hcl_aggregator::import::import_cli(&db.db, &path, replace))?;
             if sum.created + sum.already_stored == 0 && sum.files > 0 {
                 anyhow::bail!("no file of {} could be imported", path.display());
             }

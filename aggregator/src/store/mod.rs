@@ -71,6 +71,9 @@ pub trait Store: Send + Sync {
     /// Remove a report and remember its content id, so the same report uploaded again is
     /// refused ([`PutOutcome::Deleted`]). False when no such report is stored.
     async fn delete_report(&self, id: &str) -> Result<bool, StoreError>;
+    /// Remove reports without remembering them: an import replacing its own earlier version
+    /// (`import-qubes-hcl --replace`), not a moderator's refusal. The number removed.
+    async fn remove_reports(&self, ids: Vec<String>) -> Result<u64, StoreError>;
     /// Number of stored reports, hidden ones included.
     async fn count_reports(&self) -> Result<u64, StoreError>;
     /// Whether writes go through. Ok while the last write committed; after a failed one, one

@@ -171,6 +171,16 @@ impl Store for PgStore {
         self.writes.track(r)
     }
 
+    async fn remove_reports(&self, ids: Vec<String>) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM reports WHERE id = ANY($1)")
+            .bind(ids)
+            .execute(&self.pool)
+            .await
+            .map(|done| done.rows_affected())
+            .map_err(StoreError::from);
+        self.writes.track(r)
+    }
+
     async fn count_reports(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
             .fetch_one(&self.pool)

@@ -57,6 +57,10 @@ enum Write {
         id: String,
         key: Option<String>,
     },
+    /// Removed with no tombstone (an import replacing its earlier version).
+    Remove {
+        id: String,
+    },
     /// One small real write, to learn whether a write fault has ended (health).
     Probe,
 }
@@ -355,6 +359,13 @@ async fn write_one(conn: &mut SqliteConnection, w: &Write) -> Result<Outcome, St
             }
             Outcome::Bool(deleted)
         }
+        Write::Remove { id } => {
+            let done = sqlx::query("DELETE FROM reports WHERE id = ?")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Outcome::Bool(done.rows_affected() > 0)
+        }
         Write::Probe => {
             sqlx::query(PROBE_SQL)
                 .bind(now_rfc3339())
@@ -476,6 +487,27 @@ impl Store for SqliteStore {
         let id = id.to_owned();
         self.send(|reply| Op::Write(Write::Delete { id, key }, Reply::Bool(reply)))
             .await
+    }
+
+    async fn remove_reports(&self, ids: Vec<String>) -> Result<u64, StoreError> {
+        // Queue them all before waiting, so the writer commits them together.
+        let mut waiting = Vec::with_capacity(ids.len());
+        for id in ids {
+            let (reply, rx) = oneshot::channel();
+            self.writer
+                .send(Op::Write(Write::Remove { id }, Reply::Bool(reply)))
+                .await
+                .map_err(|_| StoreError::Database("the SQLite writer has stopped".into()))?;
+            waiting.push(rx);
+        }
+        let mut removed = 0;
+        for rx in waiting {
+            let gone = rx
+                .await
+                .map_err(|_| StoreError::Database("the SQLite writer dropped a write".into()))??;
+            removed += u64::from(gone);
+        }
+        Ok(removed)
     }
 
     async fn check_writable(&self) -> Result<(), StoreError> {
