@@ -24,27 +24,8 @@ pub fn qubes_hcl(data: &[u8]) {
     let again = qubes_hcl::from_yaml(&yaml, NAME)
         .unwrap_or_else(|e| panic!("the export does not import: {e}\n{yaml}"));
     assert_eq!(
-        facts(&again),
-        facts(&report),
+        qubes_hcl::RoundTripFacts::of(&again),
+        qubes_hcl::RoundTripFacts::of(&report),
         "export changed the facts:\n{yaml}"
     );
-}
-
-/// What a round trip through the HCL's format keeps (the hcl-data export test compares the
-/// same): the system, the devices and the Qubes versions.
-fn facts(
-    r: &Report,
-) -> (
-    hcl_data::System,
-    Vec<hcl_data::Device>,
-    Vec<hcl_data::QubesVersion>,
-) {
-    (
-        r.system.clone(),
-        r.devices.clone(),
-        r.qubes
-            .as_ref()
-            .map(|q| q.versions.clone())
-            .unwrap_or_default(),
-    )
 }

@@ -8,6 +8,31 @@ use crate::error::Error;
 use crate::report::{Device, HclText, Origin, QubesVersion, Report};
 use crate::verdict::Tri;
 
+/// What a round trip through the HCL's format keeps of a report ([`to_yaml`], then
+/// [`super::from_yaml`]): the system, the devices and the Qubes versions. The id, the day, the
+/// generator and the kernels' coverage are not in the format. The export tests and the
+/// `qubes_hcl` fuzz target hold the round trip to this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoundTripFacts {
+    pub system: crate::report::System,
+    pub devices: Vec<Device>,
+    pub versions: Vec<QubesVersion>,
+}
+
+impl RoundTripFacts {
+    pub fn of(r: &Report) -> Self {
+        RoundTripFacts {
+            system: r.system.clone(),
+            devices: r.devices.clone(),
+            versions: r
+                .qubes
+                .as_ref()
+                .map(|q| q.versions.clone())
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// Writes a Qubes HCL report in the layout of `qubes-hcl-report`: every value on its own
 /// line, statuses single-quoted (so `yes` stays a string), text as `|` blocks, one
 /// `versions:` entry with the fields the person fills in (`FIXME`, `FIXAUTHOR`, `FIXLINK`).

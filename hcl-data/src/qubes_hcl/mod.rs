@@ -22,5 +22,5 @@ mod fields;
 mod import;
 mod lspci;
 
-pub use export::to_yaml;
+pub use export::{RoundTripFacts, to_yaml};
 pub use import::{GENERATOR, from_yaml};
