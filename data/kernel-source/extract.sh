@@ -19,9 +19,8 @@ out="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$out/../.." && pwd)"
 cache="${HCL_KSRC_CACHE:-$HOME/.cache/hcl-probe/kernel-source}"
 debs="${HCL_DEB_CACHE:-$HOME/.cache/hcl-probe/debs}"
-mirror="${HCL_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-security="${HCL_DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# Debian's archive through a private apt state (kernels/tests/debian-apt.sh).
+. "$repo/kernels/tests/debian-apt.sh"
 
 # package=version of each source tree.
 packages=(
@@ -53,23 +52,7 @@ FILES=(
   Documentation/gpu/amdgpu/dgpu-asic-info-table.csv
 )
 
-mkdir -p "$cache/lists/partial" "$cache/archives/partial"
-cat >"$cache/sources.list" <<SOURCES
-deb [signed-by=$keyring] $mirror bookworm main
-deb [signed-by=$keyring] $security bookworm-security main
-deb [signed-by=$keyring] $mirror trixie main
-deb [signed-by=$keyring] $security trixie-security main
-deb [signed-by=$keyring] $mirror trixie-backports main
-deb [signed-by=$keyring] $mirror sid main
-SOURCES
-apt_opts=(
-  -o "Dir::Etc::SourceList=$cache/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$cache/lists"
-  -o "Dir::Cache=$cache"
-  -o "APT::Sandbox::User=root"
-)
-apt-get "${apt_opts[@]}" -qq update
+debian_apt "$cache" extract.sh
 
 {
   echo "Kernel source files the binding conditions of the shipped profiles are read from."
@@ -99,7 +82,7 @@ for spec in "${packages[@]}"; do
   deb=$(ls "$cache/${name}_${version/\~/%7e}_all.deb" "$cache/${name}_${version}_all.deb" 2>/dev/null | head -1 || true)
   if [ -z "$deb" ] && [ -n "${pool_sha256[$spec]:-}" ]; then
     file="${name}_${version}_all.deb"
-    curl -fsS -o "$cache/$file.part" "$mirror/pool/main/l/linux/${file/\~/%7e}"
+    curl -fsS -o "$cache/$file.part" "$debian_mirror/pool/main/l/linux/${file/\~/%7e}"
     echo "${pool_sha256[$spec]}  $cache/$file.part" | sha256sum -c --quiet -
     mv "$cache/$file.part" "$cache/$file"
     deb="$cache/$file"

@@ -13,19 +13,9 @@
 set -euo pipefail
 
 cache="${HCL_DEB_CACHE:-$HOME/.cache/hcl-probe/debs}"
-# The archive this machine already uses (its own apt sources), unless overridden.
-apt_uris() {
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; break } }'
-  cat /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '$1 == "URIs:" { for (i = 2; i <= NF; i++) print $i }'
-}
-mirror="${HCL_DEBIAN_MIRROR:-$(apt_uris | grep -v -- '-security' | grep -m1 '/debian/*$' || true)}"
-security="${HCL_DEBIAN_SECURITY_MIRROR:-$(apt_uris | grep -m1 '/debian-security/*$' || true)}"
-if [ -z "$mirror" ] || [ -z "$security" ]; then
-  echo "fetch-debian-packages: no Debian archive in this machine's apt sources; set HCL_DEBIAN_MIRROR and HCL_DEBIAN_SECURITY_MIRROR" >&2
-  exit 1
-fi
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+# Debian's archive through a private apt state (mirror: this machine's apt sources, or
+# HCL_DEBIAN_MIRROR / HCL_DEBIAN_SECURITY_MIRROR).
+. "$(dirname "$0")/debian-apt.sh"
 
 # package=version, file name as apt-get download writes it (':' in versions becomes %3a).
 packages=(
@@ -51,24 +41,7 @@ if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi
 
-state="$cache/.apt"
-mkdir -p "$state/lists/partial" "$state/cache/archives/partial"
-cat >"$state/sources.list" <<SOURCES
-deb [signed-by=$keyring] $mirror bookworm main
-deb [signed-by=$keyring] $security bookworm-security main
-deb [signed-by=$keyring] $mirror trixie main
-deb [signed-by=$keyring] $security trixie-security main
-deb [signed-by=$keyring] $mirror trixie-backports main
-deb [signed-by=$keyring] $mirror sid main
-SOURCES
-apt_opts=(
-  -o "Dir::Etc::SourceList=$state/sources.list"
-  -o "Dir::Etc::SourceParts=/dev/null"
-  -o "Dir::State::Lists=$state/lists"
-  -o "Dir::Cache=$state/cache"
-  -o "APT::Sandbox::User=root"
-)
-apt-get "${apt_opts[@]}" -qq update
+debian_apt "$cache/.apt" fetch-debian-packages
 cd "$cache"
 apt-get "${apt_opts[@]}" -q download "${missing[@]}"
 echo "fetch-debian-packages: downloaded ${#missing[@]} package(s) into $cache"
