@@ -133,6 +133,39 @@ pub struct System {
     pub hcl_text: Option<HclText>,
 }
 
+/// The one-line text fields of [`System`], by name: validation bounds each to
+/// [`crate::validate::MAX_SHORT`] bytes, and the probe cuts what a machine hands over to fit.
+/// One list for both, so a new field cannot be checked in one place and missed in the other.
+macro_rules! short_fields {
+    ($($name:ident),* $(,)?) => {
+        impl System {
+            /// The one-line text fields, by name.
+            pub fn short_fields(&self) -> [(&'static str, &Option<String>); short_fields!(@count $($name)*)] {
+                [$((stringify!($name), &self.$name)),*]
+            }
+
+            /// [`System::short_fields`], to change them.
+            pub fn short_fields_mut(&mut self) -> [(&'static str, &mut Option<String>); short_fields!(@count $($name)*)] {
+                [$((stringify!($name), &mut self.$name)),*]
+            }
+        }
+    };
+    (@count $($name:ident)*) => { 0 $(+ { let _ = stringify!($name); 1 })* };
+}
+
+short_fields!(
+    machine_type,
+    brand,
+    model,
+    bios,
+    bios_version,
+    cpu,
+    virtualization,
+    tpm,
+    running_kernel,
+    distro,
+);
+
 /// Free-text lines of a Qubes HCL report, kept for display.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HclText {

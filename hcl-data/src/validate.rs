@@ -119,18 +119,7 @@ impl Report {
             return Err(Error::invalid("generator", "empty"));
         }
         let s = &self.system;
-        for (name, v) in [
-            ("machine_type", &s.machine_type),
-            ("brand", &s.brand),
-            ("model", &s.model),
-            ("bios", &s.bios),
-            ("bios_version", &s.bios_version),
-            ("cpu", &s.cpu),
-            ("virtualization", &s.virtualization),
-            ("tpm", &s.tpm),
-            ("running_kernel", &s.running_kernel),
-            ("distro", &s.distro),
-        ] {
+        for (name, v) in s.short_fields() {
             opt_line(|| format!("system.{name}"), v, MAX_SHORT)?;
         }
         if let Some(b) = &s.boot_mode {

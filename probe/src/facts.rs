@@ -35,7 +35,35 @@ pub fn read_system(root: &Root) -> System {
     read_firmware(root, &mut sys);
     sys.running_kernel = root.read_attr("proc/sys/kernel/osrelease");
     sys.distro = read_distro(root);
+    fit_short_fields(root, &mut sys);
     sys
+}
+
+/// Cut a one-line fact longer than a report takes (a broken DMI string or TPM attribute of a
+/// page) to fit, with a warning: found by the `sysfs` fuzz target, a 3,588-byte
+/// `tpm_version_major` made a report the probe's own check refused.
+fn fit_short_fields(root: &Root, sys: &mut System) {
+    const MARK: &str = "...";
+    for (name, value) in sys.short_fields_mut() {
+        let Some(v) = value else { continue };
+        if v.len() <= hcl_data::MAX_SHORT {
+            continue;
+        }
+        let mut end = hcl_data::MAX_SHORT - MARK.len();
+        while !v.is_char_boundary(end) {
+            end -= 1;
+        }
+        root.warn(
+            format!("system.{name}"),
+            format!(
+                "{} bytes, more than a report takes ({}); cut",
+                v.len(),
+                hcl_data::MAX_SHORT
+            ),
+        );
+        v.truncate(end);
+        v.push_str(MARK);
+    }
 }
 
 /// A DMI string, None when absent or a vendor placeholder.

@@ -319,3 +319,32 @@ fn regression_tab_in_a_one_line_value_makes_an_invalid_report() {
         "the modalias is kept, escaped"
     );
 }
+
+/// Found by the `sysfs` fuzz target: a `tpm_version_major` of 3,588 bytes went into
+/// `system.tpm` whole, and the probe made a report its own check refuses (one-line fields take
+/// at most 512 bytes). A DMI string of a page did the same. Such a value is now cut to fit,
+/// with a warning naming the field.
+#[test]
+fn regression_a_one_line_fact_longer_than_a_report_takes_makes_an_invalid_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    tiny_tree(root);
+    write(
+        root,
+        "sys/class/tpm/tpm0/tpm_version_major",
+        "7".repeat(3588).as_bytes(),
+    );
+    let long_name = format!("Think{}Pad\n", "é".repeat(600));
+    write(root, "sys/class/dmi/id/product_name", long_name.as_bytes());
+    let (report, warnings) = scan_with_warnings(root);
+    let s = &report.system;
+    let tpm = s.tpm.as_deref().expect("tpm kept");
+    assert!(tpm.len() <= hcl_data::MAX_SHORT && tpm.starts_with("777") && tpm.ends_with("..."));
+    let model = s.model.as_deref().expect("model kept");
+    assert!(
+        model.len() <= hcl_data::MAX_SHORT && model.starts_with("Think"),
+        "{model}"
+    );
+    assert!(has_warning(&warnings, "system.tpm"), "{warnings:?}");
+    assert!(has_warning(&warnings, "system.model"), "{warnings:?}");
+}
