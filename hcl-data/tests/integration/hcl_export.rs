@@ -304,3 +304,29 @@ fn regression_network_lines_under_chipset_come_back_twice() {
         "{yaml}"
     );
 }
+
+/// Found by the `qubes_hcl` fuzz target: `memory: 798900000000` followed by garbage imported
+/// as 798,900,000,000 MiB; exported alone, the 12 digits read back as a MAC address (redacted),
+/// so the memory was gone after the round trip. No machine has that much: above 64 TiB the
+/// memory is unknown.
+#[test]
+fn regression_memory_of_twelve_digits_comes_back_as_a_mac() {
+    let text = "---\nlayout:\n  'hcl'\ntype:\n  'motherboard'\ncpu: |\n  AMD FX(tm)-4300\n\
+                memory: |\n  798900000000`0000000000\n";
+    let r = qubes_hcl::from_yaml(text, "x.yml").unwrap();
+    assert_eq!(r.system.memory_mib, None);
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    let back = qubes_hcl::from_yaml(&yaml, "x.yml").unwrap();
+    assert_eq!(
+        qubes_hcl::RoundTripFacts::of(&back),
+        qubes_hcl::RoundTripFacts::of(&r),
+        "{yaml}"
+    );
+    let real = "---\nlayout:\n  'hcl'\nmemory: |\n  262039\n";
+    let r = qubes_hcl::from_yaml(real, "x.yml").unwrap();
+    assert_eq!(
+        r.system.memory_mib,
+        Some(262_039),
+        "the real HCL's largest is kept"
+    );
+}
