@@ -405,6 +405,9 @@ pub(crate) fn scan(b: &[u8], place: Place, hit: &mut dyn FnMut(IdentifierKind, R
 }
 
 /// [`scan`] with the counts of `b` already made.
+/// Most identifiers reported for one string (see [`scan_with`]).
+const MAX_HITS_PER_STRING: usize = 64;
+
 pub(crate) fn scan_with(
     b: &[u8],
     st: &Stats,
@@ -415,10 +418,15 @@ pub(crate) fn scan_with(
         return;
     }
     // A hit inside an earlier one is the same identifier seen again (the last group of a UUID
-    // as twelve bare hex digits).
+    // as twelve bare hex digits). Past MAX_HITS_PER_STRING the rest are not reported: each
+    // hit is compared with the earlier ones, and a string of repeated identifiers (an attack
+    // found 512 KB of MACs took 7 s, 8 MiB would take half an hour) must stay linear. The
+    // string is refused either way.
     let mut seen: Vec<Range<usize>> = Vec::new();
     let hit = &mut |kind, r: Range<usize>| {
-        if !seen.iter().any(|s| s.start <= r.start && r.end <= s.end) {
+        if seen.len() < MAX_HITS_PER_STRING
+            && !seen.iter().any(|s| s.start <= r.start && r.end <= s.end)
+        {
             seen.push(r.clone());
             hit(kind, r);
         }
@@ -596,10 +604,16 @@ fn mac_expected(b: &[u8], start: usize, end: usize, place: Place) -> bool {
         .any(|l| before.windows(l.len()).any(|w| w.eq_ignore_ascii_case(l)))
 }
 
+/// The longest text form of an IPv6 address (eight groups of four and seven colons).
+const MAX_IPV6_TEXT: usize = 39;
+
 /// An IPv6 address whose interface id has `ff:fe` in its middle (EUI-64, made from a MAC):
 /// `fe80::21b:21ff:fe3a:4f5c`, whatever the prefix.
 fn eui64(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut j = 0;
+    // Where the last address ended: the walk back to an address's start stops there, and
+    // after an IPv6 address's length, so repeated `:ff:fe..` costs linear time.
+    let mut last_end = 0;
     while j + 5 <= b.len() {
         if !starts_ci(b.get(j..).unwrap_or_default(), b"ff:fe") {
             j += 1;
@@ -620,10 +634,12 @@ fn eui64(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
         }
         if group_starts && tail && q > p + 3 && !hex_at(b, q) && !hex_at(b, p + 2) {
             let mut start = g - 1;
-            while start > 0 && b.get(start - 1).is_some_and(|&c| is_hex(c) || c == b':') {
+            let floor = last_end.max(start.saturating_sub(MAX_IPV6_TEXT));
+            while start > floor && b.get(start - 1).is_some_and(|&c| is_hex(c) || c == b':') {
                 start -= 1;
             }
             hit(IdentifierKind::MacIpv6, start..q);
+            last_end = q;
             j = q;
         } else {
             j += 1;

@@ -166,3 +166,20 @@ fn base_reports_cached() -> &'static [Value] {
         all
     })
 }
+
+/// Found from outside: the text check compared every identifier with all earlier ones in the
+/// same string, and walked back from every `ff:fe` over all the hex before it, so one upload of
+/// a string of repeated identifiers took minutes to hours of CPU (512 KB of MACs: 7 s; the
+/// upload limit is 8 MiB). Both are linear now: these strings are checked at once (the test
+/// would run for hours otherwise). One string reports at most 64 identifiers; it is refused
+/// either way.
+#[test]
+fn regression_repeated_identifiers_in_one_string_take_quadratic_time() {
+    for unit in ["00:1b:21:3a:4f:5c ", ":ff:fe00:1", "a@example.com "] {
+        let s = unit.repeat((2 << 20) / unit.len());
+        let json = serde_json::json!({ "system": { "zz": s } }).to_string();
+        let f = hcl_data::privacy_scan_json(&json, 10).expect("json");
+        assert!(f.total >= 1 && f.total <= 64, "{unit:?}: {}", f.total);
+        assert_eq!(f.shown.len(), 10.min(f.total), "{unit:?}");
+    }
+}
