@@ -38,7 +38,7 @@ impl Catalog {
             crate::error::check_id(&p.meta.id)?;
             let file = format!("{}.profile.zst", p.meta.id);
             let path = dir.join(&file);
-            std::fs::write(&path, p.encode()?).map_err(|e| Error::io(&path, e))?;
+            crate::fsio::write_replacing(&path, &p.encode()?).map_err(|e| Error::io(&path, e))?;
             entries.push(CatalogEntry {
                 file,
                 meta: p.meta.clone(),
@@ -48,7 +48,7 @@ impl Catalog {
         let mut text = serde_json::to_string_pretty(&entries)
             .map_err(|e| Error::bad(path.display(), e.to_string()))?;
         text.push('\n');
-        std::fs::write(&path, text).map_err(|e| Error::io(&path, e))
+        crate::fsio::write_replacing(&path, text.as_bytes()).map_err(|e| Error::io(&path, e))
     }
 }
 

@@ -2,6 +2,8 @@
 //! belongs is refused with a clear error: a FIFO opened for reading would wait for a writer
 //! forever. The type is checked before opening, the file opened without blocking, and the
 //! type checked again on what was opened (a rename in between cannot slip a FIFO in).
+//!
+//! Writing the files the tools make: [`write_replacing`].
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -31,6 +33,51 @@ fn kind_of(meta: &std::fs::Metadata) -> Option<&'static str> {
     } else {
         Some("not a file")
     }
+}
+
+/// Writes `bytes` to `path` through a new file in the same folder, renamed over `path`: a
+/// symlink planted at `path` is replaced, not followed (an attack wrote a profile through
+/// `OUT/evil.profile.zst -> /elsewhere/file`), and a crash leaves the old file or the new one,
+/// never half of one.
+pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("out"),
+        std::ffi::OsStr::to_os_string,
+    );
+    for attempt in 0..100u32 {
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(&name);
+        tmp_name.push(format!(".{}.{attempt}.tmp", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        // create_new: O_CREAT|O_EXCL, which never follows a link either.
+        let mut f = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o644)
+            .open(&tmp)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = f
+            .write_all(bytes)
+            .and_then(|()| f.sync_all())
+            .and_then(|()| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        return written;
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free temporary name next to {}", path.display()),
+    ))
 }
 
 /// Opens `path` for reading when it is a regular file (symlinks followed).

@@ -138,7 +138,7 @@ pub(crate) fn import_cmd(
     let profile = builder.build();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let path = out.join(format!("{id}.profile.zst"));
-    std::fs::write(&path, profile.encode()?)
+    hcl_kernels::fsio::write_replacing(&path, &profile.encode()?)
         .with_context(|| format!("writing {}", path.display()))?;
     let c = &profile.meta.counts;
     println!(
@@ -349,6 +349,8 @@ impl hcl_kernels::derive::Progress for BarProgress {
 
 pub(crate) fn derive(a: &DeriveArgs) -> anyhow::Result<()> {
     use hcl_kernels::derive::{self as d, Buses, ConfigSpec, Request, SourceSpec};
+    // The id names the file written into --out (an unchecked `../x` or `/abs` wrote outside).
+    hcl_kernels::check_id(&a.id).context("--id")?;
     let source = SourceSpec::from_paths(&a.source)?;
     let config = match (&a.config, &a.qubes_config, &a.config_base, &a.config_qubes) {
         (Some(c), None, None, None) => ConfigSpec::Plain(c.clone()),
@@ -439,7 +441,7 @@ pub(crate) fn derive(a: &DeriveArgs) -> anyhow::Result<()> {
     let profile = derived.builder(meta).build();
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let path = a.out.join(format!("{}.profile.zst", a.id));
-    std::fs::write(&path, profile.encode()?)
+    hcl_kernels::fsio::write_replacing(&path, &profile.encode()?)
         .with_context(|| format!("writing {}", path.display()))?;
     println!("{}: profile written", path.display());
     if let Some(dir) = &a.compare_with {

@@ -522,7 +522,7 @@ fn alias_text(lines: &[(String, String)]) -> String {
 
 fn write_zst(path: &Path, text: &str) -> Result<(), Error> {
     let bytes = zstd::encode_all(text.as_bytes(), 19).map_err(|e| Error::io(path, e))?;
-    std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
+    crate::fsio::write_replacing(path, &bytes).map_err(|e| Error::io(path, e))
 }
 
 fn read_zst(path: &Path) -> Result<String, Error> {
@@ -556,7 +556,7 @@ impl Derived {
         let mut json = serde_json::to_string_pretty(&self.provenance)
             .map_err(|e| Error::bad(&p, e.to_string()))?;
         json.push('\n');
-        std::fs::write(&p, json).map_err(|e| Error::io(&p, e))
+        crate::fsio::write_replacing(&p, json.as_bytes()).map_err(|e| Error::io(&p, e))
     }
 
     /// Reads what [`Derived::write_dir`] wrote.

@@ -201,3 +201,65 @@ fn catalog_entries_cannot_point_outside_the_folder() {
         "{err}"
     );
 }
+
+/// Found from outside: `derive --id` was never checked (only `import` checked it), so
+/// `--id ../x` or `--id /abs` named a file outside `--out`. Refused before any work.
+#[test]
+fn regression_derive_id_cannot_name_a_file_outside_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let abs = tmp.path().join("abs");
+    for id in ["../x", abs.to_str().unwrap(), "a/b", ".hidden"] {
+        let o = run(&[
+            "derive",
+            "--source",
+            tmp.path().join("no-source").to_str().unwrap(),
+            "--config",
+            tmp.path().join("no-config").to_str().unwrap(),
+            "--id",
+            id,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success(), "--id {id:?} was accepted");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("--id") && err.contains("kernel id"),
+            "{id:?}: {err}"
+        );
+    }
+    assert!(files_below(tmp.path()).is_empty(), "something was written");
+}
+
+/// Found from outside: `import --out DIR` wrote through a symlink planted at
+/// `DIR/<id>.profile.zst`, overwriting the file it pointed to (outside `--out`). The profile
+/// now replaces the link, and the file it pointed to is untouched.
+#[test]
+fn regression_import_follows_a_symlink_planted_in_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    tiny_source(&src);
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let victim = tmp.path().join("victim");
+    std::fs::write(&victim, "victim\n").unwrap();
+    let planted = out.join("evil.profile.zst");
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    let o = run(&[
+        "import",
+        src.to_str().unwrap(),
+        "--id",
+        "evil",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "victim\n");
+    let meta = std::fs::symlink_metadata(&planted).unwrap();
+    assert!(meta.file_type().is_file(), "the link is still there");
+    assert_eq!(
+        files_below(&out),
+        ["evil.profile.zst"],
+        "no temporary file left behind"
+    );
+}
