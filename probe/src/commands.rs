@@ -174,9 +174,14 @@ fn upload_stick(stick: &Path, opts: &up::UploadOptions, yes: bool) -> anyhow::Re
     if reports.is_empty() {
         bail!("no report on {}", stick.display());
     }
+    // Reports read from a stick and the server's answers are untrusted text: escaped like
+    // the other upload paths (found from outside: this one printed them raw).
     for r in &reports {
-        println!("This will be sent to {}:\n", opts.endpoint());
-        println!("{}", up::preview(r));
+        println!(
+            "This will be sent to {}:\n",
+            terminal_line(&opts.endpoint())
+        );
+        println!("{}", terminal_safe(&up::preview(r)));
     }
     if !yes && !confirm(&format!("Send these {} report(s)? [y/N] ", reports.len()))? {
         bail!("not sent");
@@ -188,7 +193,7 @@ fn upload_stick(stick: &Path, opts: &up::UploadOptions, yes: bool) -> anyhow::Re
         } else {
             "stored:"
         };
-        println!("{what} {}", outcome.url);
+        println!("{what} {}", terminal_line(&outcome.url));
     }
     Ok(())
 }

@@ -92,8 +92,15 @@ impl Root {
     }
 
     /// Opens a regular file inside the root without blocking: a FIFO planted in a tree must
-    /// not hang the probe.
+    /// not hang the probe. The type is checked first on an `O_PATH` handle, which opens
+    /// nothing: opening a device node has effects of its own (found from outside: a planted
+    /// FIFO's writer was released, and a planted `/dev/watchdog` node would arm the watchdog of
+    /// the machine running the scan). It is checked again on what was opened, in case the name
+    /// changed in between.
     fn open_regular(&self, rel: &str) -> std::io::Result<fs::File> {
+        if !self.open(rel, OFlags::PATH)?.metadata()?.is_file() {
+            return Err(std::io::Error::other("not a regular file"));
+        }
         let file = self.open(rel, OFlags::RDONLY | OFlags::NONBLOCK | OFlags::NOCTTY)?;
         if !file.metadata()?.is_file() {
             return Err(std::io::Error::other("not a regular file"));

@@ -72,14 +72,16 @@ pub fn build(args: BuildArgs) -> anyhow::Result<()> {
 }
 
 pub fn results(image: &Path, json: bool) -> anyhow::Result<()> {
+    // What a stick holds was written by the machine under test (or anyone): no escape
+    // sequence of it reaches the terminal.
     let r = results::read(image)?;
     for f in r.failures() {
-        eprintln!("no result: {f}");
+        eprintln!("no result: {}", hcl_data::terminal_line(&f));
     }
     if json {
         println!("{}", serde_json::to_string_pretty(&r.reports())?);
     } else {
-        print!("{}", results::table(&r));
+        print!("{}", hcl_data::terminal_safe(&results::table(&r)));
     }
     if r.sessions.is_empty() && !json {
         bail!("no runs on {}", image.display());

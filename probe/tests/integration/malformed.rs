@@ -348,3 +348,40 @@ fn regression_a_one_line_fact_longer_than_a_report_takes_makes_an_invalid_report
     assert!(has_warning(&warnings, "system.tpm"), "{warnings:?}");
     assert!(has_warning(&warnings, "system.model"), "{warnings:?}");
 }
+
+/// Found from outside: the probe opened a planted device node or FIFO before it looked at its
+/// type (a FIFO's waiting writer was released by the scan; a `/dev/watchdog` node would arm the
+/// scanning machine's watchdog). The type is now checked on a handle that opens nothing.
+#[test]
+fn regression_a_planted_fifo_is_opened_before_its_type_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    tiny_tree(root);
+    let fifo = root.join("sys/class/dmi/id/product_name");
+    fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    let _ = fs::remove_file(&fifo);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    // A writer blocks in open(2) until some reader opens the FIFO.
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || fs::OpenOptions::new().write(true).open(fifo).is_ok())
+    };
+    let (report, warnings) = scan_with_warnings(root);
+    assert_eq!(report.system.model, None);
+    assert!(has_warning(&warnings, "product_name"), "{warnings:?}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let released = writer.is_finished();
+    // Let the writer go, whatever happened.
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&fifo)
+        .unwrap();
+    assert!(writer.join().unwrap());
+    assert!(!released, "the scan opened the FIFO");
+}
