@@ -83,9 +83,20 @@ fn walk(root: &Root, rel: &str, depth: usize, out: &mut Vec<Found>) {
         out.push(read_usb_device(root, rel));
     }
     for (name, kind) in &entries {
-        if *kind == EntryKind::Dir && !SKIP_DIRS.contains(&name.as_str()) {
-            walk(root, &format!("{rel}/{name}"), depth + 1, out);
+        if *kind != EntryKind::Dir || SKIP_DIRS.contains(&name.as_str()) {
+            continue;
         }
+        // Sysfs names are ASCII without control characters. Another name (a newline, an
+        // escape, bytes that are not UTF-8) made a `sysfs_path` that the probe's own check and
+        // the server refuse (found from outside): such a folder is no device, said once.
+        if name.chars().any(|c| c.is_control() || !c.is_ascii()) {
+            root.warn(
+                format!("{rel}/{name}"),
+                "not a sysfs name (control or non-ASCII characters); not descended into",
+            );
+            continue;
+        }
+        walk(root, &format!("{rel}/{name}"), depth + 1, out);
     }
 }
 

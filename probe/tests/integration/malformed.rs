@@ -385,3 +385,30 @@ fn regression_a_planted_fifo_is_opened_before_its_type_is_checked() {
     assert!(writer.join().unwrap());
     assert!(!released, "the scan opened the FIFO");
 }
+
+/// Found from outside: device folders named with a newline or an escape sequence became
+/// `sysfs_path` values that the probe's own check and the server refuse, so `scan --save`
+/// wrote a report nobody takes. Such a folder is skipped with a warning.
+#[test]
+fn regression_a_device_folder_with_control_characters_makes_an_invalid_report() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    tiny_tree(root);
+    for name in ["0000:00:1d.0\n  FAKE", "0000:00:1e.0\u{1b}[31m"] {
+        write(
+            root,
+            &format!("sys/devices/pci0000:00/{name}/modalias"),
+            b"pci:v00008086d00001E12sv000017AAsd000021F3bc06sc04i00\n",
+        );
+    }
+    let (report, warnings) = scan_with_warnings(root);
+    assert!(
+        report
+            .devices
+            .iter()
+            .all(|d| !d.sysfs_path.as_deref().unwrap_or("").contains("1d.0\n")),
+        "{:?}",
+        report.devices
+    );
+    assert!(has_warning(&warnings, "not a sysfs name"), "{warnings:?}");
+}
