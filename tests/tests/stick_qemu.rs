@@ -6,6 +6,9 @@
 //! and see the IOMMU groups (`intel_iommu=on`), and the machine's own disk must be untouched.
 //! A second power-on with the first kernel's initramfs broken: that kernel panics, the next
 //! one records it as giving no result and still observes, and the first session is unchanged.
+//! Before the boots, the image is built again from the same packages and epoch (another folder,
+//! a later time) and must be the same bytes, and with another epoch must differ: what
+//! `cargo xtask dist` promises for the released image.
 //!
 //! Needs qemu-system-x86_64, Debian's `ovmf`, the cached packages
 //! (`kernels/tests/fetch-debian-packages.sh`) and the static `hcl-probe` for the init (built
@@ -17,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hcl_e2e::workspace_root;
-use hcl_probe::stick::build::{BuildOptions, build};
+use hcl_probe::stick::build::{BuildOptions, Built, build};
 use hcl_probe::stick::disk::{Part, StickDisk, write_file};
 use hcl_probe::stick::layout::{Outcome, RunRecord};
 use hcl_probe::stick::results;
@@ -33,6 +36,8 @@ const K73: [&str; 3] = [
 const LOADER: &str = "systemd-boot-efi_252.39-1~deb12u2_amd64.deb";
 /// Both kernels take about a minute each under TCG on the 2-core CI machine.
 const QEMU_LIMIT: Duration = Duration::from_secs(600);
+/// The image's `SOURCE_DATE_EPOCH`, as a release build gives it: 2025-12-04 12:06:40 UTC.
+const EPOCH: u64 = 1_764_850_000;
 
 fn skip_or_fail(msg: &str) {
     assert!(std::env::var_os("CI").is_none(), "{msg}");
@@ -128,12 +133,16 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
     );
     opts.loader = Some(cache.join(LOADER));
     opts.append = "console=ttyS0,115200".into();
+    // Dated and seeded as a release build is, so what boots below is what `dist` ships.
+    opts.source_date_epoch = Some(EPOCH);
     let built = build(&opts, &|l| eprintln!("build: {l}")).expect("stick build");
     eprintln!(
         "stick: {:.1} MiB built in {:.1} s",
         built.image_bytes as f64 / 1048576.0,
         built.seconds
     );
+    // Before the boots: they write to the image.
+    check_reproducible(&opts, &built);
 
     // The machine's own disk, on the chipset's AHCI controller: must come out untouched.
     let machine_disk = dir.path().join("machine-disk.img");
@@ -208,6 +217,147 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
         before,
         "the machine's disk was written to"
     );
+}
+
+/// The image built again from the same inputs and epoch, into another folder under another
+/// name, some seconds later: the same bytes. Built once more with another epoch: other bytes
+/// (so the check cannot pass because the epoch is ignored).
+fn check_reproducible(opts: &BuildOptions, first: &Built) {
+    let started = Instant::now();
+    // The epoch reached both FAT partitions: their files carry its date, not the build's.
+    let disk = StickDisk::open(&opts.out, false).expect("stick");
+    for part in [Part::Boot, Part::Results] {
+        let fs = disk.fs(part).expect("partition");
+        let hcl = fs.root_dir().open_dir("hcl").expect("hcl folder");
+        let plan = hcl
+            .iter()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name() == "stick.json")
+            .expect("hcl/stick.json");
+        let t = plan.modified();
+        assert_eq!(
+            (t.date.year, t.date.month, t.date.day),
+            (2025, 12, 4),
+            "{part:?}: hcl/stick.json dated {t:?}, not by the epoch"
+        );
+        assert_eq!(
+            (t.time.hour, t.time.min, t.time.sec),
+            (12, 6, 40),
+            "{part:?}: hcl/stick.json dated {t:?}, not by the epoch"
+        );
+    }
+    drop(disk);
+
+    let first_hash = sha256(&opts.out);
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut again = opts.clone();
+    again.out = dir.path().join("again.img");
+    let rebuilt = build(&again, &|l| eprintln!("rebuild: {l}")).expect("stick rebuild");
+    let again_hash = sha256(&again.out);
+    assert!(
+        first_hash == again_hash,
+        "the stick image is not reproducible: sha256 {first_hash} then {again_hash}; {}",
+        first_difference(&opts.out, &again.out)
+    );
+    eprintln!(
+        "stick reproducible: {:.1} MiB, sha256 {first_hash}, built in {:.1} s then {:.1} s",
+        first.image_bytes as f64 / 1048576.0,
+        first.seconds,
+        rebuilt.seconds
+    );
+    std::fs::remove_file(&again.out).expect("removing the rebuilt image");
+
+    let mut other = opts.clone();
+    other.out = dir.path().join("other-epoch.img");
+    other.source_date_epoch = opts.source_date_epoch.map(|e| e + 86_400 * 400 + 7);
+    let built = build(&other, &|l| eprintln!("other epoch: {l}")).expect("stick build");
+    let other_hash = sha256(&other.out);
+    assert_ne!(
+        first_hash, other_hash,
+        "another SOURCE_DATE_EPOCH gave the same image: the epoch is ignored"
+    );
+    eprintln!(
+        "stick with another epoch: sha256 {other_hash}, built in {:.1} s; {}",
+        built.seconds,
+        first_difference(&opts.out, &other.out)
+    );
+    eprintln!(
+        "reproducibility check: {:.1} s in all (two more builds, hashes, comparison)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+fn sha256(path: &Path) -> String {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).expect("opening the image");
+    let mut h = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut h).expect("reading the image");
+    hex::encode(h.finalize())
+}
+
+/// Where two images first differ: the offset and the region of the stick that holds it.
+fn first_difference(a: &Path, b: &Path) -> String {
+    use std::io::Read;
+    let open = |p: &Path| std::io::BufReader::new(std::fs::File::open(p).expect("image"));
+    let (mut ra, mut rb) = (open(a), open(b));
+    let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    let mut offset = 0u64;
+    loop {
+        let na = read_full(&mut ra, &mut ba);
+        let nb = read_full(&mut rb, &mut bb);
+        if let Some(i) = ba[..na.min(nb)]
+            .iter()
+            .zip(&bb[..na.min(nb)])
+            .position(|(x, y)| x != y)
+        {
+            let at = offset + i as u64;
+            return format!("first difference at byte {at}, {}", region(a, at));
+        }
+        if na != nb {
+            return format!("sizes differ after byte {}", offset + na.min(nb) as u64);
+        }
+        if na == 0 {
+            return "no difference".into();
+        }
+        offset += na as u64;
+    }
+
+    fn read_full(r: &mut impl Read, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            match r.read(&mut buf[n..]).expect("reading an image") {
+                0 => break,
+                k => n += k,
+            }
+        }
+        n
+    }
+}
+
+/// The part of the stick `offset` lies in, from the image's GPT.
+fn region(image: &Path, offset: u64) -> String {
+    let Ok(disk) = StickDisk::open(image, false) else {
+        return "no readable GPT".into();
+    };
+    if offset < 512 {
+        return "the protective MBR".into();
+    }
+    let parts = [
+        ("boot partition (FAT)", Some(disk.boot)),
+        ("results partition (FAT)", Some(disk.results)),
+        ("modules partition", disk.modules),
+    ];
+    for (name, span) in parts {
+        if let Some(s) = span.filter(|s| (s.start..s.start + s.len).contains(&offset)) {
+            return format!("{name}, byte {} of it", offset - s.start);
+        }
+    }
+    let first = parts.iter().filter_map(|(_, s)| *s).map(|s| s.start).min();
+    if first.is_some_and(|f| offset < f) {
+        "the primary GPT".into()
+    } else {
+        "the backup GPT (or a gap between partitions)".into()
+    }
 }
 
 /// The emulated machine: q35 with a VT-d IOMMU, OVMF, the stick behind xHCI, e1000e, AHCI with
