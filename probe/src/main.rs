@@ -68,6 +68,10 @@ enum StickCommand {
         /// Appended to every kernel command line (e.g. console=ttyS0,115200).
         #[arg(long, default_value = "")]
         append: String,
+        /// Seconds since the Unix epoch that date the image's files and seed its GUIDs, so the
+        /// same inputs give the same image (default: the build's time and random GUIDs).
+        #[arg(long, env = "SOURCE_DATE_EPOCH")]
+        source_date_epoch: Option<u64>,
     },
     /// Read back the runs a stick (or its image) recorded.
     Results {
@@ -160,6 +164,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init,
             results_mib,
             append,
+            source_date_epoch,
         }) => stick_commands::build(stick_commands::BuildArgs {
             out,
             kernels,
@@ -168,6 +173,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init,
             results_mib,
             append,
+            source_date_epoch,
         }),
         Command::Stick(StickCommand::Results { image, format }) => {
             stick_commands::results(&image, matches!(format, ResultsFormat::Json))

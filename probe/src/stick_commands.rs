@@ -18,6 +18,7 @@ pub struct BuildArgs {
     pub init: Option<PathBuf>,
     pub results_mib: u64,
     pub append: String,
+    pub source_date_epoch: Option<u64>,
 }
 
 #[cfg(feature = "stick-builder")]
@@ -43,6 +44,7 @@ pub fn build(args: BuildArgs) -> anyhow::Result<()> {
     opts.loader = args.loader;
     opts.results_mib = args.results_mib;
     opts.append = args.append;
+    opts.source_date_epoch = args.source_date_epoch;
     let built = build(&opts, &|line| eprintln!("{line}"))?;
     eprintln!(
         "{}: {:.1} MiB, {} kernel(s), built in {:.1} s",

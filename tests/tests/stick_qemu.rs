@@ -6,6 +6,9 @@
 //! and see the IOMMU groups (`intel_iommu=on`), and the machine's own disk must be untouched.
 //! A second power-on with the first kernel's initramfs broken: that kernel panics, the next
 //! one records it as giving no result and still observes, and the first session is unchanged.
+//! Before the boots, the image is built again from the same packages and epoch (another folder,
+//! a later time) and must be the same bytes, and with another epoch must differ: what
+//! `cargo xtask dist` promises for the released image.
 //!
 //! Needs qemu-system-x86_64, Debian's `ovmf`, the cached packages
 //! (`kernels/tests/fetch-debian-packages.sh`) and the static `hcl-probe` for the init (built
@@ -17,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use hcl_e2e::workspace_root;
-use hcl_probe::stick::build::{BuildOptions, build};
+use hcl_probe::stick::build::{BuildOptions, Built, build};
 use hcl_probe::stick::disk::{Part, StickDisk, write_file};
 use hcl_probe::stick::layout::{Outcome, RunRecord};
 use hcl_probe::stick::results;
@@ -33,6 +36,8 @@ const K73: [&str; 3] = [
 const LOADER: &str = "systemd-boot-efi_252.39-1~deb12u2_amd64.deb";
 /// Both kernels take about a minute each under TCG on the 2-core CI machine.
 const QEMU_LIMIT: Duration = Duration::from_secs(600);
+/// The image's `SOURCE_DATE_EPOCH`, as a release build gives it: 2025-12-04 12:06:40 UTC.
+const EPOCH: u64 = 1_764_850_000;
 
 fn skip_or_fail(msg: &str) {
     assert!(std::env::var_os("CI").is_none(), "{msg}");
@@ -128,12 +133,16 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
     );
     opts.loader = Some(cache.join(LOADER));
     opts.append = "console=ttyS0,115200".into();
+    // Dated and seeded as a release build is, so what boots below is what `dist` ships.
+    opts.source_date_epoch = Some(EPOCH);
     let built = build(&opts, &|l| eprintln!("build: {l}")).expect("stick build");
     eprintln!(
         "stick: {:.1} MiB built in {:.1} s",
         built.image_bytes as f64 / 1048576.0,
         built.seconds
     );
+    // Before the boots: they write to the image.
+    check_reproducible(&opts, &built);
 
     // The machine's own disk, on the chipset's AHCI controller: must come out untouched.
     let machine_disk = dir.path().join("machine-disk.img");
@@ -208,6 +217,135 @@ fn two_debian_kernels_boot_in_one_power_on_and_report_real_drivers() {
         before,
         "the machine's disk was written to"
     );
+}
+
+/// The image built again from the same inputs and epoch, into another folder under another
+/// name, some seconds later: the same bytes. Built once more with another epoch: other bytes
+/// (so the check cannot pass because the epoch is ignored).
+fn check_reproducible(opts: &BuildOptions, first: &Built) {
+    let started = Instant::now();
+    // The epoch reached both FAT partitions: their files carry its date, not the build's.
+    let disk = StickDisk::open(&opts.out, false).expect("stick");
+    for part in [Part::Boot, Part::Results] {
+        let fs = disk.fs(part).expect("partition");
+        let hcl = fs.root_dir().open_dir("hcl").expect("hcl folder");
+        let plan = hcl
+            .iter()
+            .filter_map(Result::ok)
+            .find(|e| e.file_name() == "stick.json")
+            .expect("hcl/stick.json");
+        let t = plan.modified();
+        assert_eq!(
+            (t.date.year, t.date.month, t.date.day),
+            (2025, 12, 4),
+            "{part:?}: hcl/stick.json dated {t:?}, not by the epoch"
+        );
+        assert_eq!(
+            (t.time.hour, t.time.min, t.time.sec),
+            (12, 6, 40),
+            "{part:?}: hcl/stick.json dated {t:?}, not by the epoch"
+        );
+    }
+    drop(disk);
+
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut again = opts.clone();
+    again.out = dir.path().join("again.img");
+    let rebuilt = build(&again, &|l| eprintln!("rebuild: {l}")).expect("stick rebuild");
+    let t = Instant::now();
+    if let Some(at) = first_difference(&opts.out, &again.out) {
+        panic!(
+            "the stick image is not reproducible: the same inputs and epoch built twice differ \
+             first at byte {at}, in {}",
+            region(&opts.out, at)
+        );
+    }
+    eprintln!(
+        "stick reproducible: {:.1} MiB, built in {:.1} s then {:.1} s, compared in {:.1} s",
+        first.image_bytes as f64 / 1048576.0,
+        first.seconds,
+        rebuilt.seconds,
+        t.elapsed().as_secs_f64()
+    );
+    std::fs::remove_file(&again.out).expect("removing the rebuilt image");
+
+    let mut other = opts.clone();
+    other.out = dir.path().join("other-epoch.img");
+    other.source_date_epoch = opts.source_date_epoch.map(|e| e + 86_400 * 400 + 7);
+    let built = build(&other, &|l| eprintln!("other epoch: {l}")).expect("stick build");
+    let at = first_difference(&opts.out, &other.out)
+        .expect("another SOURCE_DATE_EPOCH gave the same image: the epoch is ignored");
+    eprintln!(
+        "stick with another epoch: built in {:.1} s, differs first at byte {at}, in {}",
+        built.seconds,
+        region(&opts.out, at)
+    );
+    eprintln!(
+        "reproducibility check: {:.1} s in all (two more builds and the comparisons)",
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The first byte at which two images differ (a difference in size counts at the shorter's
+/// end); None when they are the same bytes.
+fn first_difference(a: &Path, b: &Path) -> Option<u64> {
+    use std::io::Read;
+    fn read_full(r: &mut impl Read, buf: &mut [u8]) -> usize {
+        let mut n = 0;
+        while n < buf.len() {
+            match r.read(&mut buf[n..]).expect("reading an image") {
+                0 => break,
+                k => n += k,
+            }
+        }
+        n
+    }
+    let open = |p: &Path| std::fs::File::open(p).expect("opening an image");
+    let (mut ra, mut rb) = (open(a), open(b));
+    let (mut ba, mut bb) = (vec![0u8; 4 << 20], vec![0u8; 4 << 20]);
+    let mut offset = 0u64;
+    loop {
+        let (na, nb) = (read_full(&mut ra, &mut ba), read_full(&mut rb, &mut bb));
+        let n = na.min(nb);
+        // Slice equality first: a memcmp, fast even in a debug build.
+        if ba[..n] != bb[..n] {
+            let i = ba[..n].iter().zip(&bb[..n]).position(|(x, y)| x != y);
+            return Some(offset + i.unwrap_or(0) as u64);
+        }
+        if na != nb {
+            return Some(offset + n as u64);
+        }
+        if n == 0 {
+            return None;
+        }
+        offset += n as u64;
+    }
+}
+
+/// The part of the stick `offset` lies in, from the image's GPT.
+fn region(image: &Path, offset: u64) -> String {
+    let Ok(disk) = StickDisk::open(image, false) else {
+        return "no readable GPT".into();
+    };
+    if offset < 512 {
+        return "the protective MBR".into();
+    }
+    let parts = [
+        ("boot partition (FAT)", Some(disk.boot)),
+        ("results partition (FAT)", Some(disk.results)),
+        ("modules partition", disk.modules),
+    ];
+    for (name, span) in parts {
+        if let Some(s) = span.filter(|s| (s.start..s.start + s.len).contains(&offset)) {
+            return format!("{name}, byte {} of it", offset - s.start);
+        }
+    }
+    let first = parts.iter().filter_map(|(_, s)| *s).map(|s| s.start).min();
+    if first.is_some_and(|f| offset < f) {
+        "the primary GPT".into()
+    } else {
+        "the backup GPT (or a gap between partitions)".into()
+    }
 }
 
 /// The emulated machine: q35 with a VT-d IOMMU, OVMF, the stick behind xHCI, e1000e, AHCI with

@@ -366,7 +366,7 @@ pub fn run(opts: &Options) -> anyhow::Result<Dist> {
 
 /// Build the stick builder (the probe with its default features, not shipped) in the same
 /// environment and let it write the image, with the released probe as /init and the commit's
-/// time as `SOURCE_DATE_EPOCH` (file dates and GUIDs), so the image is reproducible too.
+/// time as its `--source-date-epoch` (file dates and GUIDs), so the image is reproducible too.
 fn build_stick(
     opts: &Options,
     env: &BuildEnv,
@@ -395,9 +395,10 @@ fn build_stick(
         .join("hcl-probe");
     let image = opts.out.join(Stick::file_name(&probe.version));
     let mut c = std::process::Command::new(&builder);
-    c.env("SOURCE_DATE_EPOCH", env.epoch.to_string())
-        .arg("stick")
+    c.arg("stick")
         .arg("build")
+        .arg("--source-date-epoch")
+        .arg(env.epoch.to_string())
         .arg("--out")
         .arg(&image)
         .arg("--init")

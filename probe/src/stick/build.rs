@@ -19,7 +19,7 @@ use hcl_kernels::binary::ModuleSet;
 use hcl_kernels::{Catalog, ProfileBuilder, ProfileMeta};
 
 use super::StickError;
-use super::disk::{Span, ensure_dir, open_fs, write_file};
+use super::disk::{FileTimes, Span, ensure_dir, open_fs_dated, write_file};
 use super::initramfs::{Archive, Compression};
 use super::layout::{
     BOOT_PARTITION, ENTRIES_DIR, Encoding, FORMAT, IndexedModule, MODULE_INDEX_FILE,
@@ -48,6 +48,10 @@ pub struct BuildOptions {
     pub deadline_secs: u32,
     /// Appended to every kernel command line (`console=ttyS0,115200`).
     pub append: String,
+    /// The build's moment, in seconds since the Unix epoch (a release build's
+    /// `SOURCE_DATE_EPOCH`): it dates the image's files and seeds its GUIDs, so the same inputs
+    /// give the same bytes. None: the files get the time of the build, the GUIDs are random.
+    pub source_date_epoch: Option<u64>,
 }
 
 impl BuildOptions {
@@ -62,6 +66,7 @@ impl BuildOptions {
             settle_secs: 3,
             deadline_secs: 300,
             append: String::new(),
+            source_date_epoch: None,
         }
     }
 }
@@ -107,7 +112,7 @@ struct ArchiveParts {
     compression: Compression,
 }
 
-/// The image's GUIDs: random, or, under `SOURCE_DATE_EPOCH` (a release build), drawn from a
+/// The image's GUIDs: random, or, given the build's epoch (a release build), drawn from a
 /// generator seeded by it and the kernels' releases, so that the same inputs give the same
 /// image bytes.
 fn guid_generator<'a>(
@@ -188,7 +193,7 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
     }
 
     let mut guid = guid_generator(
-        super::disk::source_date_epoch(),
+        opts.source_date_epoch,
         packed.iter().map(|p| p.planned.release.as_str()),
     );
     let mut plan = Plan {
@@ -230,6 +235,7 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
     let total = MIB + boot_bytes + results_bytes + modules_bytes + MIB;
 
     let tmp = opts.out.with_extension("partial");
+    let times = opts.source_date_epoch.map_or(FileTimes::Now, FileTimes::At);
     let result = (|| -> Result<(), StickError> {
         let io = |e: std::io::Error| StickError::io(&tmp, e);
         let file = OpenOptions::new()
@@ -261,7 +267,7 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
         format(&file, boot, *b"HCLPROBEBOO").map_err(io)?;
         format(&file, results, *b"HCLPROBERES").map_err(io)?;
         {
-            let fs = open_fs(&file, boot).map_err(io)?;
+            let fs = open_fs_dated(&file, boot, times).map_err(io)?;
             let root = fs.root_dir();
             write_file(
                 &ensure_dir(&root, "EFI/BOOT").map_err(io)?,
@@ -292,7 +298,7 @@ pub fn build(opts: &BuildOptions, say: &dyn Fn(&str)) -> Result<Built, StickErro
             fs.unmount().map_err(io)?;
         }
         {
-            let fs = open_fs(&file, results).map_err(io)?;
+            let fs = open_fs_dated(&file, results, times).map_err(io)?;
             let root = fs.root_dir();
             write_file(
                 &ensure_dir(&root, "hcl").map_err(io)?,
@@ -786,7 +792,7 @@ pub(crate) fn blank_stick(path: &Path, results_mib: u64) -> Result<Plan, StickEr
     let (boot, results, _) = write_gpt(&file, &plan, sizes).map_err(StickError::Build)?;
     format(&file, boot, *b"HCLPROBEBOO").map_err(io)?;
     format(&file, results, *b"HCLPROBERES").map_err(io)?;
-    let fs = open_fs(&file, results).map_err(io)?;
+    let fs = open_fs_dated(&file, results, FileTimes::Now).map_err(io)?;
     write_file(
         &ensure_dir(&fs.root_dir(), "hcl").map_err(io)?,
         "stick.json",
@@ -847,6 +853,67 @@ mod tests {
             let u = uuid::Uuid::parse_str(&g).unwrap();
             assert_eq!(u.get_version_num(), 4, "{g}");
         }
+    }
+
+    /// The build's epoch dates the files the builder writes; what runs on the stick (the init,
+    /// through `StickDisk::fs`) writes with the real time on the same image.
+    #[test]
+    fn build_epoch_dates_built_files_and_the_init_keeps_the_real_time() {
+        use super::super::disk::{Part, StickDisk};
+        let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = tmp.path().join("stick.img");
+        blank_stick(&path, 8).unwrap_or_else(|e| panic!("{e}"));
+        let disk = StickDisk::open(&path, true).unwrap_or_else(|e| panic!("{e}"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // 2023-11-14 22:13:20 UTC.
+        let fs = open_fs_dated(&file, disk.results, FileTimes::At(1_700_000_000))
+            .unwrap_or_else(|e| panic!("{e}"));
+        write_file(&fs.root_dir(), "BUILT.TXT", b"built").unwrap_or_else(|e| panic!("{e}"));
+        fs.unmount().unwrap_or_else(|e| panic!("{e}"));
+        let today = || {
+            jiff::tz::Offset::UTC
+                .to_datetime(jiff::Timestamp::now())
+                .date()
+        };
+        let before = today();
+        let fs = disk.fs(Part::Results).unwrap_or_else(|e| panic!("{e}"));
+        write_file(&fs.root_dir(), "RUN.TXT", b"run").unwrap_or_else(|e| panic!("{e}"));
+        fs.unmount().unwrap_or_else(|e| panic!("{e}"));
+        let after = today();
+
+        let fs = disk.fs(Part::Results).unwrap_or_else(|e| panic!("{e}"));
+        let entry = |name: &str| {
+            fs.root_dir()
+                .iter()
+                .filter_map(Result::ok)
+                .find(|e| e.file_name() == name)
+                .unwrap_or_else(|| panic!("{name} missing"))
+        };
+        let built = entry("BUILT.TXT");
+        for t in [built.created(), built.modified()] {
+            assert_eq!(
+                (t.date.year, t.date.month, t.date.day),
+                (2023, 11, 14),
+                "{t:?}"
+            );
+            assert_eq!((t.time.hour, t.time.min, t.time.sec), (22, 13, 20), "{t:?}");
+        }
+        let run = entry("RUN.TXT").modified().date;
+        let run = (
+            i16::try_from(run.year).unwrap_or(0),
+            i8::try_from(run.month).unwrap_or(0),
+            i8::try_from(run.day).unwrap_or(0),
+        );
+        assert!(
+            [before, after]
+                .iter()
+                .any(|d| (d.year(), d.month(), d.day()) == run),
+            "the init's file is dated {run:?}, not today ({before})"
+        );
     }
 
     #[test]

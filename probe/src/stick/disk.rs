@@ -130,21 +130,57 @@ impl StickDisk {
     }
 }
 
-/// A FAT file system on `span` of `file`.
+/// What dates the files a FAT file system writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileTimes {
+    /// The system clock: the init's results on the stick, and a build without an epoch.
+    Now,
+    /// One fixed moment, in seconds since the Unix epoch: a release build's
+    /// `SOURCE_DATE_EPOCH`, so that the same inputs give the same image bytes.
+    At(u64),
+}
+
+/// A FAT file system on `span` of `file`, dating what it writes by the system clock (what runs
+/// on the stick: results carry the real time).
 pub fn open_fs(file: &File, span: Span) -> std::io::Result<PartitionFs> {
+    open_fs_dated(file, span, FileTimes::Now)
+}
+
+/// A FAT file system on `span` of `file`, dating what it writes by `times`.
+pub fn open_fs_dated(file: &File, span: Span, times: FileTimes) -> std::io::Result<PartitionFs> {
+    let clock: &'static dyn fatfs::TimeProvider = match times {
+        FileTimes::Now => &CLOCK,
+        FileTimes::At(secs) => FixedClock::interned(secs),
+    };
     let slice = StreamSlice::new(file.try_clone()?, span.start, span.start + span.len)?;
-    fatfs::FileSystem::new(slice, fatfs::FsOptions::new().time_provider(&CLOCK))
+    fatfs::FileSystem::new(slice, fatfs::FsOptions::new().time_provider(clock))
 }
 
-/// `SOURCE_DATE_EPOCH` when set: a release build (`cargo xtask dist --stick-kernel`) dates the
-/// image's files and draws its GUIDs from it, so the same inputs give the same bytes. (The init
-/// on the stick has no such variable: its results carry the real time.)
-pub fn source_date_epoch() -> Option<u64> {
-    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
+/// A moment as a DOS date and time, in UTC. DOS dates run from 1980 to 2107: outside, 1980-01-01.
+fn dos_date_time(at: jiff::Timestamp) -> fatfs::DateTime {
+    let at = jiff::tz::Offset::UTC.to_datetime(at);
+    let clamp = |v: i8| u16::try_from(v).unwrap_or(0);
+    let (y, m, d) = if (1980..=2107).contains(&at.year()) {
+        (at.year(), at.month(), at.day())
+    } else {
+        (1980, 1, 1)
+    };
+    fatfs::DateTime {
+        date: fatfs::Date {
+            year: u16::try_from(y).unwrap_or(1980),
+            month: clamp(m),
+            day: clamp(d),
+        },
+        time: fatfs::Time {
+            hour: clamp(at.hour()),
+            min: clamp(at.minute()),
+            sec: clamp(at.second()),
+            millis: 0,
+        },
+    }
 }
 
-/// File times from [`source_date_epoch`] or else the system clock, in UTC. Without it fatfs
-/// writes the zero DOS date
+/// File times from the system clock, in UTC. Without a clock fatfs writes the zero DOS date
 /// (month 0), which UEFI's FAT driver refuses in `SetInfo`: systemd-boot then cannot rename an
 /// entry to count its boot (regression: the tour booted its first kernel twice).
 #[derive(Debug)]
@@ -152,41 +188,44 @@ struct UtcClock;
 
 static CLOCK: UtcClock = UtcClock;
 
-impl UtcClock {
-    fn now() -> fatfs::DateTime {
-        let now = source_date_epoch()
-            .and_then(|s| jiff::Timestamp::from_second(i64::try_from(s).ok()?).ok())
-            .unwrap_or_else(jiff::Timestamp::now);
-        let now = jiff::tz::Offset::UTC.to_datetime(now);
-        let clamp = |v: i8| u16::try_from(v).unwrap_or(0);
-        // DOS dates run from 1980 to 2107.
-        let (y, m, d) = if (1980..=2107).contains(&now.year()) {
-            (now.year(), now.month(), now.day())
-        } else {
-            (1980, 1, 1)
-        };
-        fatfs::DateTime {
-            date: fatfs::Date {
-                year: u16::try_from(y).unwrap_or(1980),
-                month: clamp(m),
-                day: clamp(d),
-            },
-            time: fatfs::Time {
-                hour: clamp(now.hour()),
-                min: clamp(now.minute()),
-                sec: clamp(now.second()),
-                millis: 0,
-            },
-        }
+impl fatfs::TimeProvider for UtcClock {
+    fn get_current_date(&self) -> fatfs::Date {
+        dos_date_time(jiff::Timestamp::now()).date
+    }
+    fn get_current_date_time(&self) -> fatfs::DateTime {
+        dos_date_time(jiff::Timestamp::now())
     }
 }
 
-impl fatfs::TimeProvider for UtcClock {
+/// File times fixed at one moment (a reproducible build's).
+#[derive(Debug)]
+struct FixedClock(fatfs::DateTime);
+
+impl FixedClock {
+    /// The clock for `secs`. fatfs 0.3 takes only a `&'static` clock, so each distinct moment's
+    /// clock is made once and kept for the life of the process (a few bytes per epoch used).
+    fn interned(secs: u64) -> &'static FixedClock {
+        use std::collections::BTreeMap;
+        use std::sync::{Mutex, PoisonError};
+        static CLOCKS: Mutex<BTreeMap<u64, &'static FixedClock>> = Mutex::new(BTreeMap::new());
+        let mut clocks = CLOCKS.lock().unwrap_or_else(PoisonError::into_inner);
+        clocks.entry(secs).or_insert_with(|| {
+            // Past jiff's range (year 9999): the DOS floor, as any date past 2107 gets.
+            let at = i64::try_from(secs)
+                .ok()
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            Box::leak(Box::new(FixedClock(dos_date_time(at))))
+        })
+    }
+}
+
+impl fatfs::TimeProvider for FixedClock {
     fn get_current_date(&self) -> fatfs::Date {
-        UtcClock::now().date
+        self.0.date
     }
     fn get_current_date_time(&self) -> fatfs::DateTime {
-        UtcClock::now()
+        self.0
     }
 }
 
