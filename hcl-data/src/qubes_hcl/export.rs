@@ -100,9 +100,11 @@ pub fn to_yaml(report: &Report) -> Result<String, Error> {
     block(&mut out, "network", &network);
     let memory = s.memory_mib.map(|m| m.to_string()).unwrap_or_default();
     block(&mut out, "memory", &memory);
-    let scsi = t.scsi.clone().unwrap_or_else(|| scsi_lines(report));
+    let scsi = own(&t.scsi, &|| scsi_lines(report));
     block(&mut out, "scsi", &scsi);
-    let usb = t.usb.clone().unwrap_or_else(|| {
+    // Also `own`: an imported file without `usb:` whose line was classed a USB controller got a
+    // count it never had (found by the qubes_hcl fuzz target).
+    let usb = own(&t.usb, &|| {
         let n = report
             .devices
             .iter()

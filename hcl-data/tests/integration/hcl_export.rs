@@ -330,3 +330,21 @@ fn regression_memory_of_twelve_digits_comes_back_as_a_mac() {
         "the real HCL's largest is kept"
     );
 }
+
+/// Found by the `qubes_hcl` fuzz target: a file without `usb:` whose chipset line was classed
+/// a USB controller (its name said xHCI) exported `usb: 1`, a count the file never had, and
+/// that came back as data. An imported report writes `usb:` and `scsi:` as the file had them.
+#[test]
+fn regression_usb_count_made_up_for_an_imported_file() {
+    let text = "---\nlayout:\n  'hcl'\ntype:\n  'laptop'\nchipset: |\n  \
+                Intel Corporation Sunrise Point-LP USB 3.0 xHCI Controller [8086:9d2f] (rev 21)\n";
+    let r = qubes_hcl::from_yaml(text, "x.yml").unwrap();
+    assert_eq!(r.system.hcl_text.as_ref().and_then(|t| t.usb.clone()), None);
+    let yaml = qubes_hcl::to_yaml(&r).unwrap();
+    let back = qubes_hcl::from_yaml(&yaml, "x.yml").unwrap();
+    assert_eq!(
+        qubes_hcl::RoundTripFacts::of(&back),
+        qubes_hcl::RoundTripFacts::of(&r),
+        "{yaml}"
+    );
+}
