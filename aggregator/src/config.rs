@@ -21,7 +21,8 @@ pub struct Config {
     #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
     pub rate_burst: u32,
     /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address (the one the
-    /// proxy added) instead of the peer address.
+    /// proxy added) instead of the peer address (without it, behind a proxy, every client
+    /// shares the proxy's limits). The per-client connection cap still counts peers.
     #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
     /// Seconds an upload's body may take to arrive (then 408): a client trickling bytes holds
