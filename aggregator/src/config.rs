@@ -48,8 +48,8 @@ pub struct Config {
     /// to fit, or this is lowered to fit the hard limit.
     #[arg(long, env = "HCL_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
-    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once; more are closed
-    /// unanswered; 0: no cap. Behind a reverse proxy every connection comes from the proxy:
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once, at most half of
+    /// --max-connections; more are closed unanswered; 0: no cap. Behind a reverse proxy every connection comes from the proxy:
     /// set 0, or more than the proxy ever opens (`--trust-forwarded-for` does not change this:
     /// connections are counted before any header is read).
     #[arg(long, env = "HCL_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]

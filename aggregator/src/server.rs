@@ -10,7 +10,8 @@
 //!   kernel's listen queue instead of being accepted into a process that has no file
 //!   descriptor left for them;
 //! - at most `max_connections_per_client` of them from one client (an IPv4 address, an IPv6
-//!   /64), so that one client cannot take every slot; a connection over it is closed at once;
+//!   /64), and never more than half of them, so that one client cannot take every slot; a
+//!   connection over it is closed at once;
 //! - a response that the client does not read fails after the write timeout;
 //! - a connection older than its maximum age takes no new request (so one that sends a request
 //!   every few seconds cannot keep its slot), and is closed when the one in progress ends or,
@@ -45,7 +46,12 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     let cfg = &state.config;
     // Semaphore permits are counted in u32 when taken back all at once.
     let max_connections = cfg.max_connections.clamp(1, u32::MAX as usize >> 4);
-    let per_client = ClientConnections::new(cfg.max_connections_per_client);
+    // Never more than half of all slots to one client, whatever the two flags say (the
+    // open-file limit may have lowered `max_connections` below the per-client cap).
+    let per_client = ClientConnections::new(match cfg.max_connections_per_client {
+        0 => 0,
+        n => n.min((max_connections / 2).max(1)),
+    });
     let write_timeout = Some(cfg.write_timeout).filter(|d| !d.is_zero());
     let max_age = Some(cfg.connection_max_age).filter(|d| !d.is_zero());
     // After its maximum age a connection may finish the request in progress: its body within

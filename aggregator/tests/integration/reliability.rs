@@ -709,7 +709,13 @@ fn open_file_limit_fits_the_connection_cap() {
 
     let srv = spawn_with(
         &["prlimit", "--nofile=300:300", "--"],
-        &["--header-read-timeout-secs", "1"],
+        // All from one address: the per-client cap is off, the global cap is what is tested.
+        &[
+            "--header-read-timeout-secs",
+            "1",
+            "--max-connections-per-client",
+            "0",
+        ],
     );
     let pid = srv.child.id();
     let idle = sockets_of(pid);
