@@ -21,7 +21,8 @@ pub struct Config {
     #[arg(long, env = "HCL_RATE_BURST", default_value_t = 30)]
     pub rate_burst: u32,
     /// Behind a reverse proxy: rate-limit by the last X-Forwarded-For address (the one the
-    /// proxy added) instead of the peer address.
+    /// proxy added) instead of the peer address (without it, behind a proxy, every client
+    /// shares the proxy's limits). The per-client connection cap still counts peers.
     #[arg(long, env = "HCL_TRUST_FORWARDED_FOR")]
     pub trust_forwarded_for: bool,
     /// Seconds an upload's body may take to arrive (then 408): a client trickling bytes holds
@@ -47,6 +48,21 @@ pub struct Config {
     /// to fit, or this is lowered to fit the hard limit.
     #[arg(long, env = "HCL_MAX_CONNECTIONS", default_value_t = 4096)]
     pub max_connections: usize,
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold at once, at most half of
+    /// --max-connections; more are closed unanswered; 0: no cap. Behind a reverse proxy every connection comes from the proxy:
+    /// set 0, or more than the proxy ever opens (`--trust-forwarded-for` does not change this:
+    /// connections are counted before any header is read).
+    #[arg(long, env = "HCL_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub max_connections_per_client: usize,
+    /// Seconds a response may wait for the client to read any of it before the connection is
+    /// closed (a client that never reads would hold its connection for ever); 0: no limit.
+    #[arg(long = "write-timeout-secs", env = "HCL_WRITE_TIMEOUT_SECS", value_parser = seconds, default_value = "30")]
+    pub write_timeout: Duration,
+    /// Seconds after which a connection takes no new request (the one in progress may finish
+    /// within the body timeout plus the write timeout), so a keep-alive connection sending a
+    /// request every few seconds cannot hold its slot for ever; 0: no limit.
+    #[arg(long = "connection-max-age-secs", env = "HCL_CONNECTION_MAX_AGE_SECS", value_parser = seconds, default_value = "300")]
+    pub connection_max_age: Duration,
     /// Wrong admin tokens a client address may send before it gets 429.
     #[arg(long, env = "HCL_ADMIN_FAILURE_BURST", default_value_t = 5)]
     pub admin_failure_burst: u32,
@@ -94,6 +110,9 @@ mod tests {
         assert_eq!(c.admin_token, None);
         assert_eq!(c.header_read_timeout, Duration::from_secs(10));
         assert_eq!(c.max_connections, 4096);
+        assert_eq!(c.max_connections_per_client, 64);
+        assert_eq!(c.write_timeout, Duration::from_secs(30));
+        assert_eq!(c.connection_max_age, Duration::from_secs(300));
         assert_eq!(
             (c.admin_failure_burst, c.admin_failure_rate_per_sec),
             (5, 0.1)

@@ -2,11 +2,24 @@
 //! limits), stop on a signal.
 //!
 //! The accept loop is hyper's HTTP/1 connection builder rather than `axum::serve`, which has no
-//! knobs: a client must deliver a request's whole header within the header-read timeout
-//! (counted from when the connection opens, or from the end of the previous response, so it
-//! also closes idle keep-alive connections), and at most `max_connections` are open at once;
-//! at the cap new connections wait in the kernel's listen queue instead of being accepted
-//! into a process that has no file descriptor left for them.
+//! knobs. What bounds a connection:
+//! - a client must deliver a request's whole header within the header-read timeout (counted
+//!   from when the connection opens, or from the end of the previous response, so it also
+//!   closes idle keep-alive connections);
+//! - at most `max_connections` are open at once; at the cap new connections wait in the
+//!   kernel's listen queue instead of being accepted into a process that has no file
+//!   descriptor left for them;
+//! - at most `max_connections_per_client` of them from one client (an IPv4 address, an IPv6
+//!   /64), and never more than half of them, so that one client cannot take every slot; a
+//!   connection over it is closed at once;
+//! - a response that the client does not read fails after the write timeout;
+//! - a connection older than its maximum age takes no new request (so one that sends a request
+//!   every few seconds cannot keep its slot), and is closed when the one in progress ends or,
+//!   at the latest, a body timeout plus a write timeout later.
+
+mod conn;
+
+pub use conn::{ClientConnections, ClientSlot, WriteDeadline};
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,15 +43,27 @@ pub const FD_RESERVE: u64 = 256;
 /// Serve until Ctrl-C or SIGTERM. In-flight requests finish (for up to 30 s); acknowledged
 /// writes are committed anyway, so a hard kill loses nothing acknowledged either.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
-    let max_connections = state.config.max_connections.max(1);
-    let header_timeout = state.config.header_read_timeout;
-    let app = router(state);
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let cfg = &state.config;
+    // Semaphore permits are counted in u32 when taken back all at once.
+    let max_connections = cfg.max_connections.clamp(1, u32::MAX as usize >> 4);
+    // Never more than half of all slots to one client, whatever the two flags say (the
+    // open-file limit may have lowered `max_connections` below the per-client cap).
+    let per_client = ClientConnections::new(match cfg.max_connections_per_client {
+        0 => 0,
+        n => n.min((max_connections / 2).max(1)),
+    });
+    let write_timeout = Some(cfg.write_timeout).filter(|d| !d.is_zero());
+    let max_age = Some(cfg.connection_max_age).filter(|d| !d.is_zero());
+    // After its maximum age a connection may finish the request in progress: its body within
+    // the body timeout, its response while the client reads it.
+    let grace = cfg.body_timeout + cfg.write_timeout;
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(cfg.header_read_timeout)
         .keep_alive(true);
+    let app = router(state);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
     loop {
@@ -60,6 +85,13 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             },
             () = &mut shutdown => break,
         };
+        // Over its client's cap: closed unanswered. A 429 would be a write to a client that
+        // already holds too many connections (and may not read); an honest client (a browser
+        // opens at most six per site, the probe one) never gets here.
+        let Some(client) = per_client.admit(peer.ip()) else {
+            tracing::debug!(%peer, "connection over the per-client cap closed");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let service = hyper::service::service_fn(move |req: hyper::Request<_>| {
@@ -67,16 +99,35 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
             req.extensions_mut().insert(ConnectInfo(peer));
             app.clone().oneshot(req)
         });
-        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(WriteDeadline::new(stream, write_timeout));
+        let conn = http.serve_connection(io, service);
+        let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            // Errors here are the client's (reset, header timeout, bad request line).
-            let _ = conn.await;
-            drop(permit);
+            // Both slots are held until the connection is gone.
+            let _held = (permit, client);
+            tokio::pin!(conn);
+            let aged = async {
+                match max_age {
+                    Some(age) => tokio::time::sleep(age).await,
+                    None => std::future::pending().await,
+                }
+            };
+            // Errors here are the client's (reset, header or write timeout, bad request line).
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                () = aged => {}
+                _ = stop.wait_for(|stopping| *stopping) => {}
+            }
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(grace, conn).await;
         });
     }
     drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot: all slots back means every connection has finished.
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
     tokio::select! {
-        () = graceful.shutdown() => {}
+        _ = slots.acquire_many(all) => {}
         () = tokio::time::sleep(DRAIN) => {
             tracing::warn!("requests still running {} s after the stop signal", DRAIN.as_secs());
         }

@@ -68,7 +68,7 @@ pub use rhel::{RhelBy, RhelState, RhelStatus, RhelTable};
 pub use summary::{
     KernelSummary, MachineState, SummaryRow, summarise_usb_devices, undriven, usb_interfaces,
 };
-pub use terminal::{terminal_line, terminal_safe};
+pub use terminal::{bidi_control, terminal_line, terminal_safe};
 pub use validate::{
     CanonicalReport, MAX_DEVICES, MAX_INPUT_BYTES, MAX_KERNEL_ID, MAX_KERNELS, MAX_LIST,
     MAX_MODALIAS, MAX_SHORT, MAX_TEXT, MAX_VERSIONS, kernel_id_problem, yaml_value,

@@ -9,20 +9,24 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+/// Whether `c` is a bidirectional control (embeddings, overrides, isolates, marks): it makes a
+/// terminal or a browser show text in another order than its bytes (`abc\u{202e}gnp.exe` shows
+/// as `abcexe.png`). Terminals and the HCL pages both show these escaped.
+pub fn bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 /// Whether a character must not reach a terminal as it is: control characters (C0, DEL, C1),
 /// bidirectional controls, and the line and paragraph separators some terminals break lines at.
 fn unsafe_char(c: char, keep_lines: bool) -> bool {
     match c {
         '\n' | '\t' => !keep_lines,
         c if c.is_control() => true,
-        '\u{061c}'
-        | '\u{200e}'
-        | '\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2066}'..='\u{2069}'
-        | '\u{2028}'
-        | '\u{2029}' => true,
-        _ => false,
+        '\u{2028}' | '\u{2029}' => true,
+        c => bidi_control(c),
     }
 }
 

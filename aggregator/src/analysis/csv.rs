@@ -6,21 +6,28 @@ use hcl_data::Tri;
 use super::readiness::{PassthroughCounts, ReadinessFigures};
 use super::{Hcl, KernelChoiceReport};
 
-/// Append one CSV record. Fields that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`
-/// first) get a leading `'`: uploaded model names end up in these files.
+/// What a spreadsheet runs as a formula when a cell starts with it (OWASP "CSV Injection",
+/// ASVS 1.2.10).
+const FORMULA_START: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\0'];
+
+/// Append one CSV record. Fields that a spreadsheet would run as a formula get a leading `'`:
+/// uploaded model names end up in these files. That includes a formula behind leading
+/// separators (`;=1+2`), since a spreadsheet whose list separator is `;` (German, French
+/// locales) starts a new cell after it; and every field holding a separator, `,` or `;`, is
+/// quoted so that it stays one cell in either kind of locale.
 pub fn record(out: &mut String, fields: &[&str]) {
     for (i, f) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         let guarded;
-        let f = if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        let f = if f.trim_start_matches([';', ',']).starts_with(FORMULA_START) {
             guarded = format!("'{f}");
             guarded.as_str()
         } else {
             f
         };
-        if f.contains([',', '"', '\n', '\r']) {
+        if f.contains([',', ';', '"', '\n', '\r']) {
             out.push('"');
             out.push_str(&f.replace('"', "\"\""));
             out.push('"');
@@ -239,6 +246,21 @@ mod tests {
         assert_eq!(
             s,
             "\"a,b\",\"say \"\"hi\"\"\",\"'=HYPERLINK(\"\"x\"\")\",plain\r\n"
+        );
+    }
+
+    /// Regression (attack D7): `;=1+2` went out unquoted and unguarded; a spreadsheet whose
+    /// list separator is `;` split it and ran `=1+2`.
+    #[test]
+    fn semicolons_are_quoted_and_formulas_behind_them_defused() {
+        let mut s = String::new();
+        record(
+            &mut s,
+            &[";=1+2", "a;b", ";;@SUM(A1)", ",-1", "; plain", "ok"],
+        );
+        assert_eq!(
+            s,
+            "\"';=1+2\",\"a;b\",\"';;@SUM(A1)\",\"',-1\",\"; plain\",ok\r\n"
         );
     }
 }

@@ -1,12 +1,27 @@
-//! Per client address token buckets: uploads, page builds, wrong admin tokens.
+//! Per client token buckets: uploads, page builds, wrong admin tokens; and [`client_key`], the
+//! one rule for what counts as one client (these limits and the connection cap use it).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Mutex;
 use std::time::Instant;
 
 /// Buckets kept before idle ones are swept, so a flood of addresses cannot grow memory unbounded.
 const SWEEP_AT: usize = 100_000;
+
+/// The client an address belongs to: an IPv4 address is one client; an IPv6 address counts as
+/// its /64, since one host is given a whole /64 and can send from any address in it. An
+/// IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack listener sees) is its IPv4
+/// address, not one /64 shared by every IPv4 client.
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::MAX >> 64);
+            IpAddr::V6(Ipv6Addr::from(prefix))
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -14,7 +29,7 @@ struct Bucket {
     last: Instant,
 }
 
-/// A token bucket per client address: `burst` uploads at once, refilled at `per_sec`.
+/// A token bucket per client ([`client_key`]): `burst` at once, refilled at `per_sec`.
 #[derive(Debug)]
 pub struct RateLimiter {
     per_sec: f64,
@@ -59,7 +74,7 @@ impl RateLimiter {
                 b.tokens + now.duration_since(b.last).as_secs_f64() * per_sec < burst
             });
         }
-        let b = map.entry(ip).or_insert(Bucket {
+        let b = map.entry(client_key(ip)).or_insert(Bucket {
             tokens: self.burst,
             last: now,
         });
@@ -97,6 +112,39 @@ mod tests {
         // Half a second refills one token at 2/s.
         assert!(rl.check_at(ip, t0 + Duration::from_millis(500)).is_ok());
         assert!(rl.check_at(ip, t0 + Duration::from_millis(500)).is_err());
+    }
+
+    /// Regression (attack D6): buckets were per exact address, so an IPv6 host, which sends
+    /// from anywhere in its /64, got a fresh bucket per address (5 wrong admin tokens each).
+    #[test]
+    fn ipv6_counts_per_64_and_ipv4_per_address() {
+        let rl = RateLimiter::new(0.1, 2);
+        let t0 = Instant::now();
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:ffff:ffff:ffff".parse().unwrap();
+        assert!(rl.check_at(a, t0).is_ok());
+        assert!(rl.check_at(b, t0).is_ok());
+        assert!(
+            rl.check_at("2001:db8:1:2:abcd::7".parse().unwrap(), t0)
+                .is_err(),
+            "a third address of the same /64 shares its bucket"
+        );
+        // The next /64 is another client.
+        assert!(rl.check_at("2001:db8:1:3::1".parse().unwrap(), t0).is_ok());
+        // IPv4 stays per address, also when a dual-stack listener sees it mapped into IPv6.
+        assert!(rl.check_at([192, 0, 2, 1].into(), t0).is_ok());
+        assert!(rl.check_at("::ffff:192.0.2.1".parse().unwrap(), t0).is_ok());
+        assert!(rl.check_at([192, 0, 2, 1].into(), t0).is_err());
+        assert!(rl.check_at("::ffff:192.0.2.2".parse().unwrap(), t0).is_ok());
+    }
+
+    #[test]
+    fn client_key_rule() {
+        let key = |s: &str| client_key(s.parse().unwrap()).to_string();
+        assert_eq!(key("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::");
+        assert_eq!(key("::ffff:10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("10.1.2.3"), "10.1.2.3");
+        assert_eq!(key("::1"), "::");
     }
 
     #[test]

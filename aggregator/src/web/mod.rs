@@ -10,6 +10,7 @@
 
 pub(crate) mod cache;
 pub mod chart;
+pub(crate) mod escape;
 pub mod pages;
 pub mod query;
 pub(crate) mod request;

@@ -393,6 +393,64 @@ fn pages_have_json_and_csv_twins_and_clear_errors() {
     assert_eq!(get(a, "/machines?%zz=%&&type=&candidates").status, 200);
 }
 
+/// Regression (attack D8): bidirectional overrides in a name reached the pages raw, so
+/// `abc\u{202e}gnp.exe` showed as `abcexe.png`. Now every page shows them written out
+/// (`\u202e`), as terminals do; the JSON keeps the text as stored. And (attack D7) a brand
+/// `;=1+2`, which a spreadsheet with `;` as its list separator split and ran, is quoted and
+/// guarded in the CSV.
+#[test]
+fn bidi_controls_in_names_are_shown_escaped_on_pages() {
+    let srv = spawn_server();
+    let a = srv.addr;
+    let mut r = sample_report(7);
+    r.system.brand = Some("Acme\u{2066}Corp\u{2069}".into());
+    r.system.model = Some("abc\u{202e}gnp.exe".into());
+    r.devices[0].device_name = Some("GPU \u{202d}x\u{200f}\u{061c}".into());
+    let id = upload(a, &r);
+    let mut semi = sample_report(8);
+    semi.system.brand = Some(";=1+2".into());
+    upload(a, &semi);
+    // The fleet pages catch up with uploads after the page lag (5 s).
+    let t = Instant::now();
+    while !get(a, "/machines").text().contains("abc\\u202egnp.exe") {
+        assert!(t.elapsed() < Duration::from_secs(20), "upload not listed");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let bidi = |s: &str| s.chars().filter(|&c| hcl_data::bidi_control(c)).count();
+    for path in [
+        format!("/reports/{id}"),
+        "/machines".to_owned(),
+        "/devices".to_owned(),
+        "/devices/8086:a7a0".to_owned(),
+    ] {
+        let page = get(a, &path);
+        assert_eq!(page.status, 200, "{path}");
+        let html = page.text();
+        assert_eq!(bidi(&html), 0, "{path} carries bidi controls raw");
+        if path != "/devices" {
+            assert!(
+                html.contains("abc\\u202egnp.exe"),
+                "{path}: model not shown"
+            );
+        }
+    }
+    let report = get(a, &format!("/reports/{id}")).text();
+    assert!(report.contains("Acme\\u2066Corp\\u2069"), "brand not shown");
+    assert!(
+        report.contains("GPU \\u202dx\\u200f\\u061c"),
+        "device name not shown"
+    );
+    // The data itself is unchanged.
+    let json = get(a, &format!("/reports/{id}?format=json")).json();
+    assert_eq!(json["system"]["model"], "abc\u{202e}gnp.exe");
+    let csv = get(a, "/machines.csv").text();
+    let line = csv
+        .lines()
+        .find(|l| l.contains("1+2"))
+        .unwrap_or_else(|| panic!("brand ;=1+2 not in the CSV:\n{csv}"));
+    assert!(line.starts_with("\"';=1+2\","), "{line}");
+}
+
 /// Every kind of response carries the headers that keep uploaded text inert: pages, JSON,
 /// CSV, Markdown, the stylesheet, uploads and errors in HTML and JSON.
 #[test]

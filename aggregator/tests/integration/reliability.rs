@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::common::{http, post_json, sample_json, sample_report};
+use crate::common::{http, http_from, post_json, sample_json, sample_report};
 
 struct Server {
     child: Child,
@@ -389,7 +389,16 @@ fn half_open_connections_do_not_starve_real_clients() {
         "this test needs 1,400 open files, the hard limit is {limit}"
     );
     // A timeout well above "at once", so being answered at once cannot come from it.
-    let srv = spawn_with(&[], &["--header-read-timeout-secs", "5"]);
+    // All from one address: the per-client cap is off, the global cap is what is tested.
+    let srv = spawn_with(
+        &[],
+        &[
+            "--header-read-timeout-secs",
+            "5",
+            "--max-connections-per-client",
+            "0",
+        ],
+    );
     let t0 = Instant::now();
     let mut held = half_open(srv.addr, 1100);
     let t = Instant::now();
@@ -420,6 +429,206 @@ fn half_open_connections_do_not_starve_real_clients() {
     );
 }
 
+/// Another client than the attacker's 127.0.0.1, as the per-client cap sees it.
+const OTHER: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+/// Wait until the server holds `n` client connections (sockets beyond `idle`), for up to
+/// `within`; the time it took, or `None`.
+fn wait_for_conns(pid: u32, idle: usize, n: usize, within: Duration) -> Option<Duration> {
+    let t = Instant::now();
+    while t.elapsed() < within {
+        if sockets_of(pid).saturating_sub(idle) == n {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// Regression (attack D2): one address holding `--max-connections` keep-alive connections,
+/// each sending a request every few seconds (inside the header-read timeout), locked every
+/// other client out for as long as it liked. Now one client holds at most
+/// `--max-connections-per-client` (the rest are closed at once, unanswered), another client is
+/// answered at once, and even the admitted tricklers are closed after the maximum age.
+#[test]
+fn keep_alive_tricklers_from_one_address_do_not_lock_out_others() {
+    let srv = spawn_with(
+        &[],
+        &[
+            "--max-connections",
+            "40",
+            "--max-connections-per-client",
+            "8",
+            "--connection-max-age-secs",
+            "3",
+        ],
+    );
+    let (pid, addr) = (srv.child.id(), srv.addr);
+    let idle = sockets_of(pid);
+    let request = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+    // As many connections as the whole server takes, all from 127.0.0.1, each with a request.
+    let mut admitted = Vec::new();
+    let mut refused = 0;
+    for i in 0..40 {
+        let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 4096];
+        let answered = s.write_all(request).is_ok()
+            && matches!(s.read(&mut buf), Ok(n) if buf[..n].starts_with(b"HTTP/1.1 200"));
+        if answered {
+            admitted.push(s);
+        } else {
+            refused += 1;
+        }
+    }
+    assert_eq!((admitted.len(), refused), (8, 32), "admitted, refused");
+    assert_eq!(sockets_of(pid) - idle, 8, "connections the server holds");
+    // Another client is answered at once; one more from the attacker's address is not.
+    let t = Instant::now();
+    let r = http_from(OTHER, addr, "GET", "/api/v1/health", &[], b"").expect("health");
+    assert_eq!(r.status, 200);
+    let r = http_from(
+        OTHER,
+        addr,
+        "POST",
+        "/api/v1/reports",
+        &[("Content-Type", "application/json")],
+        &sample_json(3),
+    )
+    .expect("upload");
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "another client waited {:?}",
+        t.elapsed()
+    );
+    assert!(
+        http(addr, "GET", "/api/v1/health", &[], b"").is_err(),
+        "a ninth connection from the attacker's address was served"
+    );
+
+    // The admitted ones keep trickling, a request a second: closed after the maximum age (3 s)
+    // all the same, each after more requests than the header-read timeout alone would allow.
+    let t0 = Instant::now();
+    let tricklers: Vec<_> = admitted
+        .into_iter()
+        .map(|mut s| {
+            std::thread::spawn(move || {
+                let mut answered = 0;
+                let mut buf = [0u8; 4096];
+                while t0.elapsed() < Duration::from_secs(20) {
+                    if s.write_all(request).is_err() {
+                        break;
+                    }
+                    match s.read(&mut buf) {
+                        Ok(n) if n > 0 => answered += 1,
+                        _ => break,
+                    }
+                    std::thread::sleep(Duration::from_millis(700));
+                }
+                (answered, t0.elapsed())
+            })
+        })
+        .collect();
+    for t in tricklers {
+        let (answered, closed_after) = t.join().expect("trickler");
+        assert!(answered >= 3, "only {answered} requests answered");
+        assert!(
+            closed_after < Duration::from_secs(6),
+            "a trickler kept its connection for {closed_after:?} (maximum age 3 s)"
+        );
+    }
+    assert!(
+        wait_for_conns(pid, idle, 0, Duration::from_secs(2)).is_some(),
+        "the server still holds connections"
+    );
+}
+
+/// A connection from 127.0.0.1 whose receive buffer is small, with requests for `path`
+/// pipelined until the server stops reading them (it is stuck writing answers that are never
+/// read).
+fn slow_reader(addr: SocketAddr, path: &str) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let mut s = rt
+        .block_on(async {
+            let sock = tokio::net::TcpSocket::new_v4()?;
+            sock.set_recv_buffer_size(2048)?;
+            sock.connect(addr).await?.into_std()
+        })
+        .expect("connect");
+    s.set_nonblocking(false).expect("blocking");
+    s.set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").repeat(100);
+    // Until the write blocks (or the server closed: over the cap).
+    for _ in 0..10_000 {
+        if s.write_all(request.as_bytes()).is_err() {
+            break;
+        }
+    }
+    s
+}
+
+/// Regression (attack D1): connections that pipeline requests and never read the answers kept
+/// their slots for ever (no write timeout), so one address holding `--max-connections` of them
+/// made the site stop answering. Now one client holds at most its cap of them, another client
+/// is answered at once, and a response not read for the write timeout frees its slot.
+#[test]
+fn slow_readers_from_one_address_do_not_lock_out_others() {
+    let srv = spawn_with(
+        &[],
+        &[
+            "--max-connections",
+            "20",
+            "--max-connections-per-client",
+            "6",
+            "--write-timeout-secs",
+            "5",
+            // Off, so that what closes them is the write timeout.
+            "--connection-max-age-secs",
+            "0",
+        ],
+    );
+    let (pid, addr) = (srv.child.id(), srv.addr);
+    let idle = sockets_of(pid);
+    let t0 = Instant::now();
+    let held: Vec<_> = (0..20)
+        .map(|_| std::thread::spawn(move || slow_reader(addr, "/style.css")))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().expect("slow reader"))
+        .collect();
+    let filled = t0.elapsed();
+    // Within the write timeout, so that none has been freed yet when they are counted.
+    assert!(filled < Duration::from_secs(4), "filling took {filled:?}");
+    assert_eq!(sockets_of(pid) - idle, 6, "connections the server holds");
+    let t = Instant::now();
+    let r = http_from(OTHER, addr, "GET", "/api/v1/health", &[], b"").expect("health");
+    assert_eq!(r.status, 200);
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "another client waited {:?}",
+        t.elapsed()
+    );
+    // Stuck writes fail after 5 s: every slot is given back, though nothing was read.
+    let freed = wait_for_conns(pid, idle, 0, Duration::from_secs(8));
+    assert!(
+        freed.is_some(),
+        "{} connections still held 8 s after the slow readers filled the buffers (in {filled:?})",
+        sockets_of(pid) - idle
+    );
+    drop(held);
+    assert_eq!(
+        http(addr, "GET", "/api/v1/health", &[], b"")
+            .expect("health")
+            .status,
+        200
+    );
+}
+
 /// At most `--max-connections` are open at once (the rest wait in the listen queue, so the
 /// server never runs out of descriptors), and an idle keep-alive connection is closed after
 /// the header-read timeout.
@@ -427,7 +636,14 @@ fn half_open_connections_do_not_starve_real_clients() {
 fn connection_cap_holds_and_idle_keep_alive_closes() {
     let srv = spawn_with(
         &[],
-        &["--max-connections", "50", "--header-read-timeout-secs", "1"],
+        &[
+            "--max-connections",
+            "50",
+            "--header-read-timeout-secs",
+            "1",
+            "--max-connections-per-client",
+            "0",
+        ],
     );
     let pid = srv.child.id();
     // The listener and the runtime's own (signal handling) are there before any client.
@@ -493,7 +709,13 @@ fn open_file_limit_fits_the_connection_cap() {
 
     let srv = spawn_with(
         &["prlimit", "--nofile=300:300", "--"],
-        &["--header-read-timeout-secs", "1"],
+        // All from one address: the per-client cap is off, the global cap is what is tested.
+        &[
+            "--header-read-timeout-secs",
+            "1",
+            "--max-connections-per-client",
+            "0",
+        ],
     );
     let pid = srv.child.id();
     let idle = sockets_of(pid);
