@@ -638,7 +638,8 @@ fn mac_words(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>
             let clear_before = before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != sep);
             let after = b.get(i + 14).copied();
             let clear_after = after.is_none_or(|c| !c.is_ascii_alphanumeric())
-                && !(after == Some(sep) && alnum_at(b, i + 15));
+                // Not three groups of a longer id: `0003:0627:0001.0001` (a HID device).
+                && !(matches!(after, Some(b':' | b'.' | b'-')) && alnum_at(b, i + 15));
             if clear_before && clear_after {
                 hit(IdentifierKind::Mac, i..i + 14);
                 i += 14;
@@ -1569,6 +1570,7 @@ mod tests {
             "0000:00:1f.6",
             "10:30:00 2024-01-01",
             "2001:db8:85a3:0:0:8a2e:370:7334",
+            "/sys/devices/pci0000:00/0000:00:14.0/usb3/3-4/3-4:1.0/0003:0627:0001.0001",
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
         }
