@@ -428,7 +428,7 @@ impl Stats {
     /// Whether any detector can find something: most strings of a report (names, modaliases,
     /// module lists) leave here.
     fn any(&self) -> bool {
-        self.hex_run >= 4 || self.pairs >= 5 || self.markers != 0 || self.seen & AT != 0
+        self.hex_run >= 4 || self.pairs >= 3 || self.markers != 0 || self.seen & AT != 0
     }
 }
 
@@ -692,7 +692,7 @@ fn labelled_uuid(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
             let start = i;
             let mut digits = 0;
             let mut end = i;
-            while digits <= 32 {
+            while digits < 32 {
                 if hex_at(b, i) {
                     digits += 1;
                     i += 1;
@@ -889,13 +889,17 @@ fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
         let named = |w: &[u8]| {
             w.iter()
                 .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit())
+                || !w.iter().any(u8::is_ascii_digit)
         };
+        // `(alice@alice-laptop)`: the builder of a kernel, as `/proc/version` names it.
+        let in_parens = before == Some(b'(') && next == Some(b')');
         let alone = before
             .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'(' | b'[' | b'"' | b'\''))
             && next.is_none_or(|c| {
                 c.is_ascii_whitespace() || matches!(c, b')' | b']' | b',' | b';' | b'"' | b'\'')
             })
-            && named(host)
+            && (named(host) || in_parens)
+            && host.iter().any(u8::is_ascii_alphabetic)
             && user.iter().any(u8::is_ascii_alphabetic)
             && host
                 .iter()
@@ -1236,7 +1240,14 @@ fn uname(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
         if b.get(host_end) != Some(&b' ') {
             continue;
         }
-        let host_start = word_back(host_end);
+        let mut host_start = word_back(host_end);
+        // `(alice-laptop 6.1.0-13-amd64 #1 ...`: an opening bracket or quote is not the host's.
+        while b
+            .get(host_start)
+            .is_some_and(|c| matches!(c, b'(' | b'[' | b'"' | b'\''))
+        {
+            host_start += 1;
+        }
         let host = b.get(host_start..host_end).unwrap_or_default();
         let release = b.get(release_start..release_end).unwrap_or_default();
         let host_ok = !host.is_empty()
@@ -1678,6 +1689,7 @@ mod tests {
     fn regression_d3_hostnames_by_position() {
         for text in [
             "alice-laptop 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC",
+            "pci (a 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC (",
             "Host: alice-laptop",
             "host=alice-laptop.home.lan",
             "Computer Name: ALICE-PC",
