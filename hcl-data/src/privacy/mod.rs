@@ -109,6 +109,7 @@ pub fn privacy_scan_json(text: &str, keep: usize) -> Result<Findings, serde_json
         path: &mut path,
         out: &mut out,
         clean: &mut clean,
+        tail: None,
     }
     .deserialize(&mut de)?;
     de.end()?;
@@ -207,6 +208,12 @@ fn check_string(path: &[Seg<'_>], s: &str, place: Place, out: &mut Findings) {
     });
 }
 
+/// An identifier split between a free-form key and its text value (`{"00:1b:21": "3a:4f:5c"}`):
+/// the two read as one, joined by `:`. Only looked at when neither held one alone.
+fn split_across(path: &[Seg<'_>], key: &str, value: &str, out: &mut Findings) {
+    check_string(path, &format!("{key}:{value}"), Place::Text, out);
+}
+
 fn key_finding(path: &[Seg<'_>]) -> String {
     format!("{}: a field for a personal identifier", render(path))
 }
@@ -225,10 +232,17 @@ fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Findings)
             for (k, v) in map {
                 path.push(Seg::Key(Cow::Borrowed(k)));
                 let at = out.shown.len();
+                let before = out.total;
                 if check_key(path, k, out) && !matches!(v, Value::Null) {
                     out.insert(at, || key_finding(path));
                 }
                 walk_value(path, v, out);
+                if let Value::String(s) = v
+                    && !schema_key(k)
+                    && out.total == before
+                {
+                    split_across(path, k, s, out);
+                }
                 path.pop();
             }
         }
@@ -241,6 +255,8 @@ struct Node<'p, 'de> {
     path: &'p mut Vec<Seg<'de>>,
     out: &'p mut Findings,
     clean: &'p mut Clean<'de>,
+    /// Where to keep the node's text when it is a string, for [`split_across`].
+    tail: Option<&'p mut Option<String>>,
 }
 
 /// Strings of the document already found clean, with the place they were found at: a probe
@@ -348,11 +364,17 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
     }
     fn visit_str<E>(self, s: &str) -> Result<bool, E> {
         check_string(self.path, s, place_of(self.path, s), self.out);
+        if let Some(t) = self.tail {
+            *t = Some(s.to_owned());
+        }
         Ok(false)
     }
     fn visit_borrowed_str<E>(mut self, s: &'de str) -> Result<bool, E> {
         let place = place_of(self.path, s);
         self.check_borrowed(s, place);
+        if let Some(t) = self.tail.take() {
+            *t = Some(s.to_owned());
+        }
         Ok(false)
     }
 
@@ -364,6 +386,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
                 path: &mut *self.path,
                 out: &mut *self.out,
                 clean: &mut *self.clean,
+                tail: None,
             });
             self.path.pop();
             if more?.is_none() {
@@ -382,16 +405,26 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             self.path.push(Seg::Key(key));
             // The key's findings go before those inside its value, as a tree walk has them.
             let at = self.out.shown.len();
+            let before = self.out.total;
             let personal = match (borrowed, self.path.last()) {
                 (Some(k), _) => self.check_key_borrowed(k),
                 (None, Some(Seg::Key(k))) => check_key(self.path, k, self.out),
                 _ => false,
             };
+            let free_key = matches!(self.path.last(), Some(Seg::Key(k)) if !schema_key(k));
+            let mut tail = None;
             let value = map.next_value_seed(Node {
                 path: &mut *self.path,
                 out: &mut *self.out,
                 clean: &mut *self.clean,
+                tail: free_key.then_some(&mut tail),
             });
+            if let (Some(v), Some(Seg::Key(k))) = (&tail, self.path.last())
+                && self.out.total == before
+                && !personal
+            {
+                split_across(self.path, k, v, self.out);
+            }
             if matches!(value, Ok(false)) && personal {
                 let path = &*self.path;
                 self.out.insert(at, || key_finding(path));
@@ -843,6 +876,16 @@ mod tests {
         ] {
             assert_eq!(scan(doc), Vec::<String>::new(), "{doc}");
         }
+    }
+
+    /// Regression (attack D3): a MAC split between a key and its value.
+    #[test]
+    fn regression_d3_identifier_split_across_key_and_value() {
+        let doc = r#"{"system": {"hcl_text": {"statuses": {"00:1b:21": "3a:4f:5c"}}}}"#;
+        assert_eq!(scan(doc).len(), 1, "{:?}", scan(doc));
+        let value: Value = serde_json::from_str(doc).unwrap_or_default();
+        assert_eq!(privacy_violations_in_value(&value).len(), 1);
+        assert!(scan(r#"{"statuses": {"hvm": "yes"}, "kernels": {"debian-13": {}}}"#).is_empty());
     }
 
     #[test]
