@@ -608,7 +608,7 @@ fn mac_bsd(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
                 break;
             }
         }
-        let clear_after = !alnum_at(b, at) && !(b.get(at) == Some(&b':') && alnum_at(b, at + 1));
+        let clear_after = !(alnum_at(b, at) || (b.get(at) == Some(&b':') && alnum_at(b, at + 1)));
         if groups == 6 && wide >= 3 && clear_after {
             hit(IdentifierKind::Mac, i..at);
             i = at;
@@ -1221,7 +1221,7 @@ fn uname(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
         let hash = p + at;
         p = hash + 1;
         if !b.get(hash + 1).is_some_and(u8::is_ascii_digit)
-            || !hash.checked_sub(1).is_some_and(|j| b.get(j) == Some(&b' '))
+            || hash.checked_sub(1).is_none_or(|j| b.get(j) != Some(&b' '))
         {
             continue;
         }
