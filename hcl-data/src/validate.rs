@@ -210,18 +210,45 @@ impl Report {
     pub fn canonical(&self) -> Result<CanonicalReport, Error> {
         let json = serde_json::to_string(self).map_err(|e| Error::Write(e.to_string()))?;
         let id = hex::encode(Sha256::digest(json.as_bytes()));
-        let content_key = self.content_key(&json)?;
+        let legacy_content_key = self.legacy_content_key(&json)?;
         Ok(CanonicalReport {
             id,
             json,
-            content_key,
+            content_key: self.content_key()?,
+            legacy_content_key,
         })
     }
 
-    /// [`CanonicalReport::content_key`] from the canonical JSON of `self`. The per-run fields
-    /// are the first ones the schema writes, so the key hashes what follows them: no second
-    /// serialisation of the report.
-    fn content_key(&self, json: &str) -> Result<String, Error> {
+    /// [`CanonicalReport::content_key`]: the report as JSON without its per-run fields
+    /// (`report_id`, `generated_on`) and without what says which writer made it
+    /// (`schema_version`, `generator`), every string trimmed, the devices in a fixed order,
+    /// hashed. Attack D13: the devices reversed, a trailing space, another schema version or
+    /// generator made a deleted report new again.
+    fn content_key(&self) -> Result<String, Error> {
+        let mut v = serde_json::to_value(self).map_err(|e| Error::Write(e.to_string()))?;
+        if let Value::Object(m) = &mut v {
+            for per_run in ["schema_version", "report_id", "generated_on", "generator"] {
+                m.remove(per_run);
+            }
+        }
+        trim_strings(&mut v);
+        if let Some(Value::Array(devices)) = v.get_mut("devices") {
+            // By each device's own JSON: a total order that depends on nothing else.
+            let mut keyed: Vec<(String, Value)> =
+                devices.drain(..).map(|d| (d.to_string(), d)).collect();
+            keyed.sort_by(|a, b| a.0.cmp(&b.0));
+            devices.extend(keyed.into_iter().map(|(_, d)| d));
+        }
+        let mut h = Sha256::new();
+        h.update(b"content-key v2\n");
+        h.update(v.to_string().as_bytes());
+        Ok(hex::encode(h.finalize()))
+    }
+
+    /// [`CanonicalReport::legacy_content_key`] from the canonical JSON of `self`. The per-run
+    /// fields are the first ones the schema writes, so the key hashes what follows them: no
+    /// second serialisation of the report.
+    fn legacy_content_key(&self, json: &str) -> Result<String, Error> {
         #[derive(serde::Serialize)]
         struct PerRun<'a> {
             schema_version: u32,
@@ -256,8 +283,37 @@ pub struct CanonicalReport {
     /// Hex SHA-256 of the same report without its per-run fields, `report_id` (random per
     /// run) and `generated_on` (the day of the run): the same machine scanned again, or the
     /// same file sent again under a fresh id, has the same key. The aggregator's tombstones
-    /// hold it, so a deleted report does not come back under another `report_id`.
+    /// hold it, so a deleted report does not come back under another `report_id`. Also
+    /// without `schema_version` and `generator`, with text trimmed and devices sorted
+    /// ("content-key v2"), so a reordered or respaced copy is the same content.
     pub content_key: String,
+    /// The content key as made before v2: the canonical JSON after the per-run fields, with
+    /// the schema version hashed in. Tombstones written before v2 hold it; a store refuses a
+    /// report when either key is a tombstone's, so those keep working.
+    pub legacy_content_key: String,
+}
+
+/// Every string (values and keys) of `v` without white space at its ends.
+fn trim_strings(v: &mut Value) {
+    match v {
+        Value::String(s) => {
+            let t = s.trim();
+            if t.len() != s.len() {
+                *s = t.to_owned();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(trim_strings),
+        Value::Object(m) => {
+            if m.keys().any(|k| k.trim().len() != k.len()) {
+                let old = std::mem::take(m);
+                for (k, x) in old {
+                    m.insert(k.trim().to_owned(), x);
+                }
+            }
+            m.values_mut().for_each(trim_strings);
+        }
+        _ => {}
+    }
 }
 
 /// A report sent as YAML, as a JSON value: parsed under the limits for untrusted input, not yet
@@ -628,20 +684,59 @@ mod tests {
     }
 
     /// Regression (issue 8): a deleted report came back under a new report_id. The content
-    /// key ignores the per-run fields and nothing else.
+    /// key ignores the per-run fields.
     #[test]
-    fn content_key_ignores_report_id_and_day_only() {
+    fn content_key_ignores_report_id_and_day() {
         let key = |r: &Report| r.canonical().expect("canonical").content_key;
         let a = report("0123456789abcdef0123456789abcdef", "2026-11-20", "T14");
         let b = report("ffffffffffffffffffffffffffffffff", "2026-12-01", "T14");
         assert_ne!(a.content_id(), b.content_id());
         assert_eq!(key(&a), key(&b));
-        // Quotes and escapes in the per-run fields do not shift the cut.
         assert_eq!(key(&a), key(&report("a\"},\"x", "\u{1}", "T14")));
         assert_ne!(key(&a), key(&report("0", "2026-11-20", "T15")));
+    }
+
+    /// Regression (attack D13): a deleted report came back with its devices in another order,
+    /// a trailing space, another `schema_version` or `generator`.
+    #[test]
+    fn regression_d13_content_key_ignores_order_spaces_and_writer() {
+        let key = |r: &Report| r.canonical().expect("canonical").content_key;
+        let mut a = report("0123456789abcdef0123456789abcdef", "2026-11-20", "T14");
+        for (path, name) in [("/sys/devices/a", "A"), ("/sys/devices/b", "B")] {
+            a.devices.push(crate::Device {
+                sysfs_path: Some(path.into()),
+                device_name: Some(name.into()),
+                ..Default::default()
+            });
+        }
+        let base = key(&a);
+        let mut reversed = a.clone();
+        reversed.devices.reverse();
+        assert_eq!(key(&reversed), base);
+        let mut spaced = a.clone();
+        spaced.system.model = Some("T14 ".into());
+        assert_eq!(key(&spaced), base);
+        let mut versioned = a.clone();
+        versioned.schema_version += 1;
+        assert_eq!(key(&versioned), base);
+        let mut generated = a.clone();
+        generated.generator = "hcl-probe 0.1.1".into();
+        assert_eq!(key(&generated), base);
+        // Content still counts.
+        let mut other = a.clone();
+        other.devices[1].device_name = Some("C".into());
+        assert_ne!(key(&other), base);
+    }
+
+    /// The key tombstones made before v2 hold, unchanged: the canonical JSON after the
+    /// per-run fields, with the schema version hashed in.
+    #[test]
+    fn legacy_content_key_is_unchanged() {
+        let legacy = |r: &Report| r.canonical().expect("canonical").legacy_content_key;
+        let a = report("0123456789abcdef0123456789abcdef", "2026-11-20", "T14");
         let mut g = a.clone();
         g.generator = "hcl-probe 0.2.0".into();
-        assert_ne!(key(&a), key(&g));
+        assert_ne!(legacy(&a), legacy(&g));
         // The same as hashing the report with both fields emptied, written out in full.
         let mut blank = a.clone();
         blank.report_id.clear();
@@ -654,6 +749,6 @@ mod tests {
         let mut h = Sha256::new();
         h.update(format!("content-key v{SCHEMA_VERSION}\n").as_bytes());
         h.update(rest.as_bytes());
-        assert_eq!(key(&a), hex::encode(h.finalize()));
+        assert_eq!(legacy(&a), hex::encode(h.finalize()));
     }
 }

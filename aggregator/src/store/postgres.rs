@@ -49,6 +49,7 @@ impl PgStore {
             id,
             json: body,
             content_key: key,
+            legacy_content_key: legacy,
         } = report;
         // In a transaction with a second look at the tombstones: an insert that waited on a
         // row a moderator was deleting goes through once that delete commits, although its
@@ -59,22 +60,25 @@ impl PgStore {
             "INSERT INTO reports (id, received_at, hidden, body) \
              SELECT $1, $2, FALSE, $3 \
              WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = $1) \
-             AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key = $4) \
+             AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key IN ($4, $5)) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&id)
         .bind(now_rfc3339())
         .bind(body)
         .bind(&key)
+        .bind(&legacy)
         .execute(&mut *tx)
         .await?;
-        let deleted =
-            sqlx::query("SELECT 1 FROM deleted_reports WHERE id = $1 OR content_key = $2 LIMIT 1")
-                .bind(&id)
-                .bind(&key)
-                .fetch_optional(&mut *tx)
-                .await?
-                .is_some();
+        let deleted = sqlx::query(
+            "SELECT 1 FROM deleted_reports WHERE id = $1 OR content_key IN ($2, $3) LIMIT 1",
+        )
+        .bind(&id)
+        .bind(&key)
+        .bind(&legacy)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
         if deleted {
             tx.rollback().await?;
             return Ok(PutOutcome::Deleted);

@@ -47,6 +47,9 @@ enum Write {
     Put {
         id: String,
         key: String,
+        /// The content key as made before v2 ([`CanonicalReport::legacy_content_key`]): older
+        /// tombstones hold it.
+        legacy: String,
         body: Vec<u8>,
     },
     SetHidden {
@@ -299,18 +302,24 @@ async fn write_all(
 /// One write inside the open transaction.
 async fn write_one(conn: &mut SqliteConnection, w: &Write) -> Result<Outcome, StoreError> {
     Ok(match w {
-        Write::Put { id, key, body } => {
+        Write::Put {
+            id,
+            key,
+            legacy,
+            body,
+        } => {
             let done = sqlx::query(
                 "INSERT INTO reports (id, received_at, hidden, body) \
                  SELECT ?1, ?2, 0, ?3 \
                  WHERE NOT EXISTS (SELECT 1 FROM deleted_reports WHERE id = ?1) \
-                 AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key = ?4) \
+                 AND NOT EXISTS (SELECT 1 FROM deleted_reports WHERE content_key IN (?4, ?5)) \
                  ON CONFLICT(id) DO NOTHING",
             )
             .bind(id)
             .bind(now_rfc3339())
             .bind(body)
             .bind(key)
+            .bind(legacy)
             .execute(&mut *conn)
             .await?;
             Outcome::Put(if done.rows_affected() == 1 {
@@ -318,10 +327,11 @@ async fn write_one(conn: &mut SqliteConnection, w: &Write) -> Result<Outcome, St
             } else {
                 // Rare path: tell a known report from a deleted one.
                 let deleted = sqlx::query(
-                    "SELECT 1 FROM deleted_reports WHERE id = ?1 OR content_key = ?2 LIMIT 1",
+                    "SELECT 1 FROM deleted_reports WHERE id = ?1 OR content_key IN (?2, ?3) LIMIT 1",
                 )
                 .bind(id)
                 .bind(key)
+                .bind(legacy)
                 .fetch_optional(&mut *conn)
                 .await?
                 .is_some();
@@ -392,6 +402,7 @@ impl Store for SqliteStore {
             id,
             json,
             content_key: key,
+            legacy_content_key: legacy,
         } = report;
         // A real report compresses in well under a millisecond, on this thread; a huge one
         // (up to 16 MiB) would hold an async worker for tens of ms, so it goes to the pool.
@@ -402,8 +413,18 @@ impl Store for SqliteStore {
         } else {
             compress(&json)?
         };
-        self.send(|reply| Op::Write(Write::Put { id, key, body }, Reply::Put(reply)))
-            .await
+        self.send(|reply| {
+            Op::Write(
+                Write::Put {
+                    id,
+                    key,
+                    legacy,
+                    body,
+                },
+                Reply::Put(reply),
+            )
+        })
+        .await
     }
 
     async fn put_reports(
@@ -416,11 +437,20 @@ impl Store for SqliteStore {
             id,
             json,
             content_key: key,
+            legacy_content_key: legacy,
         } in items
         {
             let body = compress(&json)?;
             let (reply, rx) = oneshot::channel();
-            let op = Op::Write(Write::Put { id, key, body }, Reply::Put(reply));
+            let op = Op::Write(
+                Write::Put {
+                    id,
+                    key,
+                    legacy,
+                    body,
+                },
+                Reply::Put(reply),
+            );
             self.writer
                 .send(op)
                 .await

@@ -230,7 +230,12 @@ async fn postgres_store_scenario() {
 /// A database made before tombstones had a content key: its tombstones still refuse their
 /// content id after the migration, and new deletions also refuse the content under another
 /// report_id. `old` holds the first two migrations exactly as they shipped.
-async fn old_tombstones_keep_working(url: &str, old: sqlx::migrate::Migrator, tombstone: &str) {
+async fn old_tombstones_keep_working(
+    url: &str,
+    old: sqlx::migrate::Migrator,
+    tombstone: &str,
+    v1_tombstone: &str,
+) {
     use sqlx::Connection;
     let (r1, r2) = (sample_report(1), sample_report(2));
     let (id1, id2) = (r1.content_id(), r2.content_id());
@@ -274,6 +279,45 @@ async fn old_tombstones_keep_working(url: &str, old: sqlx::migrate::Migrator, to
         store.put_report(canonical(&r2b)).await.unwrap(),
         PutOutcome::Deleted
     );
+    // Attack D13: nor with its devices in another order, a trailing space, another schema
+    // version or generator.
+    let mut r2c = r2b.clone();
+    r2c.report_id = "third".into();
+    r2c.devices.reverse();
+    r2c.system.model = r2c.system.model.map(|m| format!("{m} "));
+    r2c.generator = "hcl-probe 9.9.9".into();
+    r2c.schema_version += 1;
+    assert_eq!(
+        store.put_report(canonical(&r2c)).await.unwrap(),
+        PutOutcome::Deleted
+    );
+    // A tombstone written by a server before content key v2 holds the old key: it still
+    // refuses its content under another report_id (that key knows no reordering).
+    let r3 = sample_report(3);
+    let v1 = canonical(&r3).legacy_content_key;
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(v1_tombstone)
+            .bind("gone-v1")
+            .bind(&v1)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(v1_tombstone)
+            .bind("gone-v1")
+            .bind(&v1)
+            .execute(&mut c)
+            .await
+            .unwrap();
+    }
+    let mut r3b = r3.clone();
+    r3b.report_id = "fresh".into();
+    assert_eq!(
+        store.put_report(canonical(&r3b)).await.unwrap(),
+        PutOutcome::Deleted
+    );
 }
 
 /// The migrations as they were before the content key.
@@ -313,6 +357,8 @@ async fn sqlite_old_tombstones_keep_working() {
         &url,
         first_two("sqlite"),
         "INSERT INTO deleted_reports (id, deleted_at) VALUES (?, '2026-01-01T00:00:00.000Z')",
+        "INSERT INTO deleted_reports (id, deleted_at, content_key) \
+         VALUES (?, '2026-01-01T00:00:00.000Z', ?)",
     )
     .await;
 }
@@ -334,6 +380,8 @@ async fn postgres_old_tombstones_keep_working() {
         &url,
         first_two("postgres"),
         "INSERT INTO deleted_reports (id, deleted_at) VALUES ($1, '2026-01-01T00:00:00.000Z')",
+        "INSERT INTO deleted_reports (id, deleted_at, content_key) \
+         VALUES ($1, '2026-01-01T00:00:00.000Z', $2)",
     )
     .await;
 }

@@ -109,6 +109,7 @@ pub fn privacy_scan_json(text: &str, keep: usize) -> Result<Findings, serde_json
         path: &mut path,
         out: &mut out,
         clean: &mut clean,
+        tail: None,
     }
     .deserialize(&mut de)?;
     de.end()?;
@@ -145,17 +146,29 @@ fn render(path: &[Seg<'_>]) -> String {
     s
 }
 
-/// Where a string at `path` sits, for the exemptions the schema makes by position.
-fn place_of(path: &[Seg<'_>]) -> Place {
+/// Where a string `s` at `path` sits, for the exemptions the schema makes by position, and only
+/// for text of the form the schema gives that place: a `report_id` as the probe makes it (32
+/// hex digits) or the Qubes HCL importer does (`hcl-...`); a `sysfs_path` under `/sys/` whose
+/// UUID-like names are the kernel's own; a `modalias` of a bus. Anything else there is text.
+fn place_of(path: &[Seg<'_>], s: &str) -> Place {
     match path {
-        [Seg::Key(k)] if k == "report_id" => Place::ReportId,
+        [Seg::Key(k)] if k == "report_id" && generated_report_id(s) => Place::ReportId,
         [Seg::Key(d), Seg::Index(_), Seg::Key(k)]
-            if d == "devices" && (k == "modalias" || k == "sysfs_path") =>
+            if d == "devices"
+                && ((k == "modalias" && text::modalias_form(s))
+                    || (k == "sysfs_path" && text::sysfs_form(s))) =>
         {
             Place::KernelName
         }
         _ => Place::Text,
     }
+}
+
+/// The `report_id`s the schema's own writers make: the probe's 32 random hex digits, and the
+/// Qubes HCL importer's `hcl-` ids (from a file stem or a content hash).
+fn generated_report_id(s: &str) -> bool {
+    let hex32 = s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    hex32 || s.starts_with("hcl-")
 }
 
 /// Longest part of a finding's text spelt out.
@@ -195,13 +208,19 @@ fn check_string(path: &[Seg<'_>], s: &str, place: Place, out: &mut Findings) {
     });
 }
 
+/// An identifier split between a free-form key and its text value (`{"00:1b:21": "3a:4f:5c"}`):
+/// the two read as one, joined by `:`. Only looked at when neither held one alone.
+fn split_across(path: &[Seg<'_>], key: &str, value: &str, out: &mut Findings) {
+    check_string(path, &format!("{key}:{value}"), Place::Text, out);
+}
+
 fn key_finding(path: &[Seg<'_>]) -> String {
     format!("{}: a field for a personal identifier", render(path))
 }
 
 fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Findings) {
     match value {
-        Value::String(s) => check_string(path, s, place_of(path), out),
+        Value::String(s) => check_string(path, s, place_of(path, s), out),
         Value::Array(items) => {
             for (i, v) in items.iter().enumerate() {
                 path.push(Seg::Index(i));
@@ -213,10 +232,17 @@ fn walk_value<'a>(path: &mut Vec<Seg<'a>>, value: &'a Value, out: &mut Findings)
             for (k, v) in map {
                 path.push(Seg::Key(Cow::Borrowed(k)));
                 let at = out.shown.len();
+                let before = out.total;
                 if check_key(path, k, out) && !matches!(v, Value::Null) {
                     out.insert(at, || key_finding(path));
                 }
                 walk_value(path, v, out);
+                if let Value::String(s) = v
+                    && !schema_key(k)
+                    && out.total == before
+                {
+                    split_across(path, k, s, out);
+                }
                 path.pop();
             }
         }
@@ -229,6 +255,8 @@ struct Node<'p, 'de> {
     path: &'p mut Vec<Seg<'de>>,
     out: &'p mut Findings,
     clean: &'p mut Clean<'de>,
+    /// Where to keep the node's text when it is a string, for [`split_across`].
+    tail: Option<&'p mut Option<String>>,
 }
 
 /// Strings of the document already found clean, with the place they were found at: a probe
@@ -335,12 +363,18 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
         Ok(false)
     }
     fn visit_str<E>(self, s: &str) -> Result<bool, E> {
-        check_string(self.path, s, place_of(self.path), self.out);
+        check_string(self.path, s, place_of(self.path, s), self.out);
+        if let Some(t) = self.tail {
+            *t = Some(s.to_owned());
+        }
         Ok(false)
     }
     fn visit_borrowed_str<E>(mut self, s: &'de str) -> Result<bool, E> {
-        let place = place_of(self.path);
+        let place = place_of(self.path, s);
         self.check_borrowed(s, place);
+        if let Some(t) = self.tail.take() {
+            *t = Some(s.to_owned());
+        }
         Ok(false)
     }
 
@@ -352,6 +386,7 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
                 path: &mut *self.path,
                 out: &mut *self.out,
                 clean: &mut *self.clean,
+                tail: None,
             });
             self.path.pop();
             if more?.is_none() {
@@ -370,16 +405,26 @@ impl<'de> Visitor<'de> for Node<'_, 'de> {
             self.path.push(Seg::Key(key));
             // The key's findings go before those inside its value, as a tree walk has them.
             let at = self.out.shown.len();
+            let before = self.out.total;
             let personal = match (borrowed, self.path.last()) {
                 (Some(k), _) => self.check_key_borrowed(k),
                 (None, Some(Seg::Key(k))) => check_key(self.path, k, self.out),
                 _ => false,
             };
+            let free_key = matches!(self.path.last(), Some(Seg::Key(k)) if !schema_key(k));
+            let mut tail = None;
             let value = map.next_value_seed(Node {
                 path: &mut *self.path,
                 out: &mut *self.out,
                 clean: &mut *self.clean,
+                tail: free_key.then_some(&mut tail),
             });
+            if let (Some(v), Some(Seg::Key(k))) = (&tail, self.path.last())
+                && self.out.total == before
+                && !personal
+            {
+                split_across(self.path, k, v, self.out);
+            }
             if matches!(value, Ok(false)) && personal {
                 let path = &*self.path;
                 self.out.insert(at, || key_finding(path));
@@ -422,15 +467,22 @@ fn starts_ignore_case(hay: &[u8], prefix: &[u8]) -> bool {
 }
 
 /// The first two letters of every needle in [`NEEDLES`].
-const NEEDLE_STARTS: [[u8; 2]; 13] = [
+const NEEDLE_STARTS: [[u8; 2]; 15] = [
     *b"se", *b"uu", *b"gu", *b"ma", *b"hw", *b"ho", *b"us", *b"no", *b"fq", *b"em", *b"e-", *b"e_",
-    *b"as",
+    *b"as", *b"nu", *b"ex",
 ];
 
 /// Key names that hold a personal identifier, matched anywhere in a key, any case. None is
 /// part of a schema field name.
-const NEEDLES: [&str; 25] = [
+const NEEDLES: [&str; 32] = [
     "serial",
+    "seriennummer",
+    "serienummer",
+    "serno",
+    "ser.no",
+    "numero_de_serie",
+    "numero de serie",
+    "express_service_code",
     "service_tag",
     "servicetag",
     "service-tag",
@@ -458,7 +510,9 @@ const NEEDLES: [&str; 25] = [
 ];
 
 /// Whole keys that name a personal identifier.
-const WHOLE_KEYS: [&str; 7] = ["mac", "sn", "s/n", "user", "login", "bssid", "lladdr"];
+const WHOLE_KEYS: [&str; 11] = [
+    "mac", "sn", "s/n", "s.n.", "s.n", "psn", "user", "login", "bssid", "lladdr", "host",
+];
 
 /// Whether `key` is a field name of the report schema: such a key names nothing personal and
 /// holds no identifier, so the checks on keys skip it (nearly every key of a report is one).
@@ -562,7 +616,9 @@ fn check_key(path: &[Seg<'_>], key: &str, out: &mut Findings) -> bool {
         return false;
     }
     check_string(path, key, Place::Key, out);
-    personal_key(key)
+    // The name is judged as the value is: `ｓｅｒｉａｌ`, `ser\u{200b}ial`, `Seri\u{ad}al`
+    // are `serial`.
+    personal_key(&text::normalize(key))
 }
 
 fn personal_key(key: &str) -> bool {
@@ -774,6 +830,62 @@ mod tests {
             scan(r#"{"devices": [{"modalias": "x:00:1b:21:3a:4f:5c"}]}"#).len(),
             1
         );
+    }
+
+    /// Regression (attack D3): key names were matched as sent, not normalised.
+    #[test]
+    fn regression_d3_personal_keys_are_normalised() {
+        for key in [
+            "ser\u{200b}ial",
+            "ｓｅｒｉａｌ",
+            "Seri\u{ad}al",
+            "ＭＡＣ",
+            "e\u{200b}mail",
+            "uu\u{200b}id",
+            "host\u{200b}name",
+            "Seriennummer",
+            "SerNo",
+            "S.N.",
+        ] {
+            let doc = serde_json::json!({"system": {"hcl_text": {"statuses": {key: {"status": "PF2ABCDE"}}}}});
+            let found = scan(&doc.to_string());
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.contains("a field for a personal identifier")),
+                "{key}: {found:?}"
+            );
+        }
+    }
+
+    /// Regression (attack D4): the exempt places take only what the schema puts there.
+    #[test]
+    fn regression_d4_exempt_places_check_their_form() {
+        for doc in [
+            r#"{"report_id": "001b213a4f5c"}"#,
+            r#"{"devices": [{"sysfs_path": "/sys/devices/pci0000:00/4c4c4544-0042-3510-8052-b4c04f4e3332"}]}"#,
+            r#"{"devices": [{"modalias": "my uuid 4c4c4544-0042-3510-8052-b4c04f4e3332"}]}"#,
+        ] {
+            assert_eq!(scan(doc).len(), 1, "{doc}");
+        }
+        for doc in [
+            r#"{"report_id": "0123456789abcdef0123456789abcdef"}"#,
+            r#"{"report_id": "hcl-Lenovo-T14-0123456789abcdef"}"#,
+            r#"{"devices": [{"modalias": "wmi:4C4C4544-0042-3510-8052-B4C04F4E3332"}]}"#,
+            r#"{"devices": [{"sysfs_path": "/sys/devices/platform/PNP0C14:00/wmi_bus/wmi_bus-PNP0C14:00/05901221-D566-11D1-B2F0-00A0C9062910"}]}"#,
+        ] {
+            assert_eq!(scan(doc), Vec::<String>::new(), "{doc}");
+        }
+    }
+
+    /// Regression (attack D3): a MAC split between a key and its value.
+    #[test]
+    fn regression_d3_identifier_split_across_key_and_value() {
+        let doc = r#"{"system": {"hcl_text": {"statuses": {"00:1b:21": "3a:4f:5c"}}}}"#;
+        assert_eq!(scan(doc).len(), 1, "{:?}", scan(doc));
+        let value: Value = serde_json::from_str(doc).unwrap_or_default();
+        assert_eq!(privacy_violations_in_value(&value).len(), 1);
+        assert!(scan(r#"{"statuses": {"hvm": "yes"}, "kernels": {"debian-13": {}}}"#).is_empty());
     }
 
     #[test]

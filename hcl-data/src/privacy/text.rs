@@ -201,9 +201,24 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 /// Hand-written: NFKC leaves U+2010 as it is, and the TR39 confusable skeleton folds `0` into
 /// `O`, which would break every hex detector.
 pub fn normalize(text: &str) -> Cow<'_, str> {
-    if text.bytes().all(|b| b.is_ascii() && b != b'%') {
+    if text.bytes().all(|b| b.is_ascii() && b != b'%' && b != b'&') {
         return Cow::Borrowed(text);
     }
+    let mut current = Cow::Borrowed(text);
+    // `%2540` is `%40` is `@`: decode until nothing changes (a few rounds at most).
+    for _ in 0..3 {
+        let next = normalize_once(&current);
+        if next == current.as_ref() {
+            break;
+        }
+        current = Cow::Owned(next);
+    }
+    current
+}
+
+fn normalize_once(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -222,11 +237,57 @@ pub fn normalize(text: &str) -> Cow<'_, str> {
             out.push('%');
             continue;
         }
+        if c == '&' {
+            // `&#64;`, `&#x40;`, `&commat;`: an HTML entity for `@` renders as one.
+            let rest: String = chars.clone().take(9).collect();
+            let entity = ["#64;", "#x40;", "#X40;", "commat;"]
+                .into_iter()
+                .find(|e| rest.starts_with(e));
+            if let Some(e) = entity {
+                out.push('@');
+                for _ in 0..e.chars().count() {
+                    chars.next();
+                }
+                continue;
+            }
+        }
         if let Some(f) = fold(c) {
             out.push(f);
         }
     }
-    Cow::Owned(out)
+    // NFKC folds mathematical letters, superscripts and the like to ASCII; decomposing first
+    // lets combining marks (an accent inside a MAC, the `é` of `josé`) be dropped, and
+    // default-ignorable code points (tag characters, fillers) are invisible: dropped too.
+    out.nfkd()
+        .filter(|&c| !is_combining_mark(c) && !default_ignorable(c))
+        .nfkc()
+        .collect()
+}
+
+/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): rendered as nothing.
+fn default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{034f}'
+            | '\u{061c}'
+            | '\u{115f}'
+            | '\u{1160}'
+            | '\u{17b4}'
+            | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
+    )
 }
 
 /// One character as the detectors see it; None drops it.
@@ -247,19 +308,7 @@ fn fold(c: char) -> Option<char> {
         '\u{2024}' | '\u{fe52}' | '\u{3002}' | '\u{ff61}' => '.',
         '\u{fe6b}' => '@',
         '\u{3000}' | '\u{00a0}' | '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => ' ',
-        '\u{00ad}'
-        | '\u{034f}'
-        | '\u{061c}'
-        | '\u{115f}'
-        | '\u{1160}'
-        | '\u{17b4}'
-        | '\u{17b5}'
-        | '\u{180b}'..='\u{180f}'
-        | '\u{200b}'..='\u{200f}'
-        | '\u{202a}'..='\u{202e}'
-        | '\u{2060}'..='\u{206f}'
-        | '\u{fe00}'..='\u{fe0f}'
-        | '\u{feff}' => return None,
+        _ if default_ignorable(c) => return None,
         // Fullwidth ASCII: digits, letters, `@`, `.`, `/`, `#`.
         '\u{ff01}'..='\u{ff5e}' => char::from_u32(u - 0xfee0).unwrap_or(c),
         // Mathematical digits (bold, double-struck, sans-serif, monospace): NFKC makes them
@@ -319,8 +368,9 @@ const CLASS: [u8; 256] = {
             b'.' => DOT,
             b' ' => SPACE,
             b'@' => AT,
-            b'%' => ODD,
-            b's' | b'S' | b'a' | b'A' | b'h' | b'H' | b'n' | b'N' | b'l' | b'L' | b'/' => MARK,
+            b'%' | b'&' => ODD,
+            b's' | b'S' | b'a' | b'A' | b'h' | b'H' | b'n' | b'N' | b'l' | b'L' | b'/' | b'p'
+            | b'P' | b'e' | b'E' | b'c' | b'C' | b'#' => MARK,
             _ => 0,
         };
         if c >= 0x80 {
@@ -359,7 +409,8 @@ impl Stats {
             let k = CLASS[usize::from(c)];
             s.seen |= k;
             // A separator right after exactly two hex digits.
-            s.pairs += usize::from(run == 2 && k & (COLON | DASH | SPACE) != 0);
+            s.pairs +=
+                usize::from(run == 2 && (k & (COLON | DASH | SPACE | DOT) != 0 || c == b'_'));
             run = if k & HEX != 0 { run + 1 } else { 0 };
             s.hex_run = s.hex_run.max(run);
             if k & MARK != 0 {
@@ -377,7 +428,7 @@ impl Stats {
     /// Whether any detector can find something: most strings of a report (names, modaliases,
     /// module lists) leave here.
     fn any(&self) -> bool {
-        self.hex_run >= 4 || self.pairs >= 5 || self.markers != 0 || self.seen & AT != 0
+        self.hex_run >= 4 || self.pairs >= 3 || self.markers != 0 || self.seen & AT != 0
     }
 }
 
@@ -391,8 +442,12 @@ fn marker_start(b: &[u8], i: usize) -> u8 {
     match (l0, l1, l2) {
         (b's', b'e', b'r') | (b's', b'/', b'n') | (b'a', b's', b's') => SERIAL,
         (b's', b'n', _) if !c2.is_ascii_alphanumeric() => SERIAL,
-        (b'h', b'o', b's') | (b'n', b'o', b'd') => HOST,
+        (b'n', b'u', b'm') | (b'n', b'o', b' ') | (b'p', b's', b'n') | (b'e', b'x', b'p') => SERIAL,
+        (b's', b'.', b'n') => SERIAL,
+        (b'h', b'o', b's') | (b'n', b'o', b'd') | (b'c', b'o', b'm') => HOST,
         (b'l', b'i', b'n') => LINUX,
+        // The build number of a `uname -nrv` line without `Linux` before it.
+        _ if c0 == b'#' && c1.is_ascii_digit() => LINUX,
         _ if c0 == b'/' && matches!((c1, c2), (b'h', b'o') | (b'U', b's')) => HOME,
         _ => 0,
     }
@@ -431,31 +486,47 @@ pub(crate) fn scan_with(
             hit(kind, r);
         }
     };
-    if st.pairs >= 5 {
-        for (sep, class) in [(b':', COLON), (b'-', DASH), (b' ', SPACE)] {
-            if st.seen & class != 0 {
-                mac_bytes(b, sep, hit);
-            }
+    if st.pairs >= 3 {
+        // `:` and `-` mixed (`00:1b-21:3a-4f:5c`), a space, `.` or `_` between the pairs.
+        for seps in [b":-".as_slice(), b" ", b".", b"_"] {
+            mac_bytes(b, seps, hit);
+        }
+        if st.seen & COLON != 0 {
+            mac_bsd(b, hit);
         }
     }
     if st.hex_run >= 4 {
         // Separators are counted only here: few strings have four hex digits in a row.
         let count = |sep: u8| b.iter().filter(|&&c| c == sep).count();
         let dashes = if st.seen & DASH != 0 { count(b'-') } else { 0 };
+        let colons = if st.seen & COLON != 0 { count(b':') } else { 0 };
         if st.seen & DOT != 0 && count(b'.') >= 2 {
             mac_words(b, b'.', hit);
         }
         if dashes >= 2 {
             mac_words(b, b'-', hit);
         }
-        if st.hex_run >= 12 && dashes >= 4 && place != Place::KernelName {
+        if colons >= 2 {
+            mac_words(b, b':', hit);
+        }
+        if st.hex_run >= 8 && place != Place::KernelName {
             uuids(b, hit);
+            labelled_uuid(b, hit);
         }
         if st.hex_run >= 12 && !matches!(place, Place::ReportId | Place::KernelName) {
             bare_hex(b, place, hit);
         }
-        if st.seen & COLON != 0 && count(b':') >= 3 {
+        if colons >= 3 {
             eui64(b, hit);
+        }
+        if dashes >= 3 && find_ci(b, b"ipv6-literal").is_some() {
+            // Windows' `fe80--21b-21ff-fe3a-4f5c.ipv6-literal.net`: the same address with `-`
+            // for `:` (same length, so the ranges hold).
+            let colon: Vec<u8> = b
+                .iter()
+                .map(|&c| if c == b'-' { b':' } else { c })
+                .collect();
+            eui64(&colon, hit);
         }
     }
     if st.seen & AT != 0 {
@@ -478,35 +549,82 @@ pub(crate) fn scan_with(
     }
 }
 
-/// Six or more groups of two hex digits joined by one separator (`:`, `-` or a space): a MAC,
-/// or a longer hardware id (EUI-64, WWN). Groups must be exactly two digits, so PCI addresses
-/// (`0000:00:1f.6`) and IPv6 groups are not groups here.
-fn mac_bytes(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+/// Six or more groups of two hex digits joined by separators from `seps` (`:` and `-` may
+/// mix): a MAC, or a longer hardware id (EUI-64, WWN). Groups must be exactly two digits, so
+/// PCI addresses (`0000:00:1f.6`) and IPv6 groups are not groups here.
+fn mac_bytes(b: &[u8], seps: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let sep_at = |i: usize| b.get(i).is_some_and(|c| seps.contains(c));
     let mut i = 0;
     while i + 17 <= b.len() {
         let starts = hex_at(b, i)
             && hex_at(b, i + 1)
             && !i.checked_sub(1).is_some_and(|j| hex_at(b, j))
-            && b.get(i + 2) == Some(&sep);
+            && sep_at(i + 2);
         if !starts {
             i += 1;
             continue;
         }
         let mut groups = 1;
         let mut end = i + 2;
-        while b.get(end) == Some(&sep)
-            && hex_at(b, end + 1)
-            && hex_at(b, end + 2)
-            && !hex_at(b, end + 3)
-        {
+        while sep_at(end) && hex_at(b, end + 1) && hex_at(b, end + 2) && !hex_at(b, end + 3) {
             groups += 1;
             end += 3;
         }
+        // Not one part of a dotted version (`10.11.12.13.14.15.16`... is still six bytes).
         if groups >= 6 {
             hit(IdentifierKind::Mac, i..end);
             i = end;
         } else {
             i += 2;
+        }
+    }
+}
+
+/// The BSD and macOS `arp`/`ethers` spelling, leading zeros dropped: `0:1b:21:3a:4f:5c`.
+/// Exactly six groups of one or two hex digits joined by `:`, at least three of two digits,
+/// not part of a longer colon chain (an IPv6 address).
+fn mac_bsd(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    let mut i = 0;
+    while i < b.len() {
+        let boundary = i
+            .checked_sub(1)
+            .and_then(|j| b.get(j))
+            .is_none_or(|&c| !c.is_ascii_alphanumeric() && c != b':');
+        if !hex_at(b, i) || !boundary {
+            i += 1;
+            continue;
+        }
+        let mut at = i;
+        let mut groups = 0;
+        let mut wide = 0;
+        loop {
+            let mut e = at;
+            while hex_at(b, e) && e - at < 3 {
+                e += 1;
+            }
+            let n = e - at;
+            if !(1..=2).contains(&n) {
+                groups = 0;
+                break;
+            }
+            groups += 1;
+            wide += usize::from(n == 2);
+            at = e;
+            if groups < 6 && b.get(at) == Some(&b':') && hex_at(b, at + 1) {
+                at += 1;
+            } else {
+                break;
+            }
+        }
+        let clear_after = !(alnum_at(b, at) || (b.get(at) == Some(&b':') && alnum_at(b, at + 1)));
+        if groups == 6 && wide >= 3 && clear_after {
+            hit(IdentifierKind::Mac, i..at);
+            i = at;
+        } else {
+            // Past this run of hex digits: the next candidate starts after a separator.
+            while hex_at(b, i) {
+                i += 1;
+            }
         }
     }
 }
@@ -528,7 +646,8 @@ fn mac_words(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>
             let clear_before = before.is_none_or(|c| !c.is_ascii_alphanumeric() && c != sep);
             let after = b.get(i + 14).copied();
             let clear_after = after.is_none_or(|c| !c.is_ascii_alphanumeric())
-                && !(after == Some(sep) && alnum_at(b, i + 15));
+                // Not three groups of a longer id: `0003:0627:0001.0001` (a HID device).
+                && !(matches!(after, Some(b':' | b'.' | b'-')) && alnum_at(b, i + 15));
             if clear_before && clear_after {
                 hit(IdentifierKind::Mac, i..i + 14);
                 i += 14;
@@ -539,15 +658,18 @@ fn mac_words(b: &[u8], sep: u8, hit: &mut dyn FnMut(IdentifierKind, Range<usize>
     }
 }
 
-/// 8-4-4-4-12 hex digits, not part of a longer hex run.
+/// 8-4-4-4-12 hex digits joined by one of `-`, `_`, `:` or a space, not part of a longer hex
+/// run.
 fn uuids(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut i = 0;
     while i + 36 <= b.len() {
-        let ok = !i.checked_sub(1).is_some_and(|j| hex_at(b, j))
+        let sep = b.get(i + 8).copied().unwrap_or(0);
+        let ok = matches!(sep, b'-' | b'_' | b':' | b' ')
+            && !i.checked_sub(1).is_some_and(|j| hex_at(b, j))
             && !hex_at(b, i + 36)
             && (0..36).all(|j| {
                 if matches!(j, 8 | 13 | 18 | 23) {
-                    b.get(i + j) == Some(&b'-')
+                    b.get(i + j) == Some(&sep)
                 } else {
                     hex_at(b, i + j)
                 }
@@ -561,8 +683,46 @@ fn uuids(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     }
 }
 
+/// After a `uuid` or `guid` label: 32 hex digits however they are split (`uuid
+/// 4c4c454400423510 8052b4c04f4e3332`), single separators between the groups.
+fn labelled_uuid(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
+    for label in [b"uuid".as_slice(), b"guid"] {
+        let mut from = 0;
+        while let Some(at) = b.get(from..).and_then(|rest| find_ci(rest, label)) {
+            let mut i = from + at + label.len();
+            from = i;
+            while b
+                .get(i)
+                .is_some_and(|&c| matches!(c, b' ' | b':' | b'=' | b'#' | b'\t'))
+            {
+                i += 1;
+            }
+            let start = i;
+            let mut digits = 0;
+            let mut end = i;
+            while digits < 32 {
+                if hex_at(b, i) {
+                    digits += 1;
+                    i += 1;
+                    end = i;
+                } else if matches!(b.get(i), Some(b'-' | b'_' | b':' | b' ')) && hex_at(b, i + 1) {
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            if digits == 32 && !alnum_at(b, end) {
+                hit(IdentifierKind::Uuid, start..end);
+                from = end;
+            }
+        }
+    }
+}
+
 /// Words that say a MAC address follows (lower case).
-const MAC_LABELS: [&[u8]; 6] = [b"mac", b"ether", b"hwaddr", b"lladdr", b"bssid", b"addr"];
+const MAC_LABELS: [&[u8]; 7] = [
+    b"mac", b"ether", b"hwaddr", b"lladdr", b"bssid", b"addr", b"nic",
+];
 
 /// Whole words of exactly 32 hex digits (a UUID without dashes), and of exactly 12 (a MAC
 /// without separators) where a MAC is expected: in a key, as the whole value, or after a
@@ -571,7 +731,12 @@ const MAC_LABELS: [&[u8]; 6] = [b"mac", b"ether", b"hwaddr", b"lladdr", b"bssid"
 fn bare_hex(b: &[u8], place: Place, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut i = 0;
     while i < b.len() {
-        if !hex_at(b, i) || alnum_before(b, i) {
+        // `0x001b213a4f5c`: the `0x` says hex follows; the run after it is the word.
+        let after_0x = i >= 2
+            && matches!(b.get(i - 1), Some(b'x' | b'X'))
+            && b.get(i - 2) == Some(&b'0')
+            && !alnum_before(b, i - 2);
+        if !hex_at(b, i) || (alnum_before(b, i) && !after_0x) {
             i += 1;
             continue;
         }
@@ -595,7 +760,11 @@ fn mac_expected(b: &[u8], start: usize, end: usize, place: Place) -> bool {
         return true;
     }
     let trimmed = b.trim_ascii();
-    if trimmed.len() == end - start {
+    let bare = trimmed
+        .strip_prefix(b"0x")
+        .or_else(|| trimmed.strip_prefix(b"0X"))
+        .unwrap_or(trimmed);
+    if bare.len() == end - start {
         return true;
     }
     let before = b.get(start.saturating_sub(16)..start).unwrap_or_default();
@@ -648,13 +817,20 @@ fn eui64(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
 }
 
 /// Characters of an e-mail address's local part (RFC 5322 atext and dots, less `/`, which
-/// ends it where an address sits at the end of a URL path).
+/// ends it where an address sits at the end of a URL path; any non-ASCII byte, as RFC 6531
+/// allows).
 fn local_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b".!#$%&'*+-=?^_`{|}~".contains(&c)
+    c.is_ascii_alphanumeric() || c >= 0x80 || b".!#$%&'*+-=?^_`{|}~".contains(&c)
 }
 
-/// At every `@`: an e-mail address (`local@domain.tld`), or else a shell prompt that names a
-/// user and a host (`alice@laptop:~$`, `[user@dom0 ~]$`).
+/// Characters of a domain: letters, digits, `-`, `.`, and non-ASCII bytes (IDN).
+fn domain_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c >= 0x80 || c == b'-' || c == b'.'
+}
+
+/// At every `@`: an e-mail address (`local@domain.tld`, `"a b"@x.org`, `a@[192.0.2.1]`,
+/// internationalised), or else a user and a host (`alice@laptop:~$`, `[user@dom0 ~]$`, the
+/// builder in `/proc/version`'s `(alice@alice-laptop)`, a bare `alice@alice-laptop`).
 fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut last_end = 0;
     for (p, _) in b.iter().enumerate().filter(|(_, c)| **c == b'@') {
@@ -662,15 +838,39 @@ fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
             continue;
         }
         let mut start = p;
-        while start > last_end && b.get(start - 1).copied().is_some_and(local_char) {
-            start -= 1;
+        if p > last_end + 1 && b.get(p - 1) == Some(&b'"') {
+            // A quoted local part: back to the opening quote, on this line.
+            let open = b
+                .get(last_end..p - 1)
+                .and_then(|r| r.iter().rposition(|&c| c == b'"' || c == b'\n'))
+                .map(|k| last_end + k);
+            if let Some(o) = open.filter(|&o| b.get(o) == Some(&b'"') && o + 1 < p - 1) {
+                start = o;
+            }
+        }
+        if start == p {
+            while start > last_end && b.get(start - 1).copied().is_some_and(local_char) {
+                start -= 1;
+            }
         }
         let local = b.get(start..p).unwrap_or_default();
+        let local_ok = local
+            .iter()
+            .any(|&c| c.is_ascii_alphanumeric() || c >= 0x80);
+        // An address literal: `@[192.0.2.1]`, `@[IPv6:2001:db8::1]`.
+        if b.get(p + 1) == Some(&b'[') && local_ok {
+            let close = b
+                .get(p + 2..)
+                .and_then(|r| r.iter().take(64).position(|&c| c == b']'));
+            if let Some(k) = close {
+                let end = p + 2 + k + 1;
+                hit(IdentifierKind::Email, start..end);
+                last_end = end;
+                continue;
+            }
+        }
         let mut end = p + 1;
-        while b
-            .get(end)
-            .is_some_and(|&c| c.is_ascii_alphanumeric() || c == b'-' || c == b'.')
-        {
+        while b.get(end).copied().is_some_and(domain_char) {
             end += 1;
         }
         let mut host = b.get(p + 1..end).unwrap_or_default();
@@ -678,13 +878,13 @@ fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
             host = rest;
         }
         let host_end = p + 1 + host.len();
-        let local_ok = local.iter().any(u8::is_ascii_alphanumeric);
         if local_ok && is_domain(host) {
             hit(IdentifierKind::Email, start..host_end);
             last_end = host_end;
             continue;
         }
-        // A prompt: `user@host` then `:~`, `:/`, ` ~` or ` /`.
+        // A user and a host: `user@host` then `:~`, `:/`, ` ~` or ` /` (a prompt), or in
+        // parentheses (`/proc/version`), or on its own.
         let user_start = {
             let mut s = p;
             while s > 0
@@ -697,14 +897,38 @@ fn at_signs(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
         };
         let after = b.get(host_end..host_end + 2).unwrap_or_default();
         let prompt = matches!(after, [b':' | b' ', b'~' | b'/']);
-        if user_start < p && !host.is_empty() && prompt {
+        let user = b.get(user_start..p).unwrap_or_default();
+        let before = user_start.checked_sub(1).and_then(|j| b.get(j)).copied();
+        let next = b.get(host_end).copied();
+        // A host name has a letter that is not a hex digit: `usb@fe800000`, a device-tree
+        // node, and `CPU @ 2.90GHz` are not users.
+        let named = |w: &[u8]| {
+            w.iter()
+                .any(|c| c.is_ascii_alphabetic() && !c.is_ascii_hexdigit())
+                || !w.iter().any(u8::is_ascii_digit)
+        };
+        // `(alice@alice-laptop)`: the builder of a kernel, as `/proc/version` names it.
+        let in_parens = before == Some(b'(') && next == Some(b')');
+        let alone = before
+            .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'(' | b'[' | b'"' | b'\''))
+            && next.is_none_or(|c| {
+                c.is_ascii_whitespace() || matches!(c, b')' | b']' | b',' | b';' | b'"' | b'\'')
+            })
+            && (named(host) || in_parens)
+            && host.iter().any(u8::is_ascii_alphabetic)
+            && user.iter().any(u8::is_ascii_alphabetic)
+            && host
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_'));
+        if user_start < p && !host.is_empty() && (prompt || alone) {
             hit(IdentifierKind::UserName, user_start..host_end);
             last_end = host_end;
         }
     }
 }
 
-/// `example.org`, `mail.gmail.com`: two or more labels, the last of two or more letters.
+/// `example.org`, `mail.gmail.com`, `bücher.de`, `example.xn--p1ai`: two or more labels, the
+/// last of two or more letters (any script) or punycode.
 fn is_domain(host: &[u8]) -> bool {
     let mut labels = host.split(|&c| c == b'.');
     let Some(first) = labels.next() else {
@@ -722,7 +946,10 @@ fn is_domain(host: &[u8]) -> bool {
         count += 1;
         last = l;
     }
-    count >= 2 && last.len() >= 2 && last.iter().all(u8::is_ascii_alphabetic)
+    let punycode = starts_ci(last, b"xn--") && last.len() > 4;
+    count >= 2
+        && last.len() >= 2
+        && (punycode || last.iter().all(|&c| c.is_ascii_alphabetic() || c >= 0x80))
 }
 
 /// The end of the value after a marker: separators (`:`, `#`, `=`, `.`, spaces), then one
@@ -757,15 +984,93 @@ fn assigns(b: &[u8], mut i: usize) -> bool {
     matches!(b.get(i), Some(b':' | b'#' | b'='))
 }
 
+/// Labels of a serial number in other languages and abbreviations, lower case as
+/// [`normalize`] leaves them (accents dropped), each a whole word followed by `:`, `#`, `=` or
+/// by a value that looks like a serial ([`serial_token`]).
+const SERIAL_LABELS: [&[u8]; 16] = [
+    b"seriennummer",
+    b"serien-nr",
+    b"seriennr",
+    b"serienummer",
+    b"numero de serie",
+    b"numero di serie",
+    b"no de serie",
+    b"s.n.",
+    b"ser.no.",
+    b"ser.no",
+    b"ser. no.",
+    b"serno",
+    b"sernr",
+    b"psn",
+    b"express service code",
+    b"service code",
+];
+
+/// A word that looks like a serial number where a label says one may follow without `:`:
+/// 6 to 24 upper-case letters and digits (a `-` allowed), with both a letter and a digit
+/// (`PF2ABCDE`), so `Serial ATA`, `Serial IO UART` and `SN 850` are not.
+fn serial_token(b: &[u8], from: usize) -> bool {
+    // A space first: `SN-208BB` is a drive model, not a label and its value.
+    if b.get(from) != Some(&b' ') {
+        return false;
+    }
+    let mut i = from;
+    while b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    let start = i;
+    while b
+        .get(i)
+        .is_some_and(|&c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'-')
+    {
+        i += 1;
+    }
+    let w = b.get(start..i).unwrap_or_default();
+    (6..=24).contains(&w.len())
+        && !alnum_at(b, i)
+        && w.iter().any(u8::is_ascii_digit)
+        && w.iter().any(u8::is_ascii_uppercase)
+}
+
+/// The first word after a marker ending at `j` (past `:`, `#`, `=`, spaces).
+fn value_word(b: &[u8], j: usize) -> &[u8] {
+    let mut i = j;
+    while b
+        .get(i)
+        .is_some_and(|&c| matches!(c, b' ' | b':' | b'#' | b'=' | b'.' | b'\t'))
+    {
+        i += 1;
+    }
+    let start = i;
+    b.get(start..value_end(b, start)).unwrap_or_default()
+}
+
+/// A serial console, not a serial number: `Serial: ttyS0 at 115200`, `serial=console`.
+fn serial_console(word: &[u8]) -> bool {
+    starts_ci(word, b"tty") || word.eq_ignore_ascii_case(b"console")
+}
+
 /// `serial number`, `Serial#`, `serial:`, `SerialNo`; `S/N`; `SN:`, `SN#`; `Service Tag:`,
-/// `Asset Tag:`. Not `Serial ATA`, `serial8250`, nor a drive model such as `SN-208BB`.
+/// `Asset Tag:`; [`SERIAL_LABELS`]; `Serial PF2ABCDE`, `SN PF2ABCDE`. Not `Serial ATA`,
+/// `serial8250`, a serial console (`Serial: ttyS0`), nor a drive model such as `SN-208BB`.
 fn serial_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut i = 0;
     while i < b.len() {
         let rest = b.get(i..).unwrap_or_default();
         let first = rest.first().map_or(0, |c| c | 0x20);
         let mut matched = None;
-        if first == b's' && starts_ci(rest, b"serial") {
+        let extra = if alnum_before(b, i) {
+            None
+        } else {
+            SERIAL_LABELS.iter().find_map(|l| {
+                let e = i + l.len();
+                let whole = !alnum_at(b, e) || l.ends_with(b".");
+                (starts_ci(rest, l) && whole && (assigns(b, e) || serial_token(b, e))).then_some(e)
+            })
+        };
+        if extra.is_some() {
+            matched = extra;
+        } else if first == b's' && starts_ci(rest, b"serial") {
             let mut j = i + 6;
             while matches!(b.get(j), Some(b' ' | b'_' | b'-')) {
                 j += 1;
@@ -778,7 +1083,9 @@ fn serial_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind
                 Some(j + 3)
             } else if (starts_ci(tail, b"no") || starts_ci(tail, b"nr")) && word_end(2) {
                 Some(j + 2)
-            } else if matches!(tail.first(), Some(b'#' | b':' | b'=')) {
+            } else if matches!(tail.first(), Some(b'#' | b':' | b'='))
+                || (!alnum_at(b, i + 6) && serial_token(b, i + 6))
+            {
                 Some(j)
             } else {
                 None
@@ -789,7 +1096,7 @@ fn serial_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind
             } else if starts_ci(rest, b"sn")
                 && !alnum_at(b, i + 2)
                 && !matches!(i.checked_sub(1).and_then(|j| b.get(j)), Some(b'/' | b'-'))
-                && assigns(b, i + 2)
+                && (assigns(b, i + 2) || serial_token(b, i + 2))
             {
                 matched = Some(i + 2);
             } else {
@@ -801,7 +1108,7 @@ fn serial_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind
         match matched {
             Some(j) => {
                 let end = value_end(b, j);
-                if !need_value || has_value(b, j, end) {
+                if (!need_value || has_value(b, j, end)) && !serial_console(value_word(b, j)) {
                     hit(IdentifierKind::Serial, i..end);
                 }
                 i = end.max(i + 1);
@@ -825,7 +1132,7 @@ fn tag(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
 }
 
 /// Markers of a host name in free text, followed by `:` or `=`.
-const HOST_MARKERS: [&[u8]; 8] = [
+const HOST_MARKERS: [&[u8]; 12] = [
     b"hostname",
     b"host name",
     b"host-name",
@@ -834,13 +1141,18 @@ const HOST_MARKERS: [&[u8]; 8] = [
     b"node name",
     b"node-name",
     b"node_name",
+    b"computer name",
+    b"computername",
+    b"computer-name",
+    // Last: `hostname:` above is the longer match. `Host bridge:` has no `:` right after.
+    b"host",
 ];
 
 fn host_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
     let mut i = 0;
     while i < b.len() {
         let c = b.get(i).map_or(0, |c| c | 0x20);
-        if (c == b'h' || c == b'n') && !alnum_before(b, i) {
+        if (c == b'h' || c == b'n' || c == b'c') && !alnum_before(b, i) {
             let rest = b.get(i..).unwrap_or_default();
             if let Some(m) = HOST_MARKERS.iter().find(|m| starts_ci(rest, m))
                 && assigns(b, i + m.len())
@@ -857,8 +1169,18 @@ fn host_markers(b: &[u8], need_value: bool, hit: &mut dyn FnMut(IdentifierKind, 
     }
 }
 
-/// Words that follow `Linux` in text without being a host name.
-const NOT_HOSTS: [&[u8]; 3] = [b"version", b"kernel", b"release"];
+/// Words that stand where a host name would without being one: after `Linux` in text, and
+/// `dom0`, the name of every Qubes dom0 (`Linux dom0 6.6.48-1.qubes.fc37.x86_64 #1 SMP`),
+/// which tells nothing about the person.
+const NOT_HOSTS: [&[u8]; 7] = [
+    b"version",
+    b"kernel",
+    b"release",
+    b"dom0",
+    b"linux",
+    b"localhost",
+    b"localhost.localdomain",
+];
 
 /// The host field of a `uname -a` line: `Linux <host> <release> #1 SMP ...`. The release must
 /// look like a kernel's (three numbers, `6.1.0-13-amd64`) or be followed by the `#` of the
@@ -909,6 +1231,52 @@ fn uname(b: &[u8], hit: &mut dyn FnMut(IdentifierKind, Range<usize>)) {
             i += 5;
         }
     }
+    // `uname -nrv`: `<host> <release> #<build>`, with no `Linux` before the host.
+    let mut p = 0;
+    while let Some(at) = b.get(p..).and_then(|r| r.iter().position(|&c| c == b'#')) {
+        let hash = p + at;
+        p = hash + 1;
+        if !b.get(hash + 1).is_some_and(u8::is_ascii_digit)
+            || hash.checked_sub(1).is_none_or(|j| b.get(j) != Some(&b' '))
+        {
+            continue;
+        }
+        let word_back = |end: usize| {
+            let mut s = end;
+            while s > 0 && b.get(s - 1).is_some_and(|&c| !c.is_ascii_whitespace()) {
+                s -= 1;
+            }
+            s
+        };
+        let release_end = hash - 1;
+        let release_start = word_back(release_end);
+        let Some(host_end) = release_start.checked_sub(1) else {
+            continue;
+        };
+        if b.get(host_end) != Some(&b' ') {
+            continue;
+        }
+        let mut host_start = word_back(host_end);
+        // `(alice-laptop 6.1.0-13-amd64 #1 ...`: an opening bracket or quote is not the host's.
+        while b
+            .get(host_start)
+            .is_some_and(|c| matches!(c, b'(' | b'[' | b'"' | b'\''))
+        {
+            host_start += 1;
+        }
+        let host = b.get(host_start..host_end).unwrap_or_default();
+        let release = b.get(release_start..release_end).unwrap_or_default();
+        let host_ok = !host.is_empty()
+            && host.len() <= 253
+            && host.iter().any(u8::is_ascii_alphabetic)
+            && host
+                .iter()
+                .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_'))
+            && !NOT_HOSTS.iter().any(|w| host.eq_ignore_ascii_case(w));
+        if host_ok && kernel_release(release, true) {
+            hit(IdentifierKind::Hostname, host_start..host_end);
+        }
+    }
 }
 
 /// `6.1.0-13-amd64` (three dotted numbers), or `6.1` when a build number follows.
@@ -931,6 +1299,46 @@ fn kernel_release(r: &[u8], build_follows: bool) -> bool {
         }
     }
     numbers >= 3 || (numbers >= 2 && build_follows)
+}
+
+/// Whether `s` is a modalias as the kernel writes one: a bus name (`pci`, `wmi`, `acpi`) then
+/// `:`, and no white space. Only then are its hex runs and GUIDs exempt ([`Place::KernelName`]).
+pub(crate) fn modalias_form(s: &str) -> bool {
+    let b = s.as_bytes();
+    let bus = b
+        .iter()
+        .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'_')
+        .count();
+    (1..=16).contains(&bus) && b.get(bus) == Some(&b':') && b.iter().all(|c| c.is_ascii_graphic())
+}
+
+/// Whether `s` is a sysfs device path whose UUID-looking names are the kernel's own: under
+/// `/sys/`, no white space, and every name holding a UUID is a WMI device (its parent a
+/// `wmi_bus-…`) or an MEI client (`0000:00:16.0-<uuid>`). Only then are its hex runs and GUIDs
+/// exempt ([`Place::KernelName`]).
+pub(crate) fn sysfs_form(s: &str) -> bool {
+    if !s.starts_with("/sys/") || !s.bytes().all(|c| c.is_ascii_graphic()) {
+        return false;
+    }
+    let mut parent = "";
+    for name in s.split('/') {
+        let mut has_uuid = false;
+        uuids(name.as_bytes(), &mut |_, _| has_uuid = true);
+        let pci_prefixed = name.len() > 13
+            && name.as_bytes().get(12) == Some(&b'-')
+            && name.get(..12).is_some_and(|p| {
+                p.bytes().enumerate().all(|(i, c)| match i {
+                    4 | 7 => c == b':',
+                    10 => c == b'.',
+                    _ => c.is_ascii_hexdigit(),
+                })
+            });
+        if has_uuid && !parent.starts_with("wmi_bus-") && !pci_prefixed {
+            return false;
+        }
+        parent = name;
+    }
+    true
 }
 
 /// `/home/<name>` and `/Users/<name>`: a user name by its position in a path.
@@ -1139,8 +1547,8 @@ mod tests {
             vec![(Hostname, "alice-laptop.home.lan".to_owned())]
         );
         assert_eq!(
-            kinds("Linux dom0 6.6 #1 SMP"),
-            vec![(Hostname, "dom0".to_owned())]
+            kinds("Linux bob 6.6 #1 SMP"),
+            vec![(Hostname, "bob".to_owned())]
         );
         assert_eq!(kinds("hostname: alice-laptop").len(), 1);
         assert_eq!(kinds("NodeName=alice").len(), 1);
@@ -1154,6 +1562,176 @@ mod tests {
         ] {
             assert_eq!(kinds(text), vec![], "{text}");
         }
+    }
+
+    /// Regression (attack D3, MAC): spellings stored with 201.
+    #[test]
+    fn regression_d3_mac_spellings() {
+        for text in [
+            "00.1b.21.3a.4f.5c",
+            "00_1b_21_3a_4f_5c",
+            "00:1b-21:3a-4f:5c",
+            "? (192.0.2.1) at 0:1b:21:3a:4f:5c on en0",
+            "001b:213a:4f5c",
+            "mac 0x001b213a4f5c",
+            "0x001b213a4f5c",
+            "NIC 001b213a4f5c",
+            "00:1b:21:3a\u{e0020}:4f:5c",
+            "00:1b:21:3a\u{3164}:4f:5c",
+            "00:1b:21:3\u{301}a:4f:5c",
+            "00:1\u{1d41b}:21:3\u{1d41a}:4\u{1d41f}:5\u{1d41c}",
+            "\u{2070}\u{2070}:1b:21:3a:4f:5c",
+        ] {
+            let k = kinds(text);
+            assert_eq!(k.len(), 1, "{text}: {k:?}");
+            assert_eq!(k[0].0, Mac, "{text}");
+        }
+        assert_eq!(
+            kinds_at("0x001b213a4f5c", Place::Key).len(),
+            1,
+            "a YAML key"
+        );
+        for text in [
+            "fe80::1:2:3:4:5",
+            "1:2:3:4:5:6",
+            "0000:00:1f.6",
+            "10:30:00 2024-01-01",
+            "2001:db8:85a3:0:0:8a2e:370:7334",
+            "/sys/devices/pci0000:00/0000:00:14.0/usb3/3-4/3-4:1.0/0003:0627:0001.0001",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    /// Regression (attack D3, MAC-derived IPv6): the Windows literal form.
+    #[test]
+    fn regression_d3_mac_ipv6_literal() {
+        let k = kinds("fe80--21b-21ff-fe3a-4f5c.ipv6-literal.net");
+        assert_eq!(k.len(), 1, "{k:?}");
+        assert_eq!(k[0].0, MacIpv6);
+    }
+
+    /// Regression (attack D3, UUID): other separators, and 32 digits split after a label.
+    #[test]
+    fn regression_d3_uuid_spellings() {
+        for text in [
+            "4c4c4544_0042_3510_8052_b4c04f4e3332",
+            "4c4c4544 0042 3510 8052 b4c04f4e3332",
+            "4c4c4544:0042:3510:8052:b4c04f4e3332",
+            "uuid 4c4c454400423510 8052b4c04f4e3332",
+            "UUID: 4c4c4544-00423510-8052b4c0-4f4e3332",
+        ] {
+            let k = kinds(text);
+            assert_eq!(k.len(), 1, "{text}: {k:?}");
+            assert_eq!(k[0].0, Uuid, "{text}");
+        }
+    }
+
+    /// Regression (attack D3, serial): labels in other languages and abbreviations.
+    #[test]
+    fn regression_d3_serial_labels() {
+        for text in [
+            "Seriennummer: PF2ABCDE",
+            "Numéro de série : PF2ABCDE",
+            "SN PF2ABCDE",
+            "S.N.: PF2ABCDE",
+            "Ser.No.: PF2ABCDE",
+            "SerNo: PF2ABCDE",
+            "Serial PF2ABCDE",
+            "PSN: PF2ABCDE",
+            "Express Service Code: 12345678901",
+        ] {
+            let k = kinds(text);
+            assert!(!k.is_empty(), "{text}: {k:?}");
+            assert_eq!(k[0].0, Serial, "{text}");
+        }
+        for text in [
+            "Serial IO UART",
+            "Serial ATA 6Gb/s",
+            "WD_BLACK SN850X",
+            "SN 850",
+            "HGST HTS721010A9E630",
+            "Serial controller: 16550 UART",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+    }
+
+    /// Regression (attack D5): a serial console and Qubes' dom0 are not identifiers.
+    #[test]
+    fn regression_d5_false_refusals() {
+        for text in [
+            "Serial: ttyS0 at 115200",
+            "serial=console",
+            "Linux dom0 6.6.48-1.qubes.fc37.x86_64 #1 SMP PREEMPT_DYNAMIC",
+            "Linux 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1",
+            "Linux Foundation 3.0 root hub",
+            "Linux 6.1.0-13-amd64 xhci-hcd",
+            "Intel(R) Core(TM) i5-4570S CPU @ 2.90GHz",
+            "usb@fe800000",
+            "Host bridge: Intel Corporation",
+        ] {
+            assert_eq!(kinds(text), vec![], "{text}");
+        }
+        // Chosen: a list address is still an e-mail address, refused as any other.
+        assert_eq!(
+            kinds("Linux version 6.1.0-13-amd64 (debian-kernel@lists.debian.org) (gcc-12)")[0].0,
+            Email
+        );
+    }
+
+    /// Regression (attack D3, e-mail): international, literal, quoted and entity spellings.
+    #[test]
+    fn regression_d3_email_spellings() {
+        for text in [
+            "\"john doe\"@example.com",
+            "alice@[192.0.2.1]",
+            "alice@[IPv6:2001:db8::1]",
+            "alice@bücher.de",
+            "josé@example.com",
+            "alice@example.xn--p1ai",
+            "алиса@пример.рф",
+            "alice&#64;example.com",
+            "alice%2540example.com",
+        ] {
+            let k = kinds(text);
+            assert_eq!(k.len(), 1, "{text}: {k:?}");
+            assert_eq!(k[0].0, Email, "{text}");
+        }
+    }
+
+    /// Regression (attack D3, host names by position).
+    #[test]
+    fn regression_d3_hostnames_by_position() {
+        for text in [
+            "alice-laptop 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC",
+            "pci (a 6.1.0-13-amd64 #1 SMP PREEMPT_DYNAMIC (",
+            "Host: alice-laptop",
+            "host=alice-laptop.home.lan",
+            "Computer Name: ALICE-PC",
+            "Linux version 6.1.0 (alice@alice-laptop) (gcc 12) #1 SMP",
+            "alice@alice-laptop",
+        ] {
+            let k = kinds(text);
+            assert!(!k.is_empty(), "{text}: {k:?}");
+            assert!(matches!(k[0].0, Hostname | UserName), "{text}: {k:?}");
+        }
+    }
+
+    #[test]
+    fn kernel_name_forms() {
+        assert!(modalias_form("wmi:05901221-D566-11D1-B2F0-00A0C9062910"));
+        assert!(!modalias_form("hello 4c4c4544-0042-3510-8052-b4c04f4e3332"));
+        assert!(sysfs_form(
+            "/sys/devices/platform/PNP0C14:00/wmi_bus/wmi_bus-PNP0C14:00/05901221-D566-11D1-B2F0-00A0C9062910"
+        ));
+        assert!(sysfs_form(
+            "/sys/devices/pci0000:00/0000:00:16.0/0000:00:16.0-8e6a6715-9abc-4043-88ef-9e39c6f63e0f"
+        ));
+        assert!(!sysfs_form(
+            "/sys/devices/pci0000:00/4c4c4544-0042-3510-8052-b4c04f4e3332"
+        ));
+        assert!(sysfs_form("/sys/devices/pci0000:00/0000:00:1f.6"));
     }
 
     #[test]

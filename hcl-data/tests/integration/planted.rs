@@ -24,9 +24,19 @@ const DASHES: &[char] = &[
     '\u{ff0d}', '\u{fe63}',
 ];
 
+/// Characters that render as nothing, or only change the glyph before them: zero-width
+/// space, soft hyphen, a tag character, HANGUL FILLER, a combining acute accent.
+const INVISIBLE: &[char] = &['\u{200b}', '\u{ad}', '\u{e0020}', '\u{3164}', '\u{301}'];
+
 /// Hex digits and separators respelt: separators swapped for a look-alike, digits made
-/// fullwidth, a zero-width space slipped in.
-fn respell(text: &str, colon: char, dash: char, fullwidth: bool, zero_width: bool) -> String {
+/// fullwidth, an invisible character slipped in.
+fn respell(
+    text: &str,
+    colon: char,
+    dash: char,
+    fullwidth: bool,
+    invisible: Option<char>,
+) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         match c {
@@ -37,25 +47,29 @@ fn respell(text: &str, colon: char, dash: char, fullwidth: bool, zero_width: boo
             }
             c => out.push(c),
         }
-        if zero_width && i == 1 {
-            out.push('\u{200b}');
+        if let Some(z) = invisible.filter(|_| i == 1) {
+            out.push(z);
         }
     }
     out
 }
 
-fn spelling() -> impl Strategy<Value = (char, char, bool, bool)> {
+fn spelling() -> impl Strategy<Value = (char, char, bool, Option<char>)> {
     (
         prop::sample::select(COLONS),
         prop::sample::select(DASHES),
         prop::bool::weighted(0.2),
-        prop::bool::weighted(0.2),
+        prop::option::weighted(0.2, prop::sample::select(INVISIBLE)),
     )
 }
 
 fn mac() -> impl Strategy<Value = Planted> {
-    (any::<[u8; 6]>(), 0..8usize, any::<bool>(), spelling()).prop_map(
-        |(b, form, upper, (colon, dash, full, zw))| {
+    (any::<[u8; 6]>(), 0..15usize, any::<bool>(), spelling()).prop_map(
+        |(mut b, form, upper, (colon, dash, full, zw))| {
+            // The BSD form drops leading zeros; three two-digit groups keep it a MAC.
+            for x in &mut b[1..4] {
+                *x |= 0x10;
+            }
             let h = |i: usize| format!("{:02x}", b[i]);
             let groups: Vec<String> = (0..6).map(h).collect();
             let words = [
@@ -70,20 +84,32 @@ fn mac() -> impl Strategy<Value = Planted> {
                 4 => words.join("."),
                 5 => words.join("-"),
                 6 => format!("{}:{}", groups[..3].join(":"), groups[3..].join(":")),
+                // Attack D3: `.` and `_` pairs, `:` and `-` mixed, BSD `arp`, colon words,
+                // `0x` after a label.
+                8 => groups.join("."),
+                9 => groups.join("_"),
+                10 => format!(
+                    "{}-{}:{}-{}:{}-{}",
+                    groups[0], groups[1], groups[2], groups[3], groups[4], groups[5]
+                ),
+                11 => b.map(|x| format!("{x:x}")).join(":"),
+                12 => words.join(":"),
+                13 => format!("NIC 0x{}", groups.concat()),
                 _ => groups.concat(),
             };
             let text = if upper { text.to_uppercase() } else { text };
+            let bare = form == 7 || form == 14;
             Planted {
-                text: respell(&text, colon, dash, full, zw && form != 3),
-                bare_mac: form == 7,
-                hex_id: form == 7,
+                text: respell(&text, colon, dash, full, zw.filter(|_| form != 3)),
+                bare_mac: bare,
+                hex_id: bare || form == 13,
             }
         },
     )
 }
 
 fn uuid() -> impl Strategy<Value = Planted> {
-    (any::<[u8; 16]>(), 0..4usize, any::<bool>(), spelling()).prop_map(
+    (any::<[u8; 16]>(), 0..8usize, any::<bool>(), spelling()).prop_map(
         |(b, form, upper, (colon, dash, full, zw))| {
             let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
             let dashed = format!(
@@ -98,6 +124,10 @@ fn uuid() -> impl Strategy<Value = Planted> {
                 0 => dashed,
                 1 => format!("{{{dashed}}}"),
                 2 => format!("urn:uuid:{dashed}"),
+                // Attack D3: other separators, and 32 digits split after a label.
+                4 => dashed.replace('-', "_"),
+                5 => dashed.replace('-', " "),
+                6 => format!("UUID {} {}", &hex[..16], &hex[16..]),
                 _ => hex,
             };
             let text = if upper { text.to_uppercase() } else { text };
@@ -130,10 +160,21 @@ fn serial() -> impl Strategy<Value = Planted> {
         "Serial-Nr ",
         "Service Tag: ",
         "asset tag=",
+        // Attack D3: other languages, abbreviations, a label and the serial alone.
+        "Seriennummer: ",
+        "Numéro de série : ",
+        "SN ",
+        "S.N.: ",
+        "Ser.No.: ",
+        "SerNo: ",
+        "Serial ",
+        "PSN: ",
+        "Express Service Code: ",
     ]);
-    (markers, "[A-Z][A-Z0-9]{5,11}", spelling()).prop_map(|(m, v, (colon, dash, full, _))| {
+    // At least one digit: a serial after a bare label (`SN PF2ABCDE`) is told from a word so.
+    (markers, "[A-Z][A-Z0-9]{4,10}[0-9]", spelling()).prop_map(|(m, v, (colon, dash, full, _))| {
         Planted {
-            text: respell(&format!("{m}{v}"), colon, dash, full, false),
+            text: respell(&format!("{m}{v}"), colon, dash, full, None),
             bare_mac: false,
             hex_id: false,
         }
@@ -147,13 +188,25 @@ fn host() -> impl Strategy<Value = String> {
 fn email() -> impl Strategy<Value = Planted> {
     (
         "[a-z][a-z0-9._+-]{0,10}[a-z0-9]",
-        prop::sample::select(vec!["@", "%40", "\u{ff20}", "\u{fe6b}"]),
+        prop::sample::select(vec!["@", "%40", "\u{ff20}", "\u{fe6b}", "&#64;", "%2540"]),
         "[a-z][a-z0-9-]{0,8}[a-z0-9](\\.[a-z]{2,8}){0,2}\\.[a-z]{2,6}",
+        0..6usize,
     )
-        .prop_map(|(local, at, domain)| Planted {
-            text: format!("{local}{at}{domain}"),
-            bare_mac: false,
-            hex_id: false,
+        .prop_map(|(local, at, domain, form)| {
+            // Attack D3: international, punycode, address literals, quoted local parts.
+            let text = match form {
+                0 => format!("{local}é{at}{domain}"),
+                1 => format!("{local}{at}bücher.{domain}"),
+                2 => format!("{local}{at}example.xn--p1ai"),
+                3 => format!("{local}{at}[192.0.2.1]"),
+                4 => format!("\"{local} x\"{at}{domain}"),
+                _ => format!("{local}{at}{domain}"),
+            };
+            Planted {
+                text,
+                bare_mac: false,
+                hex_id: false,
+            }
         })
 }
 
@@ -197,15 +250,22 @@ fn positional() -> impl Strategy<Value = Planted> {
         "6.12.7",
     ]);
     let host = host().prop_filter("a word that follows `Linux` in prose", |h| {
-        !["version", "kernel", "release"].contains(&h.as_str())
+        !["version", "kernel", "release", "dom0", "linux", "localhost"].contains(&h.as_str())
     });
-    (host, release, "[a-z][a-z0-9]{0,8}", 0..6usize).prop_map(|(h, r, user, form)| {
+    (host, release, "[a-z][a-z0-9]{0,8}", 0..11usize).prop_map(|(h, r, user, form)| {
         let text = match form {
             0 => format!("Linux {h} {r} #1 SMP PREEMPT_DYNAMIC Debian 6.1.55-1 x86_64 GNU/Linux"),
             1 => format!("Linux {h} {r}"),
             2 => format!("hostname: {h}"),
             3 => format!("NodeName={h}"),
             4 => format!("{user}@{h}:~$"),
+            // Attack D3: `uname -nrv`, `Host:`, `host=`, `Computer Name:`, the builder in
+            // `/proc/version`.
+            6 => format!("{h} {r} #1 SMP PREEMPT_DYNAMIC"),
+            7 => format!("Host: {h}"),
+            8 => format!("host={h}"),
+            9 => format!("Computer Name: {h}"),
+            10 => format!("Linux version {r} ({user}@{h}) (gcc 12) #1 SMP"),
             _ => format!("/home/{user}/.config"),
         };
         Planted {
