@@ -106,7 +106,7 @@ pub async fn import_hcl_with(
                     }
                     sum.devices += report.devices.len();
                     match report.canonical() {
-                        Ok(c) => batch.push(c),
+                        Ok(c) => batch.push((c, report.report_id.clone())),
                         Err(e) => sum.failures.push(FileFailure {
                             file: name,
                             message: e.to_string(),
@@ -119,10 +119,14 @@ pub async fn import_hcl_with(
                 }),
             }
         }
-        let named: Vec<(String, String)> = batch
-            .iter()
-            .map(|c| (c.id.clone(), report_id_of(&c.json)))
-            .collect();
+        // The report id of each, kept from the report (for carrying a moderator's hiding).
+        let (batch, named): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|(c, report_id)| {
+                let id = c.id.clone();
+                (c, (id, report_id))
+            })
+            .unzip();
         for (outcome, (id, report_id)) in store.put_reports(batch).await?.into_iter().zip(named) {
             match outcome {
                 PutOutcome::Created => sum.created += 1,
@@ -139,18 +143,6 @@ pub async fn import_hcl_with(
         replace_earlier(store, &mut sum, &ids, &by_report_id).await?;
     }
     Ok(sum)
-}
-
-/// The `report_id` of a canonical report's JSON (empty when it cannot be read).
-fn report_id_of(json: &str) -> String {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        #[serde(default)]
-        report_id: String,
-    }
-    serde_json::from_str::<Id>(json)
-        .map(|i| i.report_id)
-        .unwrap_or_default()
 }
 
 /// Remove the stored HCL imports this import did not produce, after a complete import only.

@@ -45,39 +45,15 @@ pub fn write_replacing(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let name = path.file_name().map_or_else(
-        || std::ffi::OsString::from("out"),
-        std::ffi::OsStr::to_os_string,
-    );
-    for attempt in 0..100u32 {
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(&name);
-        tmp_name.push(format!(".{}.{attempt}.tmp", std::process::id()));
-        let tmp = dir.join(tmp_name);
-        // create_new: O_CREAT|O_EXCL, which never follows a link either.
-        let mut f = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .open(&tmp)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e),
-        };
-        let written = f
-            .write_all(bytes)
-            .and_then(|()| f.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, path));
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        return written;
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("no free temporary name next to {}", path.display()),
-    ))
+    // tempfile creates with O_EXCL (never through a link) and removes the file on error.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".hcl-")
+        .suffix(".tmp")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
 }
 
 /// Opens `path` for reading when it is a regular file (symlinks followed).
